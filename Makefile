@@ -1,0 +1,48 @@
+# IntelliPost: `make run` runs the product locally, `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck unit package replay-dead-letters clean
+
+help:
+	@echo "make run      start the product locally (emulator, API, event runtime) until Ctrl-C"
+	@echo "make test     lint, type checks and the whole test suite"
+	@echo "make package  build the AWS deployment (chalice package --pkg-format terraform) into build/"
+	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
+	@echo "make clean    wipe local state (.local/) and build output"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/python -m infra.local.stack
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+package: $(STAMP)
+	rm -rf build/terraform
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage dev --pkg-format terraform build/terraform
+	@echo "Deployment zip: build/terraform/deployment.zip"
+
+replay-dead-letters: $(STAMP)
+	$(BIN)/python -m infra.local.runtime replay-dead-letters
+
+clean:
+	rm -rf .local build

@@ -1,0 +1,13 @@
+"""The IntelliPost Chalice app: blueprints and middleware, nothing else."""
+
+from chalice.app import Chalice
+
+from chalicelib.http import http_middleware
+from chalicelib.observability import event_middleware
+from functions import api, ingest
+
+app = Chalice(app_name="intellipost")
+app.register_middleware(http_middleware, "http")
+app.register_middleware(event_middleware, "s3")
+app.register_blueprint(api.blueprint, url_prefix="/api/v1")
+app.register_blueprint(ingest.blueprint)

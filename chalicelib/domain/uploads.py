@@ -1,0 +1,42 @@
+"""Where uploaded photos live and what a valid upload key looks like.
+
+Key layout: uploads/{user_id}/{product_id}/{image_id}.{jpg|png}. The ingest function trusts
+nothing else about an object than this key; everything else is read from the bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+UPLOADS_PREFIX = "uploads/"
+EXTENSIONS = ("jpg", "png")
+
+_ID = r"[A-Za-z0-9_-]{1,64}"
+_UPLOAD_KEY = re.compile(
+    rf"^uploads/(?P<user_id>{_ID})/(?P<product_id>{_ID})/(?P<image_id>{_ID})\.(?P<ext>jpg|png)$"
+)
+
+
+@dataclass(frozen=True)
+class UploadKey:
+    user_id: str
+    product_id: str
+    image_id: str
+    extension: str
+
+    @classmethod
+    def parse(cls, key: str) -> UploadKey | None:
+        """The parts of an upload key, or None for anything that is not one."""
+        match = _UPLOAD_KEY.match(key)
+        if match is None:
+            return None
+        return cls(
+            user_id=match["user_id"],
+            product_id=match["product_id"],
+            image_id=match["image_id"],
+            extension=match["ext"],
+        )
+
+    def __str__(self) -> str:
+        return f"{UPLOADS_PREFIX}{self.user_id}/{self.product_id}/{self.image_id}.{self.extension}"

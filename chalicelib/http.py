@@ -1,0 +1,94 @@
+"""The API's single error shape and the HTTP middleware that enforces it.
+
+Every error leaves as {"error": {"code", "message", "details", "request_id"}} with the request id
+also in the X-Request-Id header and on the log lines of that request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import ChaliceUnhandledError, Request, Response
+
+from chalicelib.observability import REQUEST_ID_HEADER, in_invocation, logger, request_id_of
+
+# Codes for the errors Chalice itself raises (bad JSON, wrong content type, unknown method).
+_CODE_BY_STATUS = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+class ApiError(ChaliceUnhandledError):
+    """An error the caller can act on. Subclassing ChaliceUnhandledError lets it reach middleware."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+def error_response(error: ApiError, request_id: str) -> Response:
+    body = {
+        "error": {
+            "code": error.code,
+            "message": error.message,
+            "details": error.details,
+            "request_id": request_id,
+        }
+    }
+    return Response(body=body, status_code=error.status, headers=dict(error.headers))
+
+
+def _from_chalice_shape(response: Response) -> ApiError | None:
+    """Chalice answers its own errors as {"Code", "Message"}; fold them into ours."""
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or "Code" not in body:
+        return None
+    status = response.status_code
+    code = _CODE_BY_STATUS.get(status, "ERROR")
+    message = str(body.get("Message") or code)
+    if status >= 500:
+        message = "Something went wrong on our side; the request id helps us find it."
+    return ApiError(status, code, message)
+
+
+def http_middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    request_id = request_id_of(request)
+
+    def handle() -> Response:
+        try:
+            response = get_response(request)
+        except ApiError as error:
+            logger.info("request refused", extra={"code": error.code, "status": error.status})
+            response = error_response(error, request_id)
+        else:
+            folded = _from_chalice_shape(response)
+            if folded is not None:
+                logger.warning("request failed", extra={"code": folded.code, "status": folded.status})
+                response = error_response(folded, request_id)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+
+    return in_invocation("api_handler", request_id, handle)  # type: ignore[no-any-return]

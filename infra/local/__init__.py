@@ -1,0 +1,1 @@
+"""The embedded local stack: emulator, provisioning, event runtime, persistence."""

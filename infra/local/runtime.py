@@ -1,0 +1,332 @@
+"""The local event runtime: S3 events reach the functions as they would in Lambda.
+
+S3 sends each ObjectCreated notification to the handler's queue (see provision.py). The runtime
+long-polls every queue and invokes the registered handler with the real event record, one record
+per invocation, on a bounded worker pool. A message is deleted only after its handler returned, so
+a runtime killed mid-step loses nothing: the message becomes visible again and is redelivered.
+Failures are retried with exponential backoff and jitter; after `max_attempts` the message moves to
+the handler's dead-letter queue with the reason.
+
+    python -m infra.local.runtime [--app app:app]           run until SIGINT/SIGTERM
+    python -m infra.local.runtime replay-dead-letters       send dead letters back for another try
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import random
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice.app import Chalice
+
+from infra.local.environment import DEFAULT_ENDPOINT, emulator_environment, function_timeout
+from infra.local.wiring import EventRoute, event_routes
+
+log = Logger(service="event-runtime")
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class LocalLambdaContext:
+    """The parts of the Lambda context object that handlers and Powertools read."""
+
+    def __init__(self, function_name: str, timeout_seconds: int, memory_mb: int = 1024) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class Subscription:
+    route: EventRoute
+    queue_url: str
+    dead_letter_queue_url: str
+    handler: Handler
+    timeout_seconds: int
+
+
+def backoff_seconds(attempt: int, base: float, cap: float) -> int:
+    """Exponential backoff with full jitter, whole seconds as SQS wants them (at least 1)."""
+    return max(1, int(random.uniform(0, min(cap, base * 2 ** (attempt - 1)))))
+
+
+class EventRuntime:
+    def __init__(
+        self,
+        app: Chalice,
+        queue_prefix: str,
+        *,
+        workers: int = 4,
+        max_attempts: int = 3,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 60.0,
+        wait_seconds: int = 2,
+        stage: str = "local",
+    ) -> None:
+        self.sqs = boto3.client(
+            "sqs", config=Config(retries={"max_attempts": 2}, read_timeout=wait_seconds + 10)
+        )
+        self.workers = workers
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.wait_seconds = wait_seconds
+        self.stop = threading.Event()
+        self._slots = threading.BoundedSemaphore(workers)
+        # Messages put back with a backoff delay: handed back at shutdown so none hides from a snapshot.
+        self._delayed: dict[str, str] = {}
+        self._delayed_lock = threading.Lock()
+        self.subscriptions = [
+            Subscription(
+                route=route,
+                queue_url=self.sqs.get_queue_url(QueueName=route.queue_name)["QueueUrl"],
+                dead_letter_queue_url=self.sqs.get_queue_url(QueueName=route.dead_letter_queue_name)[
+                    "QueueUrl"
+                ],
+                handler=app.handler_map[route.handler_name],
+                timeout_seconds=function_timeout(route.handler_name, stage),
+            )
+            for route in event_routes(app, queue_prefix)
+        ]
+
+    # -- polling ---------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        log.info(
+            "event runtime started",
+            extra={"queues": [s.route.queue_name for s in self.subscriptions], "workers": self.workers},
+        )
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="handler") as pool:
+            pollers = [
+                threading.Thread(target=self._poll, args=(sub, pool), name=f"poll-{sub.route.handler_name}")
+                for sub in self.subscriptions
+            ]
+            for poller in pollers:
+                poller.start()
+            for poller in pollers:
+                poller.join()
+            # Leaving the `with` waits for the handlers already running: a graceful stop finishes them.
+        self._hand_back_delayed()
+        log.info("event runtime stopped")
+
+    def _take_slots(self, most: int) -> int:
+        """Block for one free worker (or stop), then take as many more as are free, up to `most`."""
+        while not self._slots.acquire(timeout=0.5):
+            if self.stop.is_set():
+                return 0
+        taken = 1
+        while taken < most and self._slots.acquire(blocking=False):
+            taken += 1
+        return taken
+
+    def _poll(self, sub: Subscription, pool: ThreadPoolExecutor) -> None:
+        failures = 0
+        while not self.stop.is_set():
+            slots = self._take_slots(10)
+            if slots == 0:
+                return
+            try:
+                messages = self.sqs.receive_message(
+                    QueueUrl=sub.queue_url,
+                    MaxNumberOfMessages=slots,
+                    WaitTimeSeconds=self.wait_seconds,
+                    VisibilityTimeout=sub.timeout_seconds + 30,
+                    AttributeNames=["ApproximateReceiveCount"],
+                ).get("Messages", [])
+                failures = 0
+            except (BotoCoreError, ClientError) as error:
+                # The emulator is down or restarting: back off, keep trying, never crash.
+                failures += 1
+                for _ in range(slots):
+                    self._slots.release()
+                delay = min(self.backoff_cap, self.backoff_base * 2 ** min(failures, 6))
+                log.warning(
+                    "cannot reach the queue; retrying",
+                    extra={"queue": sub.route.queue_name, "error": str(error), "retry_in_s": delay},
+                )
+                self.stop.wait(delay)
+                continue
+            for _ in range(slots - len(messages)):
+                self._slots.release()
+            for message in messages:
+                pool.submit(self._process_and_release, sub, message)
+
+    def _process_and_release(self, sub: Subscription, message: dict[str, Any]) -> None:
+        try:
+            self.process(sub, message)
+        except Exception:  # the runtime must outlive any bug in a handler or in itself
+            log.exception("unexpected runtime error", extra={"queue": sub.route.queue_name})
+        finally:
+            self._slots.release()
+
+    # -- one message -----------------------------------------------------------------------------
+
+    def process(self, sub: Subscription, message: dict[str, Any]) -> None:
+        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        try:
+            records = json.loads(message["Body"]).get("Records")
+        except (ValueError, AttributeError) as error:
+            self._dead_letter(sub, message, attempt, f"the message is not an S3 event: {error}")
+            return
+        if records is None:  # s3:TestEvent and the like carry no records: nothing to do
+            self._delete(sub, message)
+            return
+        try:
+            for record in records:
+                context = LocalLambdaContext(sub.route.handler_name, sub.timeout_seconds)
+                sub.handler({"Records": [record]}, context)
+        except Exception as error:
+            reason = f"{type(error).__name__}: {error}"
+            if attempt >= self.max_attempts:
+                log.exception("handler failed for the last time", extra=self._about(sub, message, attempt))
+                self._dead_letter(sub, message, attempt, reason)
+            else:
+                delay = backoff_seconds(attempt, self.backoff_base, self.backoff_cap)
+                log.warning(
+                    "handler failed; will retry",
+                    extra={**self._about(sub, message, attempt), "reason": reason, "retry_in_s": delay},
+                )
+                self._delay(sub, message, delay)
+            return
+        self._delete(sub, message)
+
+    def _about(self, sub: Subscription, message: dict[str, Any], attempt: int) -> dict[str, Any]:
+        return {"handler": sub.route.handler_name, "message_id": message["MessageId"], "attempt": attempt}
+
+    def _delete(self, sub: Subscription, message: dict[str, Any]) -> None:
+        self.sqs.delete_message(QueueUrl=sub.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        with self._delayed_lock:
+            self._delayed.pop(message["MessageId"], None)
+
+    def _delay(self, sub: Subscription, message: dict[str, Any], seconds: int) -> None:
+        self.sqs.change_message_visibility(
+            QueueUrl=sub.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=seconds
+        )
+        with self._delayed_lock:
+            self._delayed[message["MessageId"]] = f"{sub.queue_url}\n{message['ReceiptHandle']}"
+
+    def _dead_letter(self, sub: Subscription, message: dict[str, Any], attempt: int, reason: str) -> None:
+        self.sqs.send_message(
+            QueueUrl=sub.dead_letter_queue_url,
+            MessageBody=message["Body"],
+            MessageAttributes={
+                "reason": {"DataType": "String", "StringValue": reason[:1000]},
+                "attempts": {"DataType": "Number", "StringValue": str(attempt)},
+                "handler": {"DataType": "String", "StringValue": sub.route.handler_name},
+            },
+        )
+        log.error(
+            "moved to the dead-letter queue", extra={**self._about(sub, message, attempt), "reason": reason}
+        )
+        self._delete(sub, message)
+
+    def _hand_back_delayed(self) -> None:
+        with self._delayed_lock:
+            held = list(self._delayed.values())
+            self._delayed.clear()
+        for entry in held:
+            queue_url, receipt = entry.split("\n", 1)
+            # A message already redelivered or gone has nothing to hand back.
+            with contextlib.suppress(ClientError):
+                self.sqs.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
+                )
+
+    # -- dead letters ----------------------------------------------------------------------------
+
+    def replay_dead_letters(self) -> int:
+        """Send every dead letter back to its handler's queue; returns how many went back."""
+        replayed = 0
+        for sub in self.subscriptions:
+            while True:
+                messages = self.sqs.receive_message(
+                    QueueUrl=sub.dead_letter_queue_url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=0,
+                    VisibilityTimeout=60,
+                ).get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    self.sqs.send_message(QueueUrl=sub.queue_url, MessageBody=message["Body"])
+                    self.sqs.delete_message(
+                        QueueUrl=sub.dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+                    replayed += 1
+        return replayed
+
+
+def load_app(spec: str) -> Chalice:
+    module_name, _, attribute = spec.partition(":")
+    app = getattr(importlib.import_module(module_name), attribute or "app")
+    if not isinstance(app, Chalice):
+        raise SystemExit(f"{spec} is not a Chalice app")
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    # Started by `make run` the environment is already set; alone, point at the default emulator.
+    for name, value in emulator_environment(os.environ.get("AWS_ENDPOINT_URL", DEFAULT_ENDPOINT)).items():
+        os.environ.setdefault(name, value)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "replay-dead-letters"])
+    parser.add_argument("--app", default="app:app", help="module:attribute of the Chalice app")
+    parser.add_argument("--queue-prefix", default=os.environ.get("EVENT_QUEUE_PREFIX"))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("EVENT_WORKERS", "4")))
+    parser.add_argument("--max-attempts", type=int, default=int(os.environ.get("EVENT_MAX_ATTEMPTS", "3")))
+    parser.add_argument(
+        "--backoff-base", type=float, default=float(os.environ.get("EVENT_BACKOFF_BASE", "2"))
+    )
+    args = parser.parse_args(argv)
+    if not args.queue_prefix:
+        raise SystemExit(
+            "EVENT_QUEUE_PREFIX is not set (it comes from the local stage in .chalice/config.json)"
+        )
+
+    runtime = EventRuntime(
+        load_app(args.app),
+        args.queue_prefix,
+        workers=args.workers,
+        max_attempts=args.max_attempts,
+        backoff_base=args.backoff_base,
+    )
+    if args.command == "replay-dead-letters":
+        print(f"{runtime.replay_dead_letters()} dead letters sent back for another try")
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("stopping: finishing the handlers already running", extra={"signal": signum})
+        runtime.stop.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    runtime.run()
+
+
+if __name__ == "__main__":
+    main()
