@@ -36,10 +36,12 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest
 
+PACKAGE_DIR := build/terraform
+STAGE := dev
 package: $(STAMP)
-	rm -rf build/terraform
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage dev --pkg-format terraform build/terraform
-	@echo "Deployment zip: build/terraform/deployment.zip"
+	rm -rf $(PACKAGE_DIR)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --pkg-format terraform $(PACKAGE_DIR)
+	@echo "Deployment zip: $(PACKAGE_DIR)/deployment.zip"
 
 replay-dead-letters: $(STAMP)
 	$(BIN)/python -m infra.local.runtime replay-dead-letters

@@ -14,7 +14,7 @@ EXTENSIONS = ("jpg", "png")
 
 _ID = r"[A-Za-z0-9_-]{1,64}"
 _UPLOAD_KEY = re.compile(
-    rf"^uploads/(?P<user_id>{_ID})/(?P<product_id>{_ID})/(?P<image_id>{_ID})\.(?P<ext>jpg|png)$"
+    rf"uploads/(?P<user_id>{_ID})/(?P<product_id>{_ID})/(?P<image_id>{_ID})\.(?P<ext>jpg|png)"
 )
 
 
@@ -28,7 +28,7 @@ class UploadKey:
     @classmethod
     def parse(cls, key: str) -> UploadKey | None:
         """The parts of an upload key, or None for anything that is not one."""
-        match = _UPLOAD_KEY.match(key)
+        match = _UPLOAD_KEY.fullmatch(key)
         if match is None:
             return None
         return cls(

@@ -84,6 +84,7 @@ class EventRuntime:
         backoff_base: float = 2.0,
         backoff_cap: float = 60.0,
         wait_seconds: int = 2,
+        visibility_seconds: int | None = None,
         stage: str = "local",
     ) -> None:
         self.sqs = boto3.client(
@@ -94,6 +95,9 @@ class EventRuntime:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.wait_seconds = wait_seconds
+        # How long a received message stays hidden: the function's timeout plus a margin, so a
+        # killed runtime's message comes back soon after the step could have finished.
+        self.visibility_seconds = visibility_seconds
         self.stop = threading.Event()
         self._slots = threading.BoundedSemaphore(workers)
         # Messages put back with a backoff delay: handed back at shutdown so none hides from a snapshot.
@@ -153,7 +157,7 @@ class EventRuntime:
                     QueueUrl=sub.queue_url,
                     MaxNumberOfMessages=slots,
                     WaitTimeSeconds=self.wait_seconds,
-                    VisibilityTimeout=sub.timeout_seconds + 30,
+                    VisibilityTimeout=self.visibility_seconds or sub.timeout_seconds + 30,
                     AttributeNames=["ApproximateReceiveCount"],
                 ).get("Messages", [])
                 failures = 0
@@ -302,6 +306,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--backoff-base", type=float, default=float(os.environ.get("EVENT_BACKOFF_BASE", "2"))
     )
+    parser.add_argument(
+        "--visibility-seconds", type=int, default=int(os.environ.get("EVENT_VISIBILITY_SECONDS", "0")) or None
+    )
     args = parser.parse_args(argv)
     if not args.queue_prefix:
         raise SystemExit(
@@ -314,6 +321,7 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         max_attempts=args.max_attempts,
         backoff_base=args.backoff_base,
+        visibility_seconds=args.visibility_seconds,
     )
     if args.command == "replay-dead-letters":
         print(f"{runtime.replay_dead_letters()} dead letters sent back for another try")

@@ -67,6 +67,8 @@ def _say(message: str, out: IO[str] = sys.stdout) -> None:
 
 def main() -> int:
     api_port = int(os.environ.get("API_PORT", "8000"))
+    # Loopback unless told otherwise (docker-compose sets 0.0.0.0 inside its container).
+    api_host = os.environ.get("API_HOST", "127.0.0.1")
     emulator_port = int(os.environ.get("EMULATOR_PORT", "4566"))
     state_dir = STATE_DIR
     logs = state_dir / "logs"
@@ -107,7 +109,7 @@ def main() -> int:
     switch_on_events(routes)
 
     chalice = str(Path(sys.executable).with_name("chalice"))
-    api_command = [chalice, "local", "--stage", "local", "--host", "127.0.0.1", "--port", str(api_port)]
+    api_command = [chalice, "local", "--stage", "local", "--host", api_host, "--port", str(api_port)]
     services = [
         Service("api", [*api_command, "--no-autoreload"], logs),
         Service("events", [sys.executable, "-m", "infra.local.runtime"], logs),

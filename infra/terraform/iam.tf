@@ -1,0 +1,123 @@
+# Least-privilege policies, one per Lambda function, written by hand.
+#
+# Today Chalice still generates (autogen_policy) each function's role policy. A later deploy issue
+# sets `"autogen_policy": false` in .chalice/config.json and attaches these policies to the roles
+# `chalice package` emits instead (outputs `api_handler_policy_arn` and `ingest_policy_arn`).
+# CloudWatch Logs permissions stay with the role Chalice generates.
+
+locals {
+  table_arns = [
+    aws_dynamodb_table.products.arn,
+    aws_dynamodb_table.images.arn,
+    aws_dynamodb_table.product_events.arn,
+  ]
+  # Query on a global secondary index is authorised on the index ARN.
+  table_index_arns = [for arn in local.table_arns : "${arn}/index/*"]
+  app_prefixes     = ["uploads/", "processed/", "jobs/"]
+}
+
+# --- api_handler: every /api/v1 route ----------------------------------------------------------
+
+data "aws_iam_policy_document" "api_handler" {
+  statement {
+    sid = "Tables"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:Query",
+      "dynamodb:BatchWriteItem",
+      "dynamodb:ConditionCheckItem",
+      # /api/v1/health/detailed probes every table.
+      "dynamodb:DescribeTable",
+    ]
+    resources = concat(local.table_arns, local.table_index_arns)
+  }
+
+  statement {
+    sid       = "MediaObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [for prefix in local.app_prefixes : "${aws_s3_bucket.media.arn}/${prefix}*"]
+  }
+
+  statement {
+    sid       = "MediaListing"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.media.arn]
+
+    # Listings are limited to the app's prefixes. IfExists: HeadBucket (the health probe) is
+    # authorised by s3:ListBucket and carries no prefix.
+    condition {
+      test     = "StringLikeIfExists"
+      variable = "s3:prefix"
+      values   = [for prefix in local.app_prefixes : "${prefix}*"]
+    }
+  }
+
+  statement {
+    sid = "Key"
+    # GenerateDataKey also covers the presigned POST uploads, which S3 encrypts with this key on
+    # behalf of the signer.
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+}
+
+resource "aws_iam_policy" "api_handler" {
+  name        = "${local.name_prefix}-api-handler"
+  description = "IntelliPost ${var.stage} api_handler function: tables, media bucket, KMS key."
+  policy      = data.aws_iam_policy_document.api_handler.json
+}
+
+# --- ingest: every object created under uploads/ ----------------------------------------------
+
+data "aws_iam_policy_document" "ingest" {
+  statement {
+    sid = "Tables"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:Query",
+    ]
+    resources = concat(local.table_arns, local.table_index_arns)
+  }
+
+  statement {
+    sid = "ReadUploads"
+    # s3:GetObject also authorises HeadObject. Without s3:ListBucket a missing key answers
+    # 403, not 404: the code must treat both as "gone".
+    actions   = ["s3:GetObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.media.arn}/uploads/*"]
+  }
+
+  statement {
+    sid       = "WriteImageJobs"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.media.arn}/jobs/images/*"]
+  }
+
+  statement {
+    sid = "Key"
+    actions = [
+      "kms:Decrypt",
+      "kms:GenerateDataKey",
+    ]
+    resources = [aws_kms_key.main.arn]
+  }
+
+  statement {
+    sid = "DeadLetter"
+    # Lambda sends failed asynchronous events to the on-failure destination with the function's
+    # own role (queues.tf).
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter["ingest"].arn]
+  }
+}
+
+resource "aws_iam_policy" "ingest" {
+  name        = "${local.name_prefix}-ingest"
+  description = "IntelliPost ${var.stage} ingest function: uploads/ in, jobs/images/ out, tables, KMS key."
+  policy      = data.aws_iam_policy_document.ingest.json
+}

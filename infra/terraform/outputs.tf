@@ -1,0 +1,52 @@
+# Names and ARNs only: nothing here is a secret.
+
+output "media_bucket_name" {
+  description = "MEDIA_BUCKET for this stage."
+  value       = aws_s3_bucket.media.bucket
+}
+
+output "media_bucket_arn" {
+  value = aws_s3_bucket.media.arn
+}
+
+output "table_names" {
+  description = "Table names by model, equal to the stage's *_TABLE variables."
+  value = {
+    products       = aws_dynamodb_table.products.name
+    images         = aws_dynamodb_table.images.name
+    product_events = aws_dynamodb_table.product_events.name
+  }
+}
+
+output "table_arns" {
+  value = {
+    products       = aws_dynamodb_table.products.arn
+    images         = aws_dynamodb_table.images.arn
+    product_events = aws_dynamodb_table.product_events.arn
+  }
+}
+
+output "kms_key_arn" {
+  value = aws_kms_key.main.arn
+}
+
+output "kms_alias" {
+  value = aws_kms_alias.main.name
+}
+
+output "dead_letter_queue_arns" {
+  description = "On-failure destination per event function, wired by `make deploy`."
+  value       = { for name, queue in aws_sqs_queue.dead_letter : name => queue.arn }
+}
+
+output "dead_letter_queue_urls" {
+  value = { for name, queue in aws_sqs_queue.dead_letter : name => queue.url }
+}
+
+output "api_handler_policy_arn" {
+  value = aws_iam_policy.api_handler.arn
+}
+
+output "ingest_policy_arn" {
+  value = aws_iam_policy.ingest.arn
+}

@@ -1,0 +1,103 @@
+# DynamoDB tables, one resource per PynamoDB model in chalicelib/storage/models.py (keys, key types
+# and indexes must match it: tests/unit/test_terraform.py checks). Only key attributes are declared;
+# DynamoDB is schemaless for the rest.
+
+resource "aws_dynamodb_table" "products" {
+  name                        = "${local.name_prefix}-products"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "user_id"
+  range_key                   = "product_id"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "user_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "product_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "status_sort"
+    type = "S"
+  }
+
+  # ProductsByStatus: a seller's products in one status ("{status}#{product_id}").
+  global_secondary_index {
+    name            = "by-status"
+    hash_key        = "user_id"
+    range_key       = "status_sort"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}
+
+resource "aws_dynamodb_table" "images" {
+  name                        = "${local.name_prefix}-images"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "product_id"
+  range_key                   = "image_id"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "product_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "image_id"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}
+
+resource "aws_dynamodb_table" "product_events" {
+  name                        = "${local.name_prefix}-product-events"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "product_id"
+  range_key                   = "at"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "product_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "at"
+    type = "S"
+  }
+
+  # Rows carrying an `expires_at` epoch-seconds number are deleted by DynamoDB after that time.
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}

@@ -1,0 +1,117 @@
+"""`make run`'s stack as a new user runs it: health, an upload reaching ingest, Ctrl-C, restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from infra.local.emulator import free_port, port_is_free
+from infra.local.environment import ROOT, stage_environment
+from tests.conftest import stop_process_group
+from tests.e2e.conftest import wait_for
+
+pytestmark = pytest.mark.e2e
+
+LOCAL = stage_environment("local")
+
+
+class Stack:
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.api_port = free_port()
+        self.emulator_port = free_port()
+        self.api = f"http://127.0.0.1:{self.api_port}/api/v1"
+        self.endpoint = f"http://127.0.0.1:{self.emulator_port}"
+        self.runs = 0
+
+    @contextmanager
+    def running(self) -> Iterator[subprocess.Popen[bytes]]:
+        env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+        env.update(
+            API_PORT=str(self.api_port),
+            EMULATOR_PORT=str(self.emulator_port),
+            INTELLIPOST_STATE_DIR=str(self.state_dir),
+            SNAPSHOT_EVERY_SECONDS="1",
+        )
+        self.runs += 1
+        console = self._console_path().open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local.stack"],
+            cwd=ROOT,
+            env=env,
+            stdout=console,
+            stderr=console,
+            start_new_session=True,
+        )
+        try:
+            wait_for(lambda: "Press Ctrl-C" in self.console(), 90, "the stack to start")
+            yield process
+        finally:
+            stop_process_group(process, signal.SIGKILL)
+            console.close()
+
+    def _console_path(self) -> Path:
+        return self.state_dir / f"console-{self.runs}.log"
+
+    def console(self) -> str:
+        """What the current run printed."""
+        return self._console_path().read_text(errors="replace")
+
+    def client(self, service: str):  # type: ignore[no-untyped-def]
+        return boto3.client(service, endpoint_url=self.endpoint)
+
+    def dropped_uploads(self, key: str) -> int:
+        log = self.state_dir / "logs" / "events.log"
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        return sum(1 for line in lines if line.get("message") == "upload dropped" and line.get("key") == key)
+
+    def stop_like_ctrl_c(self, process: subprocess.Popen[bytes]) -> None:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0
+        for port in (self.api_port, self.emulator_port):
+            assert port_is_free(port), f"port {port} is still bound after Ctrl-C"
+
+
+def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
+    stack = Stack(tmp_path)
+    key = "uploads/u1/01PRODUCTGONE/img1.jpg"
+    row = {"user_id": {"S": "u1"}, "product_id": {"S": "01KEEPME"}, "status": {"S": "ready"}}
+
+    with stack.running() as process:
+        assert requests.get(f"{stack.api}/health", timeout=5).json() == {"status": "ok", "stage": "local"}
+        detailed = requests.get(f"{stack.api}/health/detailed", timeout=5)
+        assert detailed.status_code == 200 and detailed.json()["status"] == "ok"
+        assert detailed.headers["X-Request-Id"]
+
+        # An object written under uploads/ reaches the ingest function through the event runtime.
+        stack.client("s3").put_object(Bucket=LOCAL["MEDIA_BUCKET"], Key=key, Body=b"not really a photo")
+        wait_for(lambda: stack.dropped_uploads(key) == 1, 30, "ingest to receive the upload")
+
+        stack.client("dynamodb").put_item(TableName=LOCAL["PRODUCTS_TABLE"], Item=row)
+        stack.client("s3").put_object(Bucket=LOCAL["MEDIA_BUCKET"], Key="processed/u1/keep.jpg", Body=b"kept")
+        stack.stop_like_ctrl_c(process)
+    assert "State saved" in stack.console()
+
+    with stack.running() as process:
+        assert "Restored the last session" in stack.console()
+        item = stack.client("dynamodb").get_item(
+            TableName=LOCAL["PRODUCTS_TABLE"], Key={k: row[k] for k in ("user_id", "product_id")}
+        )
+        assert item["Item"] == row
+        kept = stack.client("s3").get_object(Bucket=LOCAL["MEDIA_BUCKET"], Key="processed/u1/keep.jpg")
+        assert kept["Body"].read() == b"kept"
+        # Restoring objects does not fire their events a second time.
+        time.sleep(3)
+        assert stack.dropped_uploads(key) == 1
+        stack.stop_like_ctrl_c(process)

@@ -1,0 +1,82 @@
+"""`make package` builds a deployment zip that Lambda can actually run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra.local.environment import ROOT, stage_environment
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("package") / "terraform"
+    subprocess.run(
+        ["make", "package", f"PACKAGE_DIR={out}"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    return out
+
+
+def test_the_zip_carries_the_app_the_shared_library_and_every_function(package: Path) -> None:
+    names = set(zipfile.ZipFile(package / "deployment.zip").namelist())
+    for needed in (
+        "app.py",
+        "chalicelib/domain/product.py",
+        "chalicelib/storage/models.py",
+        "functions/__init__.py",
+        "functions/api.py",
+        "functions/ingest.py",
+    ):
+        assert needed in names, f"{needed} is missing from the deployment zip"
+    assert not any(name.startswith(("tests/", "infra/", ".chalice/")) for name in names)
+    assert not any(name.startswith(("moto/", "pytest/")) for name in names)  # dev tools stay out
+
+
+def test_terraform_wires_each_function_with_the_stage_environment(package: Path) -> None:
+    terraform = json.loads((package / "chalice.tf.json").read_text())
+    functions = terraform["resource"]["aws_lambda_function"]
+    dev = stage_environment("dev")
+    assert functions["ingest"]["handler"] == "functions.ingest.ingest"
+    assert functions["ingest"]["timeout"] == 60
+    for function in functions.values():
+        assert function["environment"]["variables"]["MEDIA_BUCKET"] == dev["MEDIA_BUCKET"]
+    [notification] = terraform["resource"]["aws_s3_bucket_notification"].values()
+    assert notification["bucket"] == dev["MEDIA_BUCKET"]
+    assert notification["lambda_function"][0]["filter_prefix"] == "uploads/"
+
+
+def test_an_event_function_imported_the_way_lambda_does_gets_the_app_middleware(
+    package: Path, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        archive.extractall(
+            tmp_path / "task",
+            members=[n for n in archive.namelist() if n.startswith(("app.py", "chalicelib/", "functions/"))],
+        )
+    script = (
+        "import importlib, json\n"
+        "handler = importlib.import_module('functions.ingest').ingest\n"
+        "print(json.dumps(len(list(handler.middleware_handlers))))\n"
+    )
+    env = {**os.environ, **stage_environment("dev"), "PYTHONPATH": str(tmp_path / "task")}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path / "task",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) >= 1
