@@ -17,7 +17,8 @@ EMULATORS = ("localstack", "moto")
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    document: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return document
 
 
 def environment(service: dict[str, Any]) -> dict[str, str]:
@@ -35,7 +36,7 @@ def healthcheck_command(service: dict[str, Any]) -> str:
 
 def published_ports(service: dict[str, Any]) -> list[tuple[str | None, str, str]]:
     """(host_ip, published, target) for short and long port syntax."""
-    ports = []
+    ports: list[tuple[str | None, str, str]] = []
     for port in service.get("ports", []):
         if isinstance(port, dict):
             ports.append((port.get("host_ip"), str(port.get("published")), str(port["target"])))
@@ -43,8 +44,10 @@ def published_ports(service: dict[str, Any]) -> list[tuple[str | None, str, str]
         parts = str(port).split(":")
         if len(parts) == 3:
             ports.append((parts[0], parts[1], parts[2]))
+        elif len(parts) == 2:
+            ports.append((None, parts[0], parts[1]))
         else:
-            ports.append((None, *([parts[0]] * 2 if len(parts) == 1 else parts)))
+            ports.append((None, parts[0], parts[0]))
     return ports
 
 

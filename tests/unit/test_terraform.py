@@ -120,13 +120,13 @@ def _table_errors(model: Any, table: dict[str, Any]) -> list[str]:
     schema = model._get_schema()
     label = model.__name__
 
-    def check(what: str, actual: Any, expected: Any) -> None:
+    def check(what: str, actual: Any, expected: Any, source: str = "in the model") -> None:
         if actual != expected:
-            errors.append(f"{label}: {what} is {actual!r} in Terraform, {expected!r} in the model")
+            errors.append(f"{label}: {what} is {actual!r} in Terraform, {expected!r} {source}")
 
     check("hash_key", table.get("hash_key"), model._hash_keyname)
     check("range_key", table.get("range_key"), model._range_keyname)
-    check("billing_mode", table.get("billing_mode"), "PAY_PER_REQUEST")
+    check("billing_mode", table.get("billing_mode"), "PAY_PER_REQUEST", "required")
 
     expected_attributes = {
         item["AttributeName"]: item["AttributeType"] for item in schema["attribute_definitions"]
@@ -159,10 +159,13 @@ def _table_errors(model: Any, table: dict[str, Any]) -> list[str]:
         check(block_name, actual_indexes, expected_indexes)
 
     check(
-        "point_in_time_recovery", [b.get("enabled") for b in blocks(table, "point_in_time_recovery")], [True]
+        "point_in_time_recovery",
+        [b.get("enabled") for b in blocks(table, "point_in_time_recovery")],
+        [True],
+        "required",
     )
     encryption = blocks(table, "server_side_encryption")
-    check("server_side_encryption.enabled", [b.get("enabled") for b in encryption], [True])
+    check("server_side_encryption.enabled", [b.get("enabled") for b in encryption], [True], "required")
     if encryption and referenced(encryption[0].get("kms_key_arn"), "aws_kms_key") is None:
         errors.append(f"{label}: server_side_encryption does not use the project KMS key")
     return errors
