@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from infra.local.environment import ROOT, stage_environment
+from tests.unit.test_terraform import load_terraform, render
 
 pytestmark = pytest.mark.e2e
 
@@ -80,3 +81,17 @@ def test_an_event_function_imported_the_way_lambda_does_gets_the_app_middleware(
         check=True,
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) >= 1
+
+
+def test_what_the_generated_terraform_uses_exists_in_the_hand_written_one(package: Path) -> None:
+    generated = json.loads((package / "chalice.tf.json").read_text())["resource"]
+    declared = load_terraform()
+    buckets = {render(b["bucket"], declared) for b in declared["resource"]["aws_s3_bucket"].values()}
+    tables = {render(t["name"], declared) for t in declared["resource"]["aws_dynamodb_table"].values()}
+    notified = {n["bucket"] for n in generated["aws_s3_bucket_notification"].values()}
+    assert notified and notified <= buckets
+    for function in generated["aws_lambda_function"].values():
+        variables = function["environment"]["variables"]
+        assert variables["MEDIA_BUCKET"] in buckets
+        used_tables = {value for key, value in variables.items() if key.endswith("_TABLE")}
+        assert used_tables and used_tables <= tables, used_tables - tables
