@@ -9,5 +9,5 @@ from functions import api, ingest
 app = Chalice(app_name="intellipost")
 app.register_middleware(http_middleware, "http")
 app.register_middleware(event_middleware, "s3")
-app.register_blueprint(api.blueprint, url_prefix="/api/v1")
+app.register_blueprint(api.blueprint, url_prefix=api.PREFIX)
 app.register_blueprint(ingest.blueprint)

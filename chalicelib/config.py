@@ -24,6 +24,23 @@ def required(name: str) -> str:
     return value
 
 
+def secret(name: str) -> str:
+    """A secret from the environment (local) or from SSM Parameter Store (AWS), never logged.
+
+    `NAME` holds the value itself; `NAME_PARAMETER` names an encrypted SSM parameter, read through
+    Powertools and cached for five minutes so a rotated secret reaches warm functions.
+    """
+    value = os.environ.get(name)
+    if value:
+        return value
+    parameter = os.environ.get(f"{name}_PARAMETER")
+    if parameter:
+        from aws_lambda_powertools.utilities import parameters
+
+        return str(parameters.get_parameter(parameter, decrypt=True, max_age=300))
+    raise MissingSetting(f"secret {name} is not configured: set {name} or {name}_PARAMETER")
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint, S3Event
 
 from chalicelib.config import required
-from chalicelib.domain.uploads import UPLOADS_PREFIX
+from chalicelib.domain.keys import UPLOADS_PREFIX
 from chalicelib.intake import receive_upload
 
 blueprint = Blueprint(__name__)

@@ -22,9 +22,16 @@ WORKING_STATES = frozenset({ProductStatus.UPLOADING, ProductStatus.PROCESSING, P
 
 _ALLOWED: dict[ProductStatus, frozenset[ProductStatus]] = {
     ProductStatus.UPLOADING: frozenset({ProductStatus.PROCESSING, ProductStatus.FAILED}),
-    # A new revision (edited prompt, new photo) sends a product back to processing.
+    # A new revision (edited prompt, new photo) sends a product back to processing, or back to
+    # uploading while new photos are on their way.
     ProductStatus.PROCESSING: frozenset(
-        {ProductStatus.READY, ProductStatus.PUBLISHING, ProductStatus.PROCESSING, ProductStatus.FAILED}
+        {
+            ProductStatus.READY,
+            ProductStatus.PUBLISHING,
+            ProductStatus.PROCESSING,
+            ProductStatus.UPLOADING,
+            ProductStatus.FAILED,
+        }
     ),
     ProductStatus.READY: frozenset(
         {ProductStatus.PROCESSING, ProductStatus.PUBLISHING, ProductStatus.UPLOADING}

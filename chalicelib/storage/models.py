@@ -2,7 +2,8 @@
 
 The local provisioner and the Terraform test both read `ALL_MODELS`, so a table is declared once.
 Table names come from the stage's environment (`.chalice/config.json`). `Meta.host` stays unset so
-`AWS_ENDPOINT_URL` decides where the tables live (emulator or AWS).
+`AWS_ENDPOINT_URL` decides where the tables live (emulator or AWS). Every read a seller can cause
+is keyed by `user_id` (or by a product already loaded through it).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
-    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -20,6 +20,63 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.config import required
+
+# -- accounts ------------------------------------------------------------------------------------
+
+
+class User(Model):
+    class Meta:
+        table_name = required("USERS_TABLE")
+
+    user_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    # Settings: what happens when a listing is ready.
+    auto_publish = BooleanAttribute(default=False)
+    publish_threshold = NumberAttribute(default=0.9)
+    site = UnicodeAttribute(default="MLA")
+
+
+class UserEmail(Model):
+    """Who owns an email: a conditional put here is what makes emails unique (a GSI cannot)."""
+
+    class Meta:
+        table_name = required("USER_EMAILS_TABLE")
+
+    email = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+
+
+class Session(Model):
+    """One login: the current refresh token's hash; a reused older token revokes the whole session."""
+
+    class Meta:
+        table_name = required("SESSIONS_TABLE")
+
+    session_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    generation = NumberAttribute(default=1)
+    revoked = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds; the table TTL deletes the row
+
+
+class RateLimit(Model):
+    """Failures counted per subject (such as `login:<email>`), shared by every Lambda instance."""
+
+    class Meta:
+        table_name = required("RATE_LIMITS_TABLE")
+
+    subject = UnicodeAttribute(hash_key=True)
+    failures = NumberAttribute(default=0)
+    window_started = NumberAttribute()
+    locked_until = NumberAttribute(default=0)
+    expires_at = NumberAttribute()  # epoch seconds; the table TTL deletes the row
+
+
+# -- products ------------------------------------------------------------------------------------
 
 
 class ProductsByStatus(GlobalSecondaryIndex["Product"]):  # type: ignore[no-untyped-call]
@@ -42,10 +99,15 @@ class Product(Model):
     status = UnicodeAttribute()
     status_sort = UnicodeAttribute()  # "{status}#{product_id}", for ProductsByStatus
     prompt = UnicodeAttribute()
+    search_text = UnicodeAttribute()  # prompt and title, folded for accent-free search
     revision = NumberAttribute(default=1)
-    image_count = NumberAttribute(default=0)
-    main_image_id = UnicodeAttribute(null=True)
-    last_error = JSONAttribute(null=True)
+    # The last revision whose images job was written: the claim that makes that write happen once.
+    images_job_revision = NumberAttribute(default=0)
+    main_image_id = UnicodeAttribute(null=True)  # the seller's explicit choice, if any
+    title = UnicodeAttribute(null=True)
+    confidence = NumberAttribute(null=True)
+    thumbnail_key = UnicodeAttribute(null=True)
+    attention = JSONAttribute(null=True)  # {code, message, params}: what the seller must do now
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -63,16 +125,18 @@ class Image(Model):
     original_key = UnicodeAttribute()
     status = UnicodeAttribute()  # declared | accepted | rejected
     position = NumberAttribute()
-    is_main = BooleanAttribute(default=False)
+    file_name = UnicodeAttribute()
     declared_content_type = UnicodeAttribute()
     declared_bytes = NumberAttribute()
     format = UnicodeAttribute(null=True)
     bytes = NumberAttribute(null=True)
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
+    orientation = NumberAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
-    rejection = JSONAttribute(null=True)
+    rejection = JSONAttribute(null=True)  # {code, message, params}
     created_at = UTCDateTimeAttribute()
+    received_at = UTCDateTimeAttribute(null=True)
 
 
 class ProductEvent(Model):
@@ -82,11 +146,13 @@ class ProductEvent(Model):
         table_name = required("PRODUCT_EVENTS_TABLE")
 
     product_id = UnicodeAttribute(hash_key=True)
-    at = UnicodeAttribute(range_key=True)  # ISO-8601 time + sequence, sortable
+    at = UnicodeAttribute(range_key=True)  # ISO-8601 time + a random suffix: sortable, unique
     stage = UnicodeAttribute()
+    code = UnicodeAttribute()
     message = UnicodeAttribute()
+    params = JSONAttribute(null=True)
     percent = NumberAttribute(null=True)
-    details = ListAttribute[str](null=True)
+    expires_at = NumberAttribute(null=True)  # epoch seconds; the table TTL deletes the row
 
 
-ALL_MODELS: tuple[type[Model], ...] = (Product, Image, ProductEvent)
+ALL_MODELS: tuple[type[Model], ...] = (User, UserEmail, Session, RateLimit, Product, Image, ProductEvent)

@@ -9,6 +9,7 @@ final snapshot; nothing is left listening.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -87,6 +88,9 @@ def main() -> int:
         endpoint = f"http://127.0.0.1:{emulator_port}"
         moto = emulator.start_moto(emulator_port, log=logs / "emulator.log")
     env = emulator_environment(endpoint)
+    env.setdefault(
+        "JWT_SECRET", os.environ.get("JWT_SECRET") or local_secret(state_dir / "secrets" / "jwt-secret")
+    )
     apply(env)
 
     # Imported after the environment is set: the models read their table names at import.
@@ -163,6 +167,15 @@ def main() -> int:
             moto.wait()
     _say("Stopped.")
     return exit_code
+
+
+def local_secret(path: Path) -> str:
+    """Generated once and kept in the state folder (mode 600), so sessions survive restarts."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 def _wait_for_api(port: int, api: Service, stopping: threading.Event, timeout: float = 60) -> bool:

@@ -6,10 +6,19 @@
 # CloudWatch Logs permissions stay with the role Chalice generates.
 
 locals {
+  product_table_arns = [
+    aws_dynamodb_table.products.arn,
+    aws_dynamodb_table.images.arn,
+    aws_dynamodb_table.product_events.arn,
+  ]
   table_arns = [
     aws_dynamodb_table.products.arn,
     aws_dynamodb_table.images.arn,
     aws_dynamodb_table.product_events.arn,
+    aws_dynamodb_table.users.arn,
+    aws_dynamodb_table.user_emails.arn,
+    aws_dynamodb_table.sessions.arn,
+    aws_dynamodb_table.rate_limits.arn,
   ]
   # Query on a global secondary index is authorised on the index ARN.
   table_index_arns = [for arn in local.table_arns : "${arn}/index/*"]
@@ -81,7 +90,7 @@ data "aws_iam_policy_document" "ingest" {
       "dynamodb:UpdateItem",
       "dynamodb:Query",
     ]
-    resources = concat(local.table_arns, local.table_index_arns)
+    resources = concat(local.product_table_arns, [for arn in local.product_table_arns : "${arn}/index/*"])
   }
 
   statement {

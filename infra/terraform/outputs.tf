@@ -15,6 +15,10 @@ output "table_names" {
     products       = aws_dynamodb_table.products.name
     images         = aws_dynamodb_table.images.name
     product_events = aws_dynamodb_table.product_events.name
+    users          = aws_dynamodb_table.users.name
+    user_emails    = aws_dynamodb_table.user_emails.name
+    sessions       = aws_dynamodb_table.sessions.name
+    rate_limits    = aws_dynamodb_table.rate_limits.name
   }
 }
 

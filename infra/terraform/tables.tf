@@ -101,3 +101,99 @@ resource "aws_dynamodb_table" "product_events" {
     kms_key_arn = aws_kms_key.main.arn
   }
 }
+
+# -- accounts -------------------------------------------------------------------------------------
+
+resource "aws_dynamodb_table" "users" {
+  name                        = "${local.name_prefix}-users"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "user_id"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "user_id"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}
+
+resource "aws_dynamodb_table" "user_emails" {
+  name                        = "${local.name_prefix}-user-emails"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "email"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "email"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}
+
+resource "aws_dynamodb_table" "sessions" {
+  name                        = "${local.name_prefix}-sessions"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "session_id"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "session_id"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}
+
+resource "aws_dynamodb_table" "rate_limits" {
+  name                        = "${local.name_prefix}-rate-limits"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "subject"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "subject"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}

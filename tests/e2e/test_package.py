@@ -37,12 +37,17 @@ def test_the_zip_carries_the_app_the_shared_library_and_every_function(package: 
         "chalicelib/domain/product.py",
         "chalicelib/storage/models.py",
         "functions/__init__.py",
-        "functions/api.py",
+        "functions/api/__init__.py",
+        "functions/api/products.py",
         "functions/ingest.py",
     ):
         assert needed in names, f"{needed} is missing from the deployment zip"
     assert not any(name.startswith(("tests/", "infra/", ".chalice/")) for name in names)
     assert not any(name.startswith(("moto/", "pytest/")) for name in names)  # dev tools stay out
+    # Compiled dependencies come as Linux wheels Lambda can load.
+    assert any(name.startswith("PIL/_imaging.cpython-311-x86_64-linux-gnu") for name in names)
+    assert any(name.startswith("_argon2_cffi_bindings/_ffi") for name in names)
+    assert any(name.startswith("pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu") for name in names)
 
 
 def test_terraform_wires_each_function_with_the_stage_environment(package: Path) -> None:

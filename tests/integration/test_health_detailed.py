@@ -6,6 +6,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.config import get_settings
+from chalicelib.storage.models import ALL_MODELS
 from infra.local.environment import ROOT
 
 
@@ -19,7 +20,7 @@ def test_every_table_and_bucket_answers(provisioned: str) -> None:
     status, report = _get_detailed()
     assert status == 200
     assert report["status"] == "ok"
-    assert len(report["tables"]) == 3 and all(check["ok"] for check in report["tables"].values())
+    assert len(report["tables"]) == len(ALL_MODELS) and all(check["ok"] for check in report["tables"].values())
     assert all(check["ok"] for check in report["buckets"].values())
     assert report["providers"] == {"background_remover": "local", "listing_generator": "local"}
 

@@ -34,7 +34,7 @@ def _invoke_ingest(key: str) -> list[dict]:  # type: ignore[type-arg]
 @pytest.mark.parametrize(
     ("key", "reason"),
     [
-        ("uploads/nobody/01NOPRODUCT/img1.jpg", "no such product (deleted, or never created)"),
+        ("uploads/nobody/01NOPRODUCT/img1.jpg", "no such product or photo (deleted, or never created)"),
         ("uploads/not-a-valid-key.gif", "not an upload key"),
     ],
 )

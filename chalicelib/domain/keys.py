@@ -1,4 +1,4 @@
-"""Where uploaded photos live and what a valid upload key looks like.
+"""Where a product's objects live in the bucket, and what a valid upload key looks like.
 
 Key layout: uploads/{user_id}/{product_id}/{image_id}.{jpg|png}. The ingest function trusts
 nothing else about an object than this key; everything else is read from the bytes.
@@ -40,3 +40,21 @@ class UploadKey:
 
     def __str__(self) -> str:
         return f"{UPLOADS_PREFIX}{self.user_id}/{self.product_id}/{self.image_id}.{self.extension}"
+
+
+# Everything a product owns in the bucket. Jobs are keyed by product only: ids are unique.
+JOB_KINDS = ("images", "content", "publish")
+
+
+def product_prefixes(user_id: str, product_id: str) -> list[str]:
+    return [
+        f"{UPLOADS_PREFIX}{user_id}/{product_id}/",
+        f"processed/{user_id}/{product_id}/",
+        *(f"jobs/{kind}/{product_id}/" for kind in JOB_KINDS),
+    ]
+
+
+def job_key(kind: str, product_id: str, revision: int) -> str:
+    if kind not in JOB_KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    return f"jobs/{kind}/{product_id}/{revision}.json"

@@ -1,6 +1,6 @@
 import pytest
 
-from chalicelib.domain.uploads import UploadKey
+from chalicelib.domain.keys import UploadKey
 
 
 def test_an_upload_key_names_its_owner_product_and_image() -> None:

@@ -1,0 +1,198 @@
+"""The API's request and response bodies: validated at the edge, and the source of the OpenAPI document.
+
+Single-field limits come from chalicelib.domain.limits so the API, ingest and the panel agree.
+Unknown fields are refused (`extra="forbid"`), so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from chalicelib.domain.confidence import Band
+from chalicelib.domain.limits import CONTENT_TYPES, MAX_IMAGE_BYTES, MAX_IMAGES, PROMPT_MAX_CHARS
+from chalicelib.domain.product import ProductStatus
+
+# MercadoLibre sites a seller can publish to.
+Site = Literal[
+    "MLA", "MLB", "MLM", "MLC", "MCO", "MLU", "MPE", "MEC", "MLV", "MBO", "MPY", "MRD", "MCR", "MPA"
+]
+ContentType = Literal["image/jpeg", "image/png"]
+assert set(ContentType.__args__) == set(CONTENT_TYPES)  # type: ignore[attr-defined]
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+Password = Annotated[str, Field(min_length=8, max_length=128)]
+Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PROMPT_MAX_CHARS)]
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- accounts --------------------------------------------------------------------------------------
+
+
+class Credentials(Body):
+    email: Email
+    password: Password
+
+
+class RefreshRequest(Body):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class SettingsUpdate(Body):
+    auto_publish: bool | None = None
+    publish_threshold: Annotated[float, Field(ge=0.5, le=1.0)] | None = None
+    site: Site | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> SettingsUpdate:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of auto_publish, publish_threshold, site")
+        return self
+
+
+class SettingsOut(BaseModel):
+    auto_publish: bool
+    publish_threshold: float
+    site: str
+
+
+class UserOut(BaseModel):
+    user_id: str
+    email: str
+    created_at: datetime
+    settings: SettingsOut
+
+
+class TokensOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name, not a secret)
+    expires_in: int
+    user: UserOut
+
+
+# -- products --------------------------------------------------------------------------------------
+
+
+class DeclaredImage(Body):
+    file_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    content_type: ContentType
+    size: Annotated[int, Field(ge=1, le=MAX_IMAGE_BYTES)]
+
+
+class NewProduct(Body):
+    prompt: Prompt
+    images: Annotated[list[DeclaredImage], Field(min_length=1, max_length=MAX_IMAGES)]
+
+
+class NewImages(Body):
+    images: Annotated[list[DeclaredImage], Field(min_length=1, max_length=MAX_IMAGES)]
+
+
+class ImageOrder(Body):
+    image_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_IMAGES)]
+
+
+class MainImageChoice(Body):
+    image_id: Id
+
+
+class ProductFilters(Body):
+    status: ProductStatus | None = None
+    confidence: Band | None = None
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    next: Annotated[str, Field(max_length=2048)] | None = None
+
+
+class Reason(BaseModel):
+    """Something a seller should know or do, with a stable code and the numbers behind it."""
+
+    code: str
+    message: str
+    params: dict[str, Any] = {}
+
+
+class UploadForm(BaseModel):
+    """A presigned S3 POST: send `fields` plus the file (as `file`, last) to `url`."""
+
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
+class ImageOut(BaseModel):
+    image_id: str
+    position: int
+    status: Literal["declared", "accepted", "rejected"]
+    file_name: str
+    is_main: bool
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    bytes: int | None = None
+    rejection: Reason | None = None
+    url: str | None = None
+    upload: UploadForm | None = None
+
+
+class EventOut(BaseModel):
+    at: str
+    stage: str
+    code: str
+    message: str
+    params: dict[str, Any] = {}
+    percent: int | None = None
+
+
+class ProductOut(BaseModel):
+    product_id: str
+    status: ProductStatus
+    prompt: str
+    revision: int
+    title: str | None = None
+    confidence: float | None = None
+    confidence_band: Band | None = None
+    thumbnail_url: str | None = None
+    main_image_id: str | None = None
+    attention: Reason | None = None
+    created_at: datetime
+    updated_at: datetime
+    images: list[ImageOut] | None = None
+    events: list[EventOut] | None = None
+
+
+class ProductPage(BaseModel):
+    items: list[ProductOut]
+    next: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+    request_id: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class HealthOut(BaseModel):
+    status: str
+    stage: str
+
+
+class DetailedHealthOut(HealthOut):
+    tables: dict[str, dict[str, Any]]
+    buckets: dict[str, dict[str, Any]]
+    providers: dict[str, str]

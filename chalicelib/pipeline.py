@@ -1,0 +1,114 @@
+"""The pipeline's shared moves: what runs next for a product once its photos change.
+
+Both the API (a photo removed, reordered, chosen as main) and the ingest function (a photo
+arrived) end with `advance`. It is idempotent: duplicate or concurrent deliveries write the images
+job of a revision exactly once (a conditional claim on the product, then an S3 write that only
+creates).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock, timeline
+from chalicelib.domain.keys import job_key
+from chalicelib.domain.product import ProductStatus, move
+from chalicelib.observability import logger
+from chalicelib.storage import blobs
+from chalicelib.storage.models import Image, Product
+
+
+def images_of(product_id: str) -> list[Image]:
+    return sorted(Image.query(product_id, consistent_read=True), key=lambda image: int(image.position))
+
+
+def main_image_id(product: Product, images: list[Image]) -> str | None:
+    """The seller's explicit choice while that photo is still usable."""
+    usable = {image.image_id for image in images if image.status != "rejected"}
+    return product.main_image_id if product.main_image_id in usable else None
+
+
+def status_actions(product: Product, target: ProductStatus) -> list[Any]:
+    return [
+        Product.status.set(target.value),
+        Product.status_sort.set(f"{target.value}#{product.product_id}"),
+    ]
+
+
+def advance(product: Product) -> None:
+    product.refresh(consistent_read=True)
+    images = images_of(product.product_id)
+    if any(image.status == "declared" for image in images):
+        return  # photos still on their way: the last one to arrive moves the product on
+    accepted = [image for image in images if image.status == "accepted"]
+    if accepted:
+        _start_images_job(product, accepted)
+    else:
+        _ask_for_photos(product, rejected=len(images))
+
+
+def _start_images_job(product: Product, accepted: list[Image]) -> None:
+    revision = int(product.revision)
+    if int(product.images_job_revision) < revision:
+        target = move(ProductStatus(product.status), ProductStatus.PROCESSING)
+        try:
+            product.update(
+                actions=[
+                    *status_actions(product, target),
+                    Product.images_job_revision.set(revision),
+                    Product.attention.remove(),
+                    Product.updated_at.set(clock.now()),
+                ],
+                condition=(Product.revision == revision) & (Product.images_job_revision < revision),
+            )
+        except UpdateError:
+            product.refresh(consistent_read=True)
+            if int(product.revision) != revision:
+                return  # a newer revision took over; its own advance writes its job
+            if int(product.images_job_revision) != revision:
+                raise  # changed for another reason: let the delivery be retried
+    manifest = {
+        "product_id": product.product_id,
+        "user_id": product.user_id,
+        "revision": revision,
+        "prompt": product.prompt,
+        "main_image_id": main_image_id(product, accepted),
+        "images": [
+            {
+                "image_id": image.image_id,
+                "key": image.original_key,
+                "position": int(image.position),
+                "format": image.format,
+                "width": image.width,
+                "height": image.height,
+                "sha256": image.sha256,
+            }
+            for image in accepted
+        ],
+    }
+    if blobs.write_json_once(job_key("images", product.product_id, revision), manifest):
+        logger.info("images job written", extra={"product_id": product.product_id, "revision": revision})
+        timeline.record(
+            product.product_id,
+            "images",
+            "PHOTOS_RECEIVED",
+            f"all {len(accepted)} photo(s) are in; analysing them",
+            {"count": len(accepted)},
+            percent=10,
+        )
+
+
+def _ask_for_photos(product: Product, rejected: int) -> None:
+    code = "ALL_PHOTOS_REJECTED" if rejected else "NO_PHOTOS"
+    if (product.attention or {}).get("code") == code and product.status == ProductStatus.UPLOADING.value:
+        return  # already asked
+    message = "every photo was rejected; add another photo" if rejected else "add at least one photo"
+    attention = {"code": code, "message": message, "params": {"rejected": rejected}}
+    current = ProductStatus(product.status)
+    actions: list[Any] = [Product.attention.set(attention), Product.updated_at.set(clock.now())]
+    if current is not ProductStatus.UPLOADING:
+        actions += status_actions(product, move(current, ProductStatus.UPLOADING))
+    product.update(actions=actions)
+    timeline.record(product.product_id, "upload", code, message, {"rejected": rejected})

@@ -1,0 +1,103 @@
+"""The media bucket: presigned forms and links, job manifests written once, whole-prefix deletes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from chalicelib.config import get_settings
+from chalicelib.storage.aws import get_s3
+
+UPLOAD_FORM_SECONDS = 15 * 60
+DOWNLOAD_LINK_SECONDS = 15 * 60
+
+
+@lru_cache(maxsize=1)
+def _signer() -> Any:
+    # SigV4 for presigned POST policies and GET links (the default can still be SigV2 for POST).
+    return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
+def _bucket() -> str:
+    return get_settings().media_bucket
+
+
+def upload_form(key: str, content_type: str, max_bytes: int, now: datetime) -> dict[str, Any]:
+    """A presigned POST that only accepts this key, this content type and at most `max_bytes`."""
+    form = _signer().generate_presigned_post(
+        Bucket=_bucket(),
+        Key=key,
+        Fields={"Content-Type": content_type},
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+        ExpiresIn=UPLOAD_FORM_SECONDS,
+    )
+    return {
+        "url": form["url"],
+        "fields": form["fields"],
+        "expires_at": now + timedelta(seconds=UPLOAD_FORM_SECONDS),
+    }
+
+
+def download_link(key: str) -> str:
+    return str(
+        _signer().generate_presigned_url(
+            "get_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=DOWNLOAD_LINK_SECONDS
+        )
+    )
+
+
+def size_of(key: str) -> int | None:
+    """The object's size, or None when it is gone (404, or 403 without list rights)."""
+    try:
+        return int(get_s3().head_object(Bucket=_bucket(), Key=key)["ContentLength"])
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "403", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def read(key: str) -> bytes:
+    return bytes(get_s3().get_object(Bucket=_bucket(), Key=key)["Body"].read())
+
+
+def delete(key: str) -> None:
+    get_s3().delete_object(Bucket=_bucket(), Key=key)
+
+
+def write_json_once(key: str, document: dict[str, Any]) -> bool:
+    """Create `key` only if it does not exist (S3 conditional write): True when this call created it.
+
+    A job manifest triggers the next function, so it must be created exactly once even when two
+    deliveries race to write it.
+    """
+    try:
+        get_s3().put_object(
+            Bucket=_bucket(),
+            Key=key,
+            Body=json.dumps(document, sort_keys=True).encode(),
+            ContentType="application/json",
+            IfNoneMatch="*",
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            return False
+        raise
+    return True
+
+
+def delete_prefixes(prefixes: list[str]) -> int:
+    s3 = get_s3()
+    deleted = 0
+    for prefix in prefixes:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=_bucket(), Prefix=prefix):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=_bucket(), Delete={"Objects": keys, "Quiet": True})
+                deleted += len(keys)
+    return deleted

@@ -1,0 +1,197 @@
+"""Register -> create -> upload real photos through the presigned forms -> ingest -> processing."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from PIL import Image as PILImage
+
+from chalicelib.storage.models import Product
+from tests.photos import grocery_photo
+
+BUCKET = os.environ["MEDIA_BUCKET"]
+
+
+def declared(photos: list[bytes], content_type: str = "image/jpeg") -> list[dict[str, Any]]:
+    return [
+        {"file_name": f"photo{n}.jpg", "content_type": content_type, "size": len(p)}
+        for n, p in enumerate(photos)
+    ]
+
+
+def upload(image: dict[str, Any], data: bytes) -> requests.Response:
+    form = image["upload"]
+    return requests.post(form["url"], data=form["fields"], files={"file": ("photo", data)}, timeout=10)
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 30) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError("not reached in time")
+
+
+def jobs(product_id: str) -> list[str]:
+    listed = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=f"jobs/images/{product_id}/")
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def small_photo(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", (width, height), (200, 120, 40)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def test_real_photos_go_from_upload_form_to_one_images_job(api, events_running) -> None:  # type: ignore[no-untyped-def]
+    seller = api.seller()
+    photos = [grocery_photo("Oatly-Oat-Milk", shot) for shot in ("001", "002", "003")]
+    created = seller.call(
+        "POST", "/products", {"prompt": "  leche de avena Oatly 1 litro ", "images": declared(photos)}
+    )
+    assert created.status_code == 201, created.json
+    product = created.json
+    assert product["status"] == "uploading" and product["prompt"] == "leche de avena Oatly 1 litro"
+    for image, data in zip(product["images"], photos, strict=True):
+        assert (
+            image["upload"]["fields"]["key"]
+            == f"uploads/{seller.user_id}/{product['product_id']}/{image['image_id']}.jpg"
+        )
+        assert upload(image, data).status_code in (200, 204)
+
+    def processing() -> Any:
+        got = seller.call("GET", f"/products/{product['product_id']}").json
+        return got if got["status"] == "processing" else None
+
+    done = wait_for(processing)
+    assert [image["status"] for image in done["images"]] == ["accepted"] * 3
+    assert all(image["width"] == 1044 and image["height"] == 1044 for image in done["images"])
+    assert all(image["url"] and image["upload"] is None for image in done["images"])
+    [key] = jobs(product["product_id"])
+    assert key == f"jobs/images/{product['product_id']}/1.json"
+    manifest = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    assert manifest["revision"] == 1 and manifest["user_id"] == seller.user_id
+    assert [image["image_id"] for image in manifest["images"]] == [
+        image["image_id"] for image in done["images"]
+    ]
+    codes = [event["code"] for event in done["events"]]
+    assert (
+        codes[0] == "WAITING_FOR_PHOTOS"
+        and codes.count("PHOTO_RECEIVED") == 3
+        and codes[-1] == "PHOTOS_RECEIVED"
+    )
+
+
+def test_a_small_photo_is_rejected_with_a_reason_and_the_rest_goes_on(api, events_running) -> None:  # type: ignore[no-untyped-def]
+    seller = api.seller()
+    photos = [grocery_photo(), small_photo(640, 480)]
+    product = seller.call("POST", "/products", {"prompt": "leche", "images": declared(photos)}).json
+    for image, data in zip(product["images"], photos, strict=True):
+        upload(image, data)
+    done = wait_for(
+        lambda: (
+            (p := seller.call("GET", f"/products/{product['product_id']}").json)["status"] == "processing"
+            and p
+        )
+    )
+    rejected = done["images"][1]
+    assert rejected["status"] == "rejected"
+    assert rejected["rejection"]["code"] == "IMAGE_TOO_SMALL"
+    assert rejected["rejection"]["message"] == "image is 640x480; at least 800x600 is needed"
+    assert rejected["rejection"]["params"]["width"] == 640
+    # The rejected photo's object is gone; the job lists only the good one.
+    s3 = boto3.client("s3")
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=rejected_key(seller, product, 1)).get("KeyCount") == 0
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=jobs(product["product_id"])[0])["Body"].read())
+    assert [image["image_id"] for image in manifest["images"]] == [product["images"][0]["image_id"]]
+
+
+def rejected_key(seller: Any, product: dict[str, Any], index: int) -> str:
+    return f"uploads/{seller.user_id}/{product['product_id']}/{product['images'][index]['image_id']}"
+
+
+def test_when_every_photo_is_rejected_the_product_says_so_and_takes_another(api, events_running) -> None:  # type: ignore[no-untyped-def]
+    seller = api.seller()
+    fake = b"GIF89a" + b"\x00" * 2000
+    product = seller.call("POST", "/products", {"prompt": "zapatillas", "images": declared([fake])}).json
+    upload(product["images"][0], fake)
+    waiting = wait_for(
+        lambda: (p := seller.call("GET", f"/products/{product['product_id']}").json)["attention"] and p
+    )
+    assert waiting["status"] == "uploading"
+    assert waiting["attention"]["code"] == "ALL_PHOTOS_REJECTED"
+    assert waiting["images"][0]["rejection"]["code"] == "IMAGE_FORMAT_UNSUPPORTED"
+    assert waiting["images"][0]["rejection"]["params"]["detected"] == "gif"
+    # The seller adds a good one: the product moves on with revision 2.
+    good = grocery_photo()
+    added = seller.call("POST", f"/products/{product['product_id']}/images", {"images": declared([good])})
+    assert added.status_code == 201
+    new_image = next(i for i in added.json["images"] if i["status"] == "declared")
+    upload(new_image, good)
+    done = wait_for(
+        lambda: (
+            (p := seller.call("GET", f"/products/{product['product_id']}").json)["status"] == "processing"
+            and p
+        )
+    )
+    assert done["revision"] == 2 and done["attention"] is None
+    assert jobs(product["product_id"]) == [f"jobs/images/{product['product_id']}/2.json"]
+
+
+@pytest.mark.parametrize("deliveries", [2, 5])
+def test_duplicate_and_concurrent_deliveries_write_one_job(api, provisioned, deliveries: int) -> None:  # type: ignore[no-untyped-def]
+    """Ingest invoked directly, as Lambda would be, several times at once for both photos."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app import app
+    from infra.local.runtime import LocalLambdaContext
+
+    seller = api.seller()
+    photos = [grocery_photo("Arla-Standard-Milk", "001"), grocery_photo("Arla-Standard-Milk", "002")]
+    product = seller.call("POST", "/products", {"prompt": "leche entera", "images": declared(photos)}).json
+    s3 = boto3.client("s3")
+    keys = []
+    for image, data in zip(product["images"], photos, strict=True):
+        key = image["upload"]["fields"]["key"]
+        s3.put_object(Bucket=BUCKET, Key=key, Body=data)  # no runtime here: we deliver by hand
+        keys.append(key)
+
+    def deliver(key: str) -> None:
+        event = {"Records": [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]}
+        app.handler_map["ingest"](event, LocalLambdaContext("ingest", 60))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(deliver, keys * deliveries))
+    assert jobs(product["product_id"]) == [f"jobs/images/{product['product_id']}/1.json"]
+    stored = Product.get(seller.user_id, product["product_id"])
+    assert stored.status == "processing" and stored.images_job_revision == 1
+    events = seller.call("GET", f"/products/{product['product_id']}").json["events"]
+    assert [e["code"] for e in events].count("PHOTOS_RECEIVED") == 1
+    assert [e["code"] for e in events].count("PHOTO_RECEIVED") == 2
+
+
+def test_an_upload_for_a_deleted_product_is_dropped_and_removed(api, provisioned) -> None:  # type: ignore[no-untyped-def]
+    from app import app
+    from infra.local.runtime import LocalLambdaContext
+
+    seller = api.seller()
+    photo = grocery_photo()
+    product = seller.call("POST", "/products", {"prompt": "leche", "images": declared([photo])}).json
+    key = product["images"][0]["upload"]["fields"]["key"]
+    assert seller.call("DELETE", f"/products/{product['product_id']}").status_code == 204
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=photo)  # the upload lands late
+    app.handler_map["ingest"](
+        {"Records": [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]},
+        LocalLambdaContext("ingest", 60),
+    )
+    assert boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=key).get("KeyCount") == 0
