@@ -230,15 +230,7 @@ def delete_image(user_id: str, product_id: str, image_id: str) -> ProductOut:
     _new_revision(product, extra=changes)
     blobs.delete(image.original_key)
     image.delete()
-    timeline.record(
-        product_id,
-        "edit",
-        "PHOTO_REMOVED",
-        f"photo {image.file_name} removed",
-        {"file_name": image.file_name},
-    )
-    pipeline.advance(product)
-    return get(user_id, product_id)
+    return _after_edit(product, "PHOTO_REMOVED", f"photo {image.file_name} removed", image.file_name)
 
 
 def reorder_images(user_id: str, product_id: str, order: ImageOrder) -> ProductOut:
@@ -254,9 +246,7 @@ def reorder_images(user_id: str, product_id: str, order: ImageOrder) -> ProductO
     _new_revision(product)
     for position, image_id in enumerate(order.image_ids):
         images[image_id].update(actions=[Image.position.set(position)])
-    timeline.record(product_id, "edit", "PHOTOS_REORDERED", "photos reordered")
-    pipeline.advance(product)
-    return get(user_id, product_id)
+    return _after_edit(product, "PHOTOS_REORDERED", "photos reordered")
 
 
 def choose_main_image(user_id: str, product_id: str, image_id: str) -> ProductOut:
@@ -267,15 +257,9 @@ def choose_main_image(user_id: str, product_id: str, image_id: str) -> ProductOu
             409, "IMAGE_REJECTED", "a rejected photo cannot be the main picture", {"image_id": image_id}
         )
     _new_revision(product, extra=[Product.main_image_id.set(image_id)])
-    timeline.record(
-        product_id,
-        "edit",
-        "MAIN_PHOTO_CHOSEN",
-        f"{image.file_name} is now the main photo",
-        {"file_name": image.file_name},
+    return _after_edit(
+        product, "MAIN_PHOTO_CHOSEN", f"{image.file_name} is now the main photo", image.file_name
     )
-    pipeline.advance(product)
-    return get(user_id, product_id)
 
 
 def delete(user_id: str, product_id: str) -> None:
@@ -286,6 +270,13 @@ def delete(user_id: str, product_id: str) -> None:
             batch.delete(image)
     timeline.forget(product_id)
     product.delete()
+
+
+def _after_edit(product: Product, code: str, message: str, file_name: str | None = None) -> ProductOut:
+    """Say what changed on the timeline, let the pipeline take the new revision, answer the product."""
+    timeline.record(product.product_id, "edit", code, message, {"file_name": file_name} if file_name else {})
+    pipeline.advance(product)
+    return get(product.user_id, product.product_id)
 
 
 # -- helpers -----------------------------------------------------------------------------------------

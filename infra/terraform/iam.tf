@@ -38,6 +38,7 @@ data "aws_iam_policy_document" "api_handler" {
       "dynamodb:Query",
       "dynamodb:BatchWriteItem",
       "dynamodb:ConditionCheckItem",
+      # Registration's transaction (user + email claim) is authorised by PutItem per item.
       # /api/v1/health/detailed probes every table.
       "dynamodb:DescribeTable",
     ]
@@ -62,6 +63,13 @@ data "aws_iam_policy_document" "api_handler" {
       variable = "s3:prefix"
       values   = [for prefix in local.app_prefixes : "${prefix}*"]
     }
+  }
+
+  statement {
+    sid = "Secrets"
+    # JWT_SECRET_PARAMETER in .chalice/config.json: a SecureString the stage owns.
+    actions   = ["ssm:GetParameter"]
+    resources = ["arn:aws:ssm:${var.region}:*:parameter/intellipost/${var.stage}/*"]
   }
 
   statement {

@@ -14,7 +14,7 @@ from infra.local.environment import ROOT
 from infra.local.provision import provision_resources, switch_on_events
 from infra.local.runtime import load_app
 from tests.conftest import stop_process_group
-from tests.e2e.conftest import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,8 @@ import requests
 from infra.local.emulator import free_port, port_is_free
 from infra.local.environment import ROOT, stage_environment
 from tests.conftest import stop_process_group
-from tests.e2e.conftest import wait_for
+from tests.photos import grocery_photo
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -98,6 +99,9 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
         stack.client("s3").put_object(Bucket=LOCAL["MEDIA_BUCKET"], Key=key, Body=b"not really a photo")
         wait_for(lambda: stack.dropped_uploads(key) == 1, 30, "ingest to receive the upload")
 
+        # A seller's whole intake over HTTP: register, create, upload real photos, ingest, processing.
+        product_id, token = _sell_a_product(stack)
+
         stack.client("dynamodb").put_item(TableName=LOCAL["PRODUCTS_TABLE"], Item=row)
         stack.client("s3").put_object(Bucket=LOCAL["MEDIA_BUCKET"], Key="processed/u1/keep.jpg", Body=b"kept")
         stack.stop_like_ctrl_c(process)
@@ -111,7 +115,49 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
         assert item["Item"] == row
         kept = stack.client("s3").get_object(Bucket=LOCAL["MEDIA_BUCKET"], Key="processed/u1/keep.jpg")
         assert kept["Body"].read() == b"kept"
+        # The seller's session and product survived the restart.
+        again = requests.get(f"{stack.api}/products/{product_id}", headers=_auth(token), timeout=10).json()
+        assert again["status"] == "processing" and [i["status"] for i in again["images"]] == ["accepted"] * 2
         # Restoring objects does not fire their events a second time.
         time.sleep(3)
         assert stack.dropped_uploads(key) == 1
         stack.stop_like_ctrl_c(process)
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _sell_a_product(stack: Stack) -> tuple[str, str]:
+    tokens = requests.post(
+        f"{stack.api}/auth/register",
+        json={"email": "e2e@example.com", "password": "a long password"},
+        timeout=10,
+    ).json()
+    token = tokens["access_token"]
+    photos = [grocery_photo("Valio-Vanilla-Yoghurt", shot) for shot in ("001", "002")]
+    declared = [
+        {"file_name": f"{n}.jpg", "content_type": "image/jpeg", "size": len(p)} for n, p in enumerate(photos)
+    ]
+    created = requests.post(
+        f"{stack.api}/products",
+        json={"prompt": "yogur de vainilla Valio", "images": declared},
+        headers=_auth(token),
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    product = created.json()
+    for image, data in zip(product["images"], photos, strict=True):
+        form = image["upload"]
+        assert form["url"].startswith(stack.endpoint)  # the browser uploads straight to (emulated) S3
+        sent = requests.post(
+            form["url"], data=form["fields"], files={"file": ("photo.jpg", data)}, timeout=10
+        )
+        assert sent.status_code in (200, 204), sent.text
+
+    def processing() -> bool:
+        got = requests.get(f"{stack.api}/products/{product['product_id']}", headers=_auth(token), timeout=10)
+        return bool(got.json()["status"] == "processing")
+
+    wait_for(processing, 30, "the product to reach processing")
+    return str(product["product_id"]), token

@@ -20,7 +20,9 @@ def test_every_table_and_bucket_answers(provisioned: str) -> None:
     status, report = _get_detailed()
     assert status == 200
     assert report["status"] == "ok"
-    assert len(report["tables"]) == len(ALL_MODELS) and all(check["ok"] for check in report["tables"].values())
+    assert len(report["tables"]) == len(ALL_MODELS) and all(
+        check["ok"] for check in report["tables"].values()
+    )
     assert all(check["ok"] for check in report["buckets"].values())
     assert report["providers"] == {"background_remover": "local", "listing_generator": "local"}
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -16,6 +14,7 @@ from PIL import Image as PILImage
 
 from chalicelib.storage.models import Product
 from tests.photos import grocery_photo
+from tests.waiting import wait_for
 
 BUCKET = os.environ["MEDIA_BUCKET"]
 
@@ -30,16 +29,6 @@ def declared(photos: list[bytes], content_type: str = "image/jpeg") -> list[dict
 def upload(image: dict[str, Any], data: bytes) -> requests.Response:
     form = image["upload"]
     return requests.post(form["url"], data=form["fields"], files={"file": ("photo", data)}, timeout=10)
-
-
-def wait_for(condition: Callable[[], Any], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError("not reached in time")
 
 
 def jobs(product_id: str) -> list[str]:

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 
 def wait_for(condition: Callable[[], object], seconds: float = 60, what: str = "condition") -> object:
+    """Poll until `condition` returns something truthy (and return it), or fail saying what never came."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         result = condition()
