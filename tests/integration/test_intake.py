@@ -80,6 +80,14 @@ def test_real_photos_go_from_upload_form_to_one_images_job(api, events_running) 
         and codes[-1] == "PHOTOS_RECEIVED"
     )
 
+    # Reordering the photos is a new revision: its images job is written at once, in the new order.
+    order = [image["image_id"] for image in reversed(done["images"])]
+    reordered = seller.call("PUT", f"/products/{product['product_id']}/images/order", {"image_ids": order})
+    assert reordered.json["revision"] == 2 and reordered.json["status"] == "processing"
+    assert jobs(product["product_id"]) == [key, f"jobs/images/{product['product_id']}/2.json"]
+    second = boto3.client("s3").get_object(Bucket=BUCKET, Key=jobs(product["product_id"])[1])
+    assert [image["image_id"] for image in json.loads(second["Body"].read())["images"]] == order
+
 
 def test_a_small_photo_is_rejected_with_a_reason_and_the_rest_goes_on(api, events_running) -> None:  # type: ignore[no-untyped-def]
     seller = api.seller()
