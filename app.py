@@ -4,10 +4,11 @@ from chalice.app import Chalice
 
 from chalicelib.http import http_middleware
 from chalicelib.observability import event_middleware
-from functions import api, ingest
+from functions import api, images, ingest
 
 app = Chalice(app_name="intellipost")
 app.register_middleware(http_middleware, "http")
 app.register_middleware(event_middleware, "s3")
 app.register_blueprint(api.blueprint, url_prefix=api.PREFIX)
 app.register_blueprint(ingest.blueprint)
+app.register_blueprint(images.blueprint)

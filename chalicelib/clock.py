@@ -19,3 +19,7 @@ def now() -> datetime:
 
 def new_id() -> str:
     return sortable_id(int(epoch() * 1000), os.urandom(10))
+
+
+def at(epoch_seconds: float) -> datetime:
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC)

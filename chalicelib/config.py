@@ -66,6 +66,8 @@ def get_settings() -> Settings:
         media_bucket=required("MEDIA_BUCKET"),
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-        photoroom_configured=bool(os.environ.get("PHOTOROOM_API_KEY")),
+        photoroom_configured=bool(
+            os.environ.get("PHOTOROOM_API_KEY") or os.environ.get("PHOTOROOM_API_KEY_PARAMETER")
+        ),
         gemini_configured=bool(os.environ.get("GEMINI_API_KEY")),
     )

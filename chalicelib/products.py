@@ -21,8 +21,10 @@ from chalicelib.api.schemas import (
     DeclaredImage,
     ImageOrder,
     ImageOut,
+    MainPicture,
     NewImages,
     NewProduct,
+    PhotoQuality,
     ProductFilters,
     ProductOut,
     ProductPage,
@@ -133,7 +135,10 @@ def product_out(
     upload_forms: dict[str, UploadForm] | None = None,
     events: bool = False,
 ) -> ProductOut:
-    main = pipeline.main_image_id(product, images) if images is not None else product.main_image_id
+    current = int(product.pictures_revision) == int(product.revision)
+    chosen = product.chosen_main_image_id if current else None
+    explicit = pipeline.main_image_id(product, images) if images is not None else product.main_image_id
+    main = chosen or explicit
     return ProductOut(
         product_id=product.product_id,
         status=ProductStatus(product.status),
@@ -144,6 +149,7 @@ def product_out(
         confidence_band=band(product.confidence) if product.confidence is not None else None,
         thumbnail_url=blobs.download_link(product.thumbnail_key) if product.thumbnail_key else None,
         main_image_id=main,
+        main_picture=_main_picture_out(product, images) if current and images is not None else None,
         attention=Reason(**product.attention) if product.attention else None,
         created_at=product.created_at,
         updated_at=product.updated_at,
@@ -151,6 +157,22 @@ def product_out(
         if images is not None
         else None,
         events=timeline.events_of(product.product_id) if events else None,
+    )
+
+
+def _main_picture_out(product: Product, images: list[Image]) -> MainPicture | None:
+    original = next((i for i in images if i.image_id == product.chosen_main_image_id), None)
+    if not product.main_picture_key or original is None:
+        return None
+    about = product.main_picture or {}
+    return MainPicture(
+        url=blobs.download_link(product.main_picture_key),
+        original_url=blobs.download_link(original.original_key),
+        image_id=original.image_id,
+        reason=Reason(**(product.main_choice or {"code": "UNKNOWN", "message": ""})),
+        provider=str(about.get("provider", "")),
+        model=str(about.get("model", "")),
+        fallback_reason=about.get("fallback_reason"),
     )
 
 
@@ -166,7 +188,9 @@ def _image_out(image: Image, main_id: str | None, form: UploadForm | None) -> Im
         height=_whole(image.height),
         bytes=_whole(image.bytes),
         rejection=Reason(**image.rejection) if image.rejection else None,
+        quality=PhotoQuality(**image.quality) if image.quality else None,
         url=blobs.download_link(image.original_key) if image.status == "accepted" else None,
+        thumbnail_url=blobs.download_link(image.thumbnail_key) if image.thumbnail_key else None,
         upload=form,
     )
 

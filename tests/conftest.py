@@ -6,6 +6,7 @@ Unit tests never start the emulator; the `aws` fixture starts moto server once p
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -26,6 +27,8 @@ EMULATOR_PORT = emulator.free_port()
 ENDPOINT = f"http://127.0.0.1:{EMULATOR_PORT}"
 apply(emulator_environment(ENDPOINT))
 os.environ["JWT_SECRET"] = secrets.token_urlsafe(48)
+os.environ["TOKENS_LOCAL_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
+os.environ["MERCADOLIBRE_CLIENT_SECRET"] = "local-sandbox-secret"
 os.environ.pop("PHOTOROOM_API_KEY", None)
 os.environ.pop("GEMINI_API_KEY", None)
 
@@ -130,3 +133,68 @@ def events_running(provisioned: str) -> Iterator[None]:
     yield
     runtime.stop.set()
     thread.join(timeout=30)
+
+
+# -- the MercadoLibre sandbox, over real HTTP ---------------------------------------------------------
+
+
+class SandboxClock:
+    def __init__(self) -> None:
+        import time
+
+        self.offset = 0.0
+        self._time = time.time
+
+    def __call__(self) -> float:
+        return self._time() + self.offset
+
+
+class Sandbox:
+    def __init__(self, url: str, state: Any, clock: SandboxClock) -> None:
+        self.url = url
+        self.state = state
+        self.clock = clock
+
+    def sign_in(self, authorization_url: str, nickname: str) -> dict[str, str]:
+        """What a seller's browser does on the sandbox's sign-in page; returns the callback's query."""
+        from urllib.parse import parse_qs, urlsplit
+
+        import requests
+
+        page = requests.get(authorization_url, timeout=10)
+        assert page.status_code == 200 and 'name="nickname"' in page.text
+        params = {k: v[0] for k, v in parse_qs(urlsplit(authorization_url).query).items()}
+        answer = requests.post(
+            f"{self.url}/authorization",
+            data={**params, "nickname": nickname, "site_id": "MLA"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert answer.status_code == 302, answer.text
+        return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    from werkzeug.serving import make_server
+
+    from chalicelib.marketplace.mercadolibre import get_mercadolibre
+    from infra.local.mercadolibre.server import create_app
+    from infra.local.mercadolibre.state import DEFAULT_CLIENT_ID, SandboxState
+
+    clock = SandboxClock()
+    state = SandboxState(clock=clock)
+    server = make_server("127.0.0.1", 0, create_app(state), threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    os.environ.update(
+        MERCADOLIBRE_API_URL=url,
+        MERCADOLIBRE_AUTH_URL=url,
+        MERCADOLIBRE_CLIENT_ID=DEFAULT_CLIENT_ID,
+        MERCADOLIBRE_REDIRECT_URI="http://127.0.0.1:8000/api/v1/ml/callback",
+    )
+    get_mercadolibre.cache_clear()
+    yield Sandbox(url, state, clock)
+    server.shutdown()
+    thread.join(5)

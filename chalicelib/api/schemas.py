@@ -80,6 +80,40 @@ class TokensOut(BaseModel):
     user: UserOut
 
 
+# -- MercadoLibre ----------------------------------------------------------------------------------
+
+
+class ConnectOut(BaseModel):
+    """Open `authorization_url` in the browser; MercadoLibre sends the seller back to /ml/callback."""
+
+    authorization_url: str
+    expires_at: datetime
+
+
+class MarketplaceAccountOut(BaseModel):
+    ml_user_id: int
+    nickname: str
+    site: str
+    status: Literal["connected", "disconnected"]
+    valid: bool
+    access_expires_at: datetime
+    connected_at: datetime
+    problem: dict[str, Any] | None = None
+
+
+class ConnectCallback(Body):
+    code: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    state: Annotated[str, Field(min_length=1, max_length=512)]
+    error: Annotated[str, Field(max_length=200)] | None = None
+    error_description: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class CategorySearch(Body):
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    site: Site | None = None
+    limit: Annotated[int, Field(ge=1, le=10)] = 5
+
+
 # -- products --------------------------------------------------------------------------------------
 
 
@@ -130,6 +164,31 @@ class UploadForm(BaseModel):
     expires_at: datetime
 
 
+class Finding(BaseModel):
+    code: str
+    message: str
+
+
+class PhotoQuality(BaseModel):
+    """0-1 overall and per part (sharpness, exposure, resolution, framing), with reasons for low parts."""
+
+    score: float
+    parts: dict[str, float]
+    findings: list[Finding]
+
+
+class MainPicture(BaseModel):
+    """The listing's main picture (after) next to the photo it was made from (before), and why that one."""
+
+    url: str
+    original_url: str
+    image_id: str
+    reason: Reason
+    provider: str
+    model: str
+    fallback_reason: str | None = None
+
+
 class ImageOut(BaseModel):
     image_id: str
     position: int
@@ -141,7 +200,9 @@ class ImageOut(BaseModel):
     height: int | None = None
     bytes: int | None = None
     rejection: Reason | None = None
+    quality: PhotoQuality | None = None
     url: str | None = None
+    thumbnail_url: str | None = None
     upload: UploadForm | None = None
 
 
@@ -164,6 +225,7 @@ class ProductOut(BaseModel):
     confidence_band: Band | None = None
     thumbnail_url: str | None = None
     main_image_id: str | None = None
+    main_picture: MainPicture | None = None
     attention: Reason | None = None
     created_at: datetime
     updated_at: datetime

@@ -66,6 +66,10 @@ def read(key: str) -> bytes:
     return bytes(get_s3().get_object(Bucket=_bucket(), Key=key)["Body"].read())
 
 
+def write(key: str, data: bytes, content_type: str) -> None:
+    get_s3().put_object(Bucket=_bucket(), Key=key, Body=data, ContentType=content_type)
+
+
 def delete(key: str) -> None:
     get_s3().delete_object(Bucket=_bucket(), Key=key)
 

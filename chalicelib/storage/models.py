@@ -76,6 +76,54 @@ class RateLimit(Model):
     expires_at = NumberAttribute()  # epoch seconds; the table TTL deletes the row
 
 
+# -- MercadoLibre ---------------------------------------------------------------------------------
+
+
+class MarketplaceAccount(Model):
+    """A seller's connected MercadoLibre account. Tokens are sealed (chalicelib.auth.sealing)."""
+
+    class Meta:
+        table_name = required("MARKETPLACE_ACCOUNTS_TABLE")
+
+    user_id = UnicodeAttribute(hash_key=True)
+    ml_user_id = NumberAttribute()
+    nickname = UnicodeAttribute()
+    site = UnicodeAttribute()
+    access_token = UnicodeAttribute()  # sealed
+    refresh_token = UnicodeAttribute()  # sealed
+    access_expires_at = NumberAttribute()  # epoch seconds
+    status = UnicodeAttribute(default="connected")  # connected | disconnected
+    problem = JSONAttribute(null=True)  # {code, message} when MercadoLibre refused the tokens
+    connected_at = UTCDateTimeAttribute()
+    # The refresh lease: one holder spends the single-use refresh token; the others wait for it.
+    lease_until = NumberAttribute(default=0)
+    lease_owner = UnicodeAttribute(null=True)
+
+
+class PendingConnection(Model):
+    """An authorization in progress: the single-use `state` and the PKCE verifier, for 10 minutes."""
+
+    class Meta:
+        table_name = required("PENDING_CONNECTIONS_TABLE")
+
+    state = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    code_verifier = UnicodeAttribute()
+    site = UnicodeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds; the table TTL deletes the row
+
+
+class MarketplaceCache(Model):
+    """MercadoLibre's category answers, kept for a day (the table TTL expires them)."""
+
+    class Meta:
+        table_name = required("MARKETPLACE_CACHE_TABLE")
+
+    key = UnicodeAttribute(hash_key=True)
+    body = UnicodeAttribute()  # JSON
+    expires_at = NumberAttribute()
+
+
 # -- products ------------------------------------------------------------------------------------
 
 
@@ -104,6 +152,12 @@ class Product(Model):
     # The last revision whose images job was written: the claim that makes that write happen once.
     images_job_revision = NumberAttribute(default=0)
     main_image_id = UnicodeAttribute(null=True)  # the seller's explicit choice, if any
+    # What the images step made of the current revision: the chosen photo and why, the picture.
+    chosen_main_image_id = UnicodeAttribute(null=True)
+    main_choice = JSONAttribute(null=True)  # {code, message}
+    main_picture_key = UnicodeAttribute(null=True)
+    main_picture = JSONAttribute(null=True)  # {provider, model, milliseconds, uncertainty, fallback_reason}
+    pictures_revision = NumberAttribute(default=0)  # the revision those belong to
     title = UnicodeAttribute(null=True)
     confidence = NumberAttribute(null=True)
     thumbnail_key = UnicodeAttribute(null=True)
@@ -135,6 +189,8 @@ class Image(Model):
     orientation = NumberAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
     rejection = JSONAttribute(null=True)  # {code, message, params}
+    quality = JSONAttribute(null=True)  # {score, parts, findings: [{code, message}]}
+    thumbnail_key = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     received_at = UTCDateTimeAttribute(null=True)
 
@@ -155,4 +211,15 @@ class ProductEvent(Model):
     expires_at = NumberAttribute(null=True)  # epoch seconds; the table TTL deletes the row
 
 
-ALL_MODELS: tuple[type[Model], ...] = (User, UserEmail, Session, RateLimit, Product, Image, ProductEvent)
+ALL_MODELS: tuple[type[Model], ...] = (
+    User,
+    UserEmail,
+    Session,
+    RateLimit,
+    MarketplaceAccount,
+    PendingConnection,
+    MarketplaceCache,
+    Product,
+    Image,
+    ProductEvent,
+)

@@ -8,6 +8,7 @@ final snapshot; nothing is left listening.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import signal
@@ -15,11 +16,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from infra.local import emulator
 from infra.local.environment import ROOT, STATE_DIR, apply, emulator_environment
+from infra.local.mercadolibre.state import DEFAULT_CLIENT_ID as SANDBOX_CLIENT_ID
+from infra.local.mercadolibre.state import DEFAULT_CLIENT_SECRET as SANDBOX_CLIENT_SECRET
 
 SNAPSHOT_EVERY_SECONDS = float(os.environ.get("SNAPSHOT_EVERY_SECONDS", "15"))
 
@@ -68,6 +72,7 @@ def _say(message: str, out: IO[str] = sys.stdout) -> None:
 
 def main() -> int:
     api_port = int(os.environ.get("API_PORT", "8000"))
+    sandbox_port = int(os.environ.get("SANDBOX_PORT", "8300"))
     # Loopback unless told otherwise (docker-compose sets 0.0.0.0 inside its container).
     api_host = os.environ.get("API_HOST", "127.0.0.1")
     emulator_port = int(os.environ.get("EMULATOR_PORT", "4566"))
@@ -79,17 +84,24 @@ def main() -> int:
         endpoint, moto = external, None
         _say(f"Using the emulator already running at {endpoint} (its own persistence applies).")
     else:
-        if not emulator.port_is_free(api_port):
+        busy = [port for port in (api_port, sandbox_port) if not emulator.port_is_free(port)]
+        if busy:
             _say(
-                f"Port {api_port} is in use: is another `make run` running? Set API_PORT to use another.",
+                f"Port {busy[0]} is in use: is another `make run` running? Set API_PORT/SANDBOX_PORT.",
                 sys.stderr,
             )
             return 1
         endpoint = f"http://127.0.0.1:{emulator_port}"
         moto = emulator.start_moto(emulator_port, log=logs / "emulator.log")
     env = emulator_environment(endpoint)
-    env.setdefault(
-        "JWT_SECRET", os.environ.get("JWT_SECRET") or local_secret(state_dir / "secrets" / "jwt-secret")
+    env.update(local_secrets(state_dir / "secrets"))
+    # The MercadoLibre sandbox stands in for api.mercadolibre.com and its sign-in pages.
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    env.update(
+        MERCADOLIBRE_API_URL=sandbox_url,
+        MERCADOLIBRE_AUTH_URL=sandbox_url,
+        MERCADOLIBRE_CLIENT_ID=SANDBOX_CLIENT_ID,
+        MERCADOLIBRE_REDIRECT_URI=f"http://127.0.0.1:{api_port}/api/v1/ml/callback",
     )
     apply(env)
 
@@ -114,9 +126,14 @@ def main() -> int:
 
     chalice = str(Path(sys.executable).with_name("chalice"))
     api_command = [chalice, "local", "--stage", "local", "--host", api_host, "--port", str(api_port)]
+    sandbox_command = [sys.executable, "-m", "infra.local.mercadolibre", "--host", "127.0.0.1"]
+    sandbox_command += ["--port", str(sandbox_port), "--state-file", str(state_dir / "mercadolibre.json")]
+    api = Service("api", [*api_command, "--no-autoreload"], logs)
+    # Stopped in this order: nothing new comes in, running steps finish, then what they call.
     services = [
-        Service("api", [*api_command, "--no-autoreload"], logs),
+        api,
         Service("events", [sys.executable, "-m", "infra.local.runtime"], logs),
+        Service("mercadolibre", sandbox_command, logs),
     ]
     stopping = threading.Event()
 
@@ -126,14 +143,15 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    if not _wait_for_api(api_port, services[0], stopping):
-        _say(f"The API did not start; see {services[0].log_path}", sys.stderr)
+    if not _wait_for_api(api_port, api, stopping):
+        _say(f"The API did not start; see {api.log_path}", sys.stderr)
         stopping.set()
     else:
         _say(
             "\nIntelliPost is running on its embedded defaults (local emulator, no keys):\n"
             f"  API              http://127.0.0.1:{api_port}/api/v1  (try /api/v1/health/detailed)\n"
             f"  AWS emulator     {endpoint}  ({'moto server' if moto else 'external'})\n"
+            f"  MercadoLibre     {sandbox_url}  (the local sandbox: test seller, real categories)\n"
             f"  S3 event runtime {len(routes)} handler(s): {', '.join(r.handler_name for r in routes)}\n"
             f"  State and logs   {state_dir}  (`make clean` wipes it)\n"
             "Press Ctrl-C to stop.\n"
@@ -169,12 +187,29 @@ def main() -> int:
     return exit_code
 
 
-def local_secret(path: Path) -> str:
-    """Generated once and kept in the state folder (mode 600), so sessions survive restarts."""
+def local_secrets(folder: Path) -> dict[str, str]:
+    """The local stack's secrets: from the environment when set, else made once and kept in `folder`."""
+    makers: dict[str, Callable[[], str]] = {
+        "JWT_SECRET": lambda: secrets.token_urlsafe(48),
+        "TOKENS_LOCAL_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    chosen = {
+        name: os.environ.get(name) or local_secret(folder / name.lower(), make)
+        for name, make in makers.items()
+    }
+    # The sandbox's app secret is public (infra/local/mercadolibre); a real one never lives here.
+    chosen["MERCADOLIBRE_CLIENT_SECRET"] = os.environ.get(
+        "MERCADOLIBRE_CLIENT_SECRET", SANDBOX_CLIENT_SECRET
+    )
+    return chosen
+
+
+def local_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_urlsafe(48)) -> str:
+    """Generated once and kept in the state folder (mode 600), so sessions and tokens survive restarts."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
+        path.write_text(make())
     return path.read_text().strip()
 
 

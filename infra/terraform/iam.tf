@@ -19,6 +19,9 @@ locals {
     aws_dynamodb_table.user_emails.arn,
     aws_dynamodb_table.sessions.arn,
     aws_dynamodb_table.rate_limits.arn,
+    aws_dynamodb_table.marketplace_accounts.arn,
+    aws_dynamodb_table.pending_connections.arn,
+    aws_dynamodb_table.marketplace_cache.arn,
   ]
   # Query on a global secondary index is authorised on the index ARN.
   table_index_arns = [for arn in local.table_arns : "${arn}/index/*"]
@@ -137,4 +140,50 @@ resource "aws_iam_policy" "ingest" {
   name        = "${local.name_prefix}-ingest"
   description = "IntelliPost ${var.stage} ingest function: uploads/ in, jobs/images/ out, tables, KMS key."
   policy      = data.aws_iam_policy_document.ingest.json
+}
+
+# --- images: every images job under jobs/images/ ----------------------------------------------
+
+data "aws_iam_policy_document" "images" {
+  statement {
+    sid       = "Tables"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+    resources = concat(local.product_table_arns, [for arn in local.product_table_arns : "${arn}/index/*"])
+  }
+
+  statement {
+    sid = "ReadPhotosAndJobs"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${aws_s3_bucket.media.arn}/uploads/*",
+      "${aws_s3_bucket.media.arn}/jobs/images/*",
+    ]
+  }
+
+  statement {
+    sid     = "WritePicturesAndContentJobs"
+    actions = ["s3:PutObject"]
+    resources = [
+      "${aws_s3_bucket.media.arn}/processed/*",
+      "${aws_s3_bucket.media.arn}/jobs/content/*",
+    ]
+  }
+
+  statement {
+    sid       = "Key"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+
+  statement {
+    sid       = "DeadLetter"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter["images"].arn]
+  }
+}
+
+resource "aws_iam_policy" "images" {
+  name        = "${local.name_prefix}-images"
+  description = "IntelliPost ${var.stage} images function: jobs/images/ in, processed/ and jobs/content/ out."
+  policy      = data.aws_iam_policy_document.images.json
 }

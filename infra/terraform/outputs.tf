@@ -19,6 +19,10 @@ output "table_names" {
     user_emails    = aws_dynamodb_table.user_emails.name
     sessions       = aws_dynamodb_table.sessions.name
     rate_limits    = aws_dynamodb_table.rate_limits.name
+
+    marketplace_accounts = aws_dynamodb_table.marketplace_accounts.name
+    pending_connections  = aws_dynamodb_table.pending_connections.name
+    marketplace_cache    = aws_dynamodb_table.marketplace_cache.name
   }
 }
 
@@ -53,4 +57,8 @@ output "api_handler_policy_arn" {
 
 output "ingest_policy_arn" {
   value = aws_iam_policy.ingest.arn
+}
+
+output "images_policy_arn" {
+  value = aws_iam_policy.images.arn
 }

@@ -197,3 +197,78 @@ resource "aws_dynamodb_table" "rate_limits" {
     kms_key_arn = aws_kms_key.main.arn
   }
 }
+
+# -- MercadoLibre ---------------------------------------------------------------------------------
+
+resource "aws_dynamodb_table" "marketplace_accounts" {
+  name                        = "${local.name_prefix}-marketplace-accounts"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "user_id"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "user_id"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}
+
+resource "aws_dynamodb_table" "pending_connections" {
+  name                        = "${local.name_prefix}-pending-connections"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "state"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "state"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}
+
+resource "aws_dynamodb_table" "marketplace_cache" {
+  name                        = "${local.name_prefix}-marketplace-cache"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "key"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "key"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}

@@ -74,11 +74,10 @@ def test_real_photos_go_from_upload_form_to_one_images_job(api, events_running) 
         image["image_id"] for image in done["images"]
     ]
     codes = [event["code"] for event in done["events"]]
-    assert (
-        codes[0] == "WAITING_FOR_PHOTOS"
-        and codes.count("PHOTO_RECEIVED") == 3
-        and codes[-1] == "PHOTOS_RECEIVED"
-    )
+    # The images step may already have added its own events after these.
+    assert codes[0] == "WAITING_FOR_PHOTOS" and codes.count("PHOTO_RECEIVED") == 3
+    assert codes.count("PHOTOS_RECEIVED") == 1
+    assert codes.index("PHOTOS_RECEIVED") > max(i for i, code in enumerate(codes) if code == "PHOTO_RECEIVED")
 
     # Reordering the photos is a new revision: its images job is written at once, in the new order.
     order = [image["image_id"] for image in reversed(done["images"])]

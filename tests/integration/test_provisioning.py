@@ -28,7 +28,7 @@ def test_each_s3_handler_gets_a_filtered_notification_and_a_dead_letter_queue(pr
     sqs = boto3.client("sqs")
     config = s3.get_bucket_notification_configuration(Bucket=os.environ["MEDIA_BUCKET"])
     by_id = {q["Id"]: q for q in config["QueueConfigurations"]}
-    assert set(by_id) == {"ingest"}
+    assert set(by_id) == {"ingest", "images"}
     rules = by_id["ingest"]["Filter"]["Key"]["FilterRules"]
     assert {"Name": "Prefix", "Value": "uploads/"} in rules or {
         "Name": "prefix",
@@ -49,7 +49,5 @@ def test_provisioning_twice_changes_nothing(provisioned: str) -> None:
     url = sqs.get_queue_url(QueueName=routes[0].queue_name)["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
     assert attributes["VisibilityTimeout"] == "91"  # settings of an existing queue are brought up to date
-    assert (
-        len(boto3.client("sqs").list_queues(QueueNamePrefix=os.environ["EVENT_QUEUE_PREFIX"])["QueueUrls"])
-        == 2
-    )
+    queues = boto3.client("sqs").list_queues(QueueNamePrefix=os.environ["EVENT_QUEUE_PREFIX"])["QueueUrls"]
+    assert len(queues) == 2 * len(routes)  # each handler's queue and its dead-letter queue

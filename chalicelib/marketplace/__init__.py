@@ -1,0 +1,1 @@
+"""Selling on MercadoLibre: the API client, the seller's connected account, the category cache."""

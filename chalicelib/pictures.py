@@ -1,0 +1,142 @@
+"""Pillow work on photos: a cheap reduced decode for scoring and thumbnails; the main picture on white.
+
+Scoring never decodes at full resolution: JPEG's DCT scaling (`draft`) hands back a copy at
+1/2-1/8 size for a fraction of the cost, which is all that sharpness, exposure and framing need.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
+
+from chalicelib.domain.quality import Measurements
+
+ANALYSIS_SIDE = 512  # scoring works on this long side
+THUMBNAIL_SIDE = 400
+MAIN_SIDE = 1200  # MercadoLibre's recommended square
+MAIN_FILL = 0.875  # the product's long side covers 85-90 % of the square
+MAX_UPSCALE = 2.0  # a small source is padded, never blown up past 2x
+UNIFORM_BORDER_STDDEV = 24.0  # per channel; a busy background is well above, a plain one well below
+_LAPLACIAN = ImageFilter.Kernel((3, 3), [0, 1, 0, 1, -4, 1, 0, 1, 0], scale=1, offset=128)
+
+
+def _oriented(image: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(image) or image
+    except (ValueError, TypeError, OSError, SyntaxError):
+        return image  # garbled EXIF: ingest already decided the photo is usable as stored
+
+
+def reduced_decode(data: bytes, long_side: int = 2 * THUMBNAIL_SIDE) -> Image.Image:
+    """RGB, oriented, with a long side of about `long_side` (not less, where the photo allows)."""
+    with Image.open(io.BytesIO(data)) as source:
+        if source.format == "JPEG":
+            scale = max(1, max(source.size) // long_side)
+            source.draft("RGB", (max(1, source.width // scale), max(1, source.height // scale)))
+        image = _oriented(source)
+        image = (
+            image.convert("RGBA").convert("RGB") if image.mode in ("P", "PA", "LA") else image.convert("RGB")
+        )
+    if max(image.size) > long_side:
+        image.thumbnail((long_side, long_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return image
+
+
+def full_decode(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as source:
+        image = _oriented(source)
+        if image.mode in ("RGBA", "LA", "P", "PA"):
+            # Transparent pixels of a PNG are background: flatten them on white.
+            rgba = image.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            return flat
+        return image.convert("RGB")
+
+
+def measure(reduced: Image.Image, width: int, height: int) -> Measurements:
+    """Scoring inputs from the reduced copy; `width`, `height`: the full photo's, as ingest read them."""
+    analysis = reduced.copy()
+    analysis.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BILINEAR)
+    grey = analysis.convert("L")
+    sharpness = ImageStat.Stat(grey.filter(_LAPLACIAN)).var[0]
+    histogram = grey.histogram()
+    pixels = grey.width * grey.height
+    fill, whole = _framing(analysis)
+    return Measurements(
+        width=width,
+        height=height,
+        sharpness=sharpness,
+        mean_luma=ImageStat.Stat(grey).mean[0],
+        clipped_dark=sum(histogram[:6]) / pixels,
+        clipped_bright=sum(histogram[250:]) / pixels,
+        fill=fill,
+        whole=whole,
+    )
+
+
+def _framing(image: Image.Image) -> tuple[float | None, bool | None]:
+    """The product's box against the border's colour: its share of the frame, and whether it is whole.
+
+    Only a fairly uniform border (a table, a wall, a sheet) says where the product ends; on a shelf
+    or a busy room the framing is unknown (None) rather than guessed.
+    """
+    width, height = image.size
+    band = max(2, min(width, height) // 25)
+    border = Image.new("RGB", (width * 2 + height * 2, band))
+    for offset, strip in enumerate(
+        (
+            image.crop((0, 0, width, band)),
+            image.crop((0, height - band, width, height)),
+            image.crop((0, 0, band, height)).rotate(90, expand=True),
+            image.crop((width - band, 0, width, height)).rotate(90, expand=True),
+        )
+    ):
+        border.paste(strip, (sum((width, width, height)[:offset]), 0))
+    border_stats = ImageStat.Stat(border)
+    if sum(border_stats.stddev) / 3 > UNIFORM_BORDER_STDDEV:
+        return None, None
+    background = tuple(int(v) for v in border_stats.median)
+    difference = ImageChops.difference(image, Image.new("RGB", image.size, background)).convert("L")
+    mask = difference.point(lambda v: 255 if v > 40 else 0).filter(ImageFilter.MedianFilter(5))
+    box = mask.getbbox()
+    if box is None:
+        return 0.0, False
+    left, top, right, bottom = box
+    margin = max(1, min(width, height) // 100)
+    whole = left > margin and top > margin and right < width - margin and bottom < height - margin
+    return (right - left) * (bottom - top) / (width * height), whole
+
+
+def thumbnail_jpeg(reduced: Image.Image) -> bytes:
+    thumb = reduced.copy()
+    thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    thumb.save(out, format="JPEG", quality=85, optimize=True)
+    return out.getvalue()
+
+
+def compose_main_picture(cutout: Image.Image) -> bytes:
+    """The product alone, centred on pure white, 1200x1200, RGB JPEG.
+
+    `cutout` is RGBA with alpha = product. Its box is scaled so the long side covers MAIN_FILL of the
+    square (at most MAX_UPSCALE times the source); the margins stay untouched white.
+    """
+    alpha = cutout.getchannel("A")
+    box = alpha.point(lambda v: 255 if v > 8 else 0).getbbox()
+    if box is None:
+        raise ValueError("the cutout is empty: no product was found in the photo")
+    product = cutout.crop(box)
+    scale = min(MAX_UPSCALE, MAIN_SIDE * MAIN_FILL / max(product.size))
+    size = (max(1, round(product.width * scale)), max(1, round(product.height * scale)))
+    product = product.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0 if scale < 0.5 else None)
+    canvas = Image.new("RGB", (MAIN_SIDE, MAIN_SIDE), (255, 255, 255))
+    canvas.paste(
+        product.convert("RGB"),
+        ((MAIN_SIDE - size[0]) // 2, (MAIN_SIDE - size[1]) // 2),
+        product.getchannel("A"),
+    )
+    out = io.BytesIO()
+    canvas.save(out, format="JPEG", quality=92, optimize=True, subsampling=0)
+    return out.getvalue()

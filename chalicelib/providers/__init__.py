@@ -1,0 +1,1 @@
+"""Adapters behind the pipeline's outside-world ports (background removal)."""

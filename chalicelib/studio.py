@@ -1,0 +1,186 @@
+"""The photo studio: what the images function does with `jobs/images/{product}/{revision}.json`.
+
+Scores every photo, chooses the main one, puts it on pure white (1200x1200), makes thumbnails, then
+writes `jobs/content/{product}/{revision}.json`. Every object key is deterministic, so a re-delivered
+job rewrites the same objects; a job for an older revision than the product's is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib import clock, timeline
+from chalicelib.domain.keys import job_key
+from chalicelib.domain.product import ProductStatus, move
+from chalicelib.domain.quality import Candidate, Quality, assess, choose_main
+from chalicelib.observability import logger
+from chalicelib.pictures import compose_main_picture, full_decode, measure, reduced_decode, thumbnail_jpeg
+from chalicelib.pipeline import status_actions
+from chalicelib.providers.background import BackgroundRemovalFailed, background_remover
+from chalicelib.storage import blobs
+from chalicelib.storage.models import Image, Product
+
+
+def processed_prefix(user_id: str, product_id: str) -> str:
+    return f"processed/{user_id}/{product_id}/"
+
+
+def process_images_job(key: str) -> None:
+    job = json.loads(blobs.read(key))
+    revision = int(job["revision"])
+    try:
+        product = Product.get(job["user_id"], job["product_id"], consistent_read=True)
+    except DoesNotExist:
+        logger.info("images job dropped: the product is gone", extra={"key": key})
+        return
+    if int(product.revision) != revision:
+        logger.info(
+            "images job dropped: stale revision", extra={"key": key, "current": int(product.revision)}
+        )
+        return
+    timeline.record(product.product_id, "images", "ANALYSING_PHOTOS", "analysing your photos", percent=20)
+    candidates, photos = _score_photos(product, job["images"])
+    choice = choose_main(candidates, job.get("main_image_id"))
+    if choice is None:
+        _fail(product, revision, "NO_USABLE_PHOTOS", "none of the photos could be used; add another photo")
+        return
+    timeline.record(
+        product.product_id, "images", "REMOVING_BACKGROUND", "removing the background", percent=40
+    )
+    try:
+        picture, about = _main_picture(photos[choice.image_id])
+    except BackgroundRemovalFailed as error:
+        _fail(product, revision, error.code, str(error))
+        return
+    picture_key = f"{processed_prefix(product.user_id, product.product_id)}main/{revision}.jpg"
+    blobs.write(picture_key, picture, "image/jpeg")
+    main_image = next(image for image in job["images"] if image["image_id"] == choice.image_id)
+    if not _record_pictures(product, revision, choice.image_id, asdict(choice), picture_key, about):
+        return
+    timeline.record(
+        product.product_id,
+        "images",
+        "MAIN_PICTURE_READY",
+        f"main picture ready: {choice.message}",
+        {"image_id": choice.image_id, "reason": choice.code},
+        percent=60,
+    )
+    content_job = {
+        "product_id": product.product_id,
+        "user_id": product.user_id,
+        "revision": revision,
+        "prompt": job["prompt"],
+        "main_image_id": choice.image_id,
+        "main_picture_key": picture_key,
+        "main_original_key": main_image["key"],
+        "images": [
+            {**image, "quality": asdict(c.quality)}
+            for image in job["images"]
+            for c in candidates
+            if c.image_id == image["image_id"]
+        ],
+    }
+    if blobs.write_json_once(job_key("content", product.product_id, revision), content_job):
+        logger.info("content job written", extra={"product_id": product.product_id, "revision": revision})
+
+
+def _score_photos(product: Product, images: list[dict[str, Any]]) -> tuple[list[Candidate], dict[str, bytes]]:
+    candidates: list[Candidate] = []
+    photos: dict[str, bytes] = {}
+    prefix = processed_prefix(product.user_id, product.product_id)
+    for item in images:
+        try:
+            data = blobs.read(item["key"])
+        except ClientError:
+            # Deleted between ingest and now (the seller removed it): the others carry on.
+            logger.warning("photo gone before processing", extra={"key": item["key"]})
+            continue
+        reduced = reduced_decode(data)
+        measurements = measure(reduced, int(item["width"]), int(item["height"]))
+        quality = assess(measurements)
+        thumbnail_key = f"{prefix}thumbs/{item['image_id']}.jpg"
+        blobs.write(thumbnail_key, thumbnail_jpeg(reduced), "image/jpeg")
+        _record_quality(product.product_id, item["image_id"], quality, thumbnail_key)
+        candidates.append(Candidate(item["image_id"], int(item["position"]), quality, measurements.whole))
+        photos[item["image_id"]] = data
+    return candidates, photos
+
+
+def _record_quality(product_id: str, image_id: str, quality: Quality, thumbnail_key: str) -> None:
+    try:
+        Image(product_id=product_id, image_id=image_id).update(
+            actions=[Image.quality.set(asdict(quality)), Image.thumbnail_key.set(thumbnail_key)],
+            condition=Image.image_id.exists(),  # never resurrect a photo the seller removed
+        )
+    except UpdateError:
+        logger.info("photo removed while it was scored", extra={"image_id": image_id})
+
+
+def _main_picture(photo: bytes) -> tuple[bytes, dict[str, Any]]:
+    started = time.perf_counter()
+    cutout = background_remover().cutout(full_decode(photo))
+    picture = compose_main_picture(cutout.image)
+    about = {
+        "provider": cutout.provider,
+        "model": cutout.model,
+        "milliseconds": round(cutout.milliseconds, 1),
+        "uncertainty": cutout.uncertainty,
+        "fallback_reason": cutout.fallback_reason,
+        "total_milliseconds": round((time.perf_counter() - started) * 1000, 1),
+    }
+    return picture, about
+
+
+def _record_pictures(
+    product: Product,
+    revision: int,
+    image_id: str,
+    choice: dict[str, Any],
+    picture_key: str,
+    about: dict[str, Any],
+) -> bool:
+    """Store the revision's pictures on the product, unless a newer revision arrived meanwhile."""
+    main_thumbnail = f"{processed_prefix(product.user_id, product.product_id)}thumbs/{image_id}.jpg"
+    try:
+        product.update(
+            actions=[
+                Product.chosen_main_image_id.set(image_id),
+                Product.main_choice.set({"code": choice["code"], "message": choice["message"]}),
+                Product.main_picture_key.set(picture_key),
+                Product.main_picture.set(about),
+                Product.thumbnail_key.set(main_thumbnail),
+                Product.pictures_revision.set(revision),
+                Product.updated_at.set(clock.now()),
+            ],
+            condition=Product.revision == revision,
+        )
+    except UpdateError:
+        product.refresh(consistent_read=True)
+        if int(product.revision) != revision:
+            logger.info("images job outdated while it ran", extra={"product_id": product.product_id})
+            return False
+        raise
+    return True
+
+
+def _fail(product: Product, revision: int, code: str, message: str) -> None:
+    """The revision cannot go on: say why; the last good listing stays as it was."""
+    attention = {"code": code, "message": message, "params": {}}
+    try:
+        product.update(
+            actions=[
+                *status_actions(product, move(ProductStatus(product.status), ProductStatus.FAILED)),
+                Product.attention.set(attention),
+                Product.updated_at.set(clock.now()),
+            ],
+            condition=Product.revision == revision,
+        )
+    except UpdateError:
+        return  # a newer revision took over
+    timeline.record(product.product_id, "images", code, message)

@@ -1,0 +1,21 @@
+"""The images function: runs for every images job the pipeline writes."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint, S3Event
+
+from chalicelib.config import required
+from chalicelib.studio import process_images_job
+
+blueprint = Blueprint(__name__)
+
+
+@blueprint.on_s3_event(
+    bucket=required("MEDIA_BUCKET"),
+    events=["s3:ObjectCreated:*"],
+    prefix="jobs/images/",
+    suffix=".json",
+    name="images",
+)
+def images(event: S3Event) -> None:
+    process_images_job(event.key)

@@ -1,0 +1,120 @@
+"""Connecting a MercadoLibre account through the sandbox's sign-in page, and keeping its token fresh."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+import requests
+
+from chalicelib import clock
+from chalicelib.http import ApiError
+from chalicelib.marketplace import accounts
+from chalicelib.storage.models import MarketplaceAccount
+
+
+def connect(api: Any, sandbox: Any, seller: Any, nickname: str = "VENDEDOR") -> dict[str, Any]:
+    started = seller.call("GET", "/ml/connect")
+    assert started.status_code == 200
+    url = started.json["authorization_url"]
+    assert url.startswith(f"{sandbox.url}/authorization?") and "code_challenge_method=S256" in url
+    back = sandbox.sign_in(url, nickname)
+    query = "&".join(f"{k}={requests.utils.quote(v)}" for k, v in back.items())
+    finished = api.call("GET", f"/ml/callback?{query}")
+    assert finished.status_code == 200, finished.json
+    return back
+
+
+def test_a_seller_connects_and_sees_the_account(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller = api.seller()
+    assert seller.call("GET", "/ml/account").json["error"]["code"] == "MERCADOLIBRE_NOT_CONNECTED"
+    back = connect(api, sandbox, seller, "TIENDA_ANA")
+    account = seller.call("GET", "/ml/account").json
+    assert account["nickname"] == "TIENDA_ANA" and account["site"] == "MLA"
+    assert account["status"] == "connected" and account["valid"] is True
+    assert "token" not in json.dumps(account).lower().replace("access_expires_at", "")
+    # The state works once.
+    again = api.call("GET", "/ml/callback?" + "&".join(f"{k}={v}" for k, v in back.items()))
+    assert again.status_code == 400 and again.json["error"]["code"] == "CONNECT_EXPIRED"
+    assert seller.call("DELETE", "/ml/account").status_code == 204
+    assert seller.call("GET", "/ml/account").status_code == 404
+
+
+def test_tokens_are_sealed_at_rest(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller = api.seller()
+    connect(api, sandbox, seller)
+    row = MarketplaceAccount.get(seller.user_id)
+    assert "APP_USR" not in row.access_token and "TG-" not in row.refresh_token
+    assert accounts.credentials(seller.user_id).access_token.startswith("APP_USR-")
+
+
+def test_a_forged_or_denied_callback_is_refused(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    forged = api.call("GET", "/ml/callback?code=TG-x&state=abc.def")
+    assert forged.status_code == 400 and forged.json["error"]["code"] == "CONNECT_INVALID"
+    denied = api.call("GET", "/ml/callback?error=access_denied&state=abc.def")
+    assert denied.status_code == 400 and denied.json["error"]["code"] == "CONNECT_DENIED"
+
+
+def test_two_functions_refreshing_at_once_spend_the_refresh_token_once(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller = api.seller()
+    connect(api, sandbox, seller)
+    before = accounts.credentials(seller.user_id).access_token
+    # Make it due: our record says it is about to expire.
+    MarketplaceAccount(user_id=seller.user_id).update(
+        actions=[MarketplaceAccount.access_expires_at.set(int(clock.epoch()) + 10)]
+    )
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def refresh() -> None:
+        try:
+            results.append(accounts.credentials(seller.user_id).access_token)
+        except BaseException as error:  # collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=refresh) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert len(results) == 2 and results[0] == results[1] != before
+    # A second refresh with a spent token would have been invalid_grant and disconnected the account.
+    assert MarketplaceAccount.get(seller.user_id).status == "connected"
+    me = requests.get(
+        f"{sandbox.url}/users/me", headers={"Authorization": f"Bearer {results[0]}"}, timeout=10
+    )
+    assert me.status_code == 200
+
+
+def test_a_refresh_token_mercadolibre_refuses_asks_the_seller_to_reconnect(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller = api.seller()
+    connect(api, sandbox, seller)
+    account = MarketplaceAccount.get(seller.user_id)
+    # The refresh token gets spent elsewhere (another app instance): ours is now dead.
+    from chalicelib.auth.sealing import unseal
+    from chalicelib.marketplace.mercadolibre import get_mercadolibre
+
+    get_mercadolibre().refresh(unseal(account.refresh_token, seller.user_id))
+    account.update(actions=[MarketplaceAccount.access_expires_at.set(0)])
+    with pytest.raises(ApiError) as raised:
+        accounts.credentials(seller.user_id)
+    assert raised.value.code == "MERCADOLIBRE_RECONNECT"
+    shown = seller.call("GET", "/ml/account").json
+    assert shown["status"] == "disconnected" and shown["valid"] is False
+    assert shown["problem"]["code"] == "MERCADOLIBRE_RECONNECT"
+
+
+def test_categories_for_the_panel_are_predicted_and_cached(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller = api.seller()
+    found = seller.call("GET", "/ml/categories?q=celular%20samsung%20galaxy")
+    assert found.status_code == 200 and found.json[0]["category_id"].startswith("MLA")
+    attributes = seller.call("GET", "/ml/categories/MLA1055/attributes")
+    assert attributes.status_code == 200 and any(a["id"] == "BRAND" for a in attributes.json)
+    assert seller.call("GET", "/ml/categories/not-a-category/attributes").status_code == 404
+    from chalicelib.storage.models import MarketplaceCache
+
+    cached = MarketplaceCache.get("attributes:MLA1055")
+    assert cached.expires_at > clock.epoch() + 23 * 3600

@@ -1,0 +1,238 @@
+"""The PhotoRoom adapter against a local server that speaks PhotoRoom v1's segment wire format.
+
+The server checks what PhotoRoom checks (the `x-api-key` header, a multipart `image_file` holding
+an image) and answers as PhotoRoom does: a PNG cutout on transparency at the input's size with an
+`x-uncertainty-score` header, or a JSON error `{"detail", "status_code", "type"}`. Failures are
+scripted per test; the adapter itself is used as shipped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageDraw
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from chalicelib.providers.background import (
+    BackgroundRemovalFailed,
+    FallbackRemover,
+    background_remover,
+)
+from chalicelib.providers.local_remover import LocalRemover
+from chalicelib.providers.photoroom import MAX_SIDE, PhotoRoomRemover
+
+API_KEY = f"sk_pr_test_{secrets.token_hex(12)}"
+UNCERTAINTY = "0.12"
+
+
+@dataclass
+class Seen:
+    at: float
+    api_key: str | None
+    form: dict[str, str]
+    image_size: tuple[int, int] | None
+    image_format: str | None
+
+
+@dataclass
+class FakePhotoRoom:
+    """Scripted answers first (status, headers, body), then real cutouts: an ellipse of the photo's middle."""
+
+    script: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.answer(Request(environ))(environ, start_response)
+
+    def answer(self, request: Request) -> Response:
+        if request.method != "POST" or request.path != "/v1/segment":
+            return error(404, "Not Found", "not_found")
+        upload = request.files.get("image_file")
+        photo = Image.open(io.BytesIO(upload.read())) if upload else None
+        self.seen.append(
+            Seen(
+                at=time.monotonic(),
+                api_key=request.headers.get("x-api-key"),
+                form=dict(request.form),
+                image_size=photo.size if photo else None,
+                image_format=photo.format if photo else None,
+            )
+        )
+        if request.headers.get("x-api-key") != API_KEY:
+            return error(403, "Forbidden: invalid API key", "forbidden")
+        if photo is None:
+            return error(400, "image_file is required", "bad_request")
+        if self.script:
+            status, headers, body = self.script.pop(0)
+            return Response(body, status=status, headers=headers)
+        return Response(cutout_png(photo), headers={"x-uncertainty-score": UNCERTAINTY}, mimetype="image/png")
+
+
+def error(status: int, detail: str, kind: str) -> Response:
+    body = json.dumps({"detail": detail, "status_code": status, "type": kind})
+    return Response(body, status=status, mimetype="application/json")
+
+
+def cutout_png(photo: Image.Image) -> bytes:
+    w, h = photo.size
+    alpha = Image.new("L", photo.size, 0)
+    ImageDraw.Draw(alpha).ellipse((w // 4, h // 4, 3 * w // 4, 3 * h // 4), fill=255)
+    cutout = photo.convert("RGBA")
+    cutout.putalpha(alpha)
+    out = io.BytesIO()
+    cutout.save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def photoroom(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePhotoRoom]:
+    fake = FakePhotoRoom()
+    server = make_server("127.0.0.1", 0, fake, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("PHOTOROOM_BASE_URL", f"http://127.0.0.1:{server.port}")
+    monkeypatch.setenv("PHOTOROOM_API_KEY", API_KEY)
+    yield fake
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def remover() -> PhotoRoomRemover:
+    return PhotoRoomRemover(backoff_base=0.01)
+
+
+def photo(size: tuple[int, int] = (1200, 900)) -> Image.Image:
+    """A product on a plain backdrop (so the local fallback can cut it without the u2netp model)."""
+    image = Image.new("RGB", size, (250, 250, 250))
+    w, h = size
+    ImageDraw.Draw(image).rounded_rectangle(
+        (w // 3, h // 4, 2 * w // 3, 3 * h // 4), radius=40, fill=(30, 90, 200)
+    )
+    return image
+
+
+def test_a_cutout_comes_back_at_the_photo_size(photoroom: FakePhotoRoom) -> None:
+    cutout = remover().cutout(photo())
+    assert (cutout.provider, cutout.model) == ("photoroom", "photoroom-v1-segment")
+    assert cutout.image.mode == "RGBA" and cutout.image.size == (1200, 900)
+    assert cutout.uncertainty == pytest.approx(0.12)
+    assert cutout.fallback_reason is None
+    (seen,) = photoroom.seen
+    assert seen.api_key == API_KEY
+    assert seen.image_format == "JPEG" and seen.image_size == (1200, 900)
+    assert seen.form == {"format": "png", "size": "full"}  # no bg_color: we compose on white ourselves
+
+
+def test_a_large_photo_is_sent_smaller_and_its_cutout_scaled_back(photoroom: FakePhotoRoom) -> None:
+    cutout = remover().cutout(photo((5000, 3000)))
+    (seen,) = photoroom.seen
+    assert seen.image_size == (MAX_SIDE, 2400)
+    assert cutout.image.size == (5000, 3000)
+    alpha = cutout.image.getchannel("A")
+    assert alpha.getpixel((2500, 1500)) == 255 and alpha.getpixel((10, 10)) == 0
+
+
+def test_the_configured_remover_is_photoroom_with_a_local_fallback(photoroom: FakePhotoRoom) -> None:
+    configured = background_remover()
+    assert isinstance(configured, FallbackRemover)
+    assert isinstance(configured.primary, PhotoRoomRemover) and isinstance(configured.fallback, LocalRemover)
+
+
+def test_without_a_key_the_remover_is_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PHOTOROOM_API_KEY", raising=False)
+    monkeypatch.delenv("PHOTOROOM_API_KEY_PARAMETER", raising=False)
+    assert isinstance(background_remover(), LocalRemover)
+
+
+def test_no_credits_falls_back_to_the_local_remover_at_once(photoroom: FakePhotoRoom) -> None:
+    pytest.importorskip("numpy", reason="the local fallback needs the local extras (requirements-local.txt)")
+    body = json.dumps({"detail": "Not enough credits", "status_code": 402, "type": "payment_required"})
+    photoroom.script = [(402, {"Content-Type": "application/json"}, body.encode())]
+    cutout = background_remover().cutout(photo())
+    assert len(photoroom.seen) == 1  # 402 is final: no retry
+    assert cutout.provider == "local"
+    assert cutout.fallback_reason == "photoroom failed: PHOTOROOM_CREDITS_EXHAUSTED"
+    assert cutout.image.size == (1200, 900)
+
+
+def test_when_the_fallback_fails_too_photoroom_s_reason_stands(
+    photoroom: FakePhotoRoom, tmp_path: Path
+) -> None:
+    photoroom.script = [(402, {}, b'{"detail": "Not enough credits"}')]
+    grain = Image.effect_noise((400, 300), 64).convert("RGB")  # no plain border: the local path needs u2netp
+    both = FallbackRemover(remover(), LocalRemover(tmp_path / "absent.onnx"))
+    with pytest.raises(BackgroundRemovalFailed) as failure:
+        both.cutout(grain)
+    assert failure.value.code == "PHOTOROOM_CREDITS_EXHAUSTED"
+    assert isinstance(failure.value.__cause__, BackgroundRemovalFailed)
+    assert failure.value.__cause__.code == "LOCAL_MODEL_MISSING"
+
+
+def test_server_errors_are_retried(photoroom: FakePhotoRoom) -> None:
+    photoroom.script = [(500, {}, b"Internal Server Error"), (503, {}, b"")]
+    cutout = remover().cutout(photo())
+    assert len(photoroom.seen) == 3
+    assert cutout.provider == "photoroom"
+
+
+def test_repeated_server_errors_mean_unavailable(photoroom: FakePhotoRoom) -> None:
+    photoroom.script = [(500, {}, b"")] * 3
+    with pytest.raises(BackgroundRemovalFailed) as failure:
+        remover().cutout(photo())
+    assert failure.value.code == "PHOTOROOM_UNAVAILABLE"
+    assert len(photoroom.seen) == 3
+
+
+def test_an_unreachable_service_is_unavailable_after_the_retries() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    unreachable = PhotoRoomRemover(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}", backoff_base=0.01)
+    with pytest.raises(BackgroundRemovalFailed) as failure:
+        unreachable.cutout(photo())
+    assert failure.value.code == "PHOTOROOM_UNAVAILABLE"
+
+
+def test_retry_after_is_honoured(photoroom: FakePhotoRoom) -> None:
+    photoroom.script = [(429, {"Retry-After": "1"}, b'{"detail": "Too many requests"}')]
+    cutout = remover().cutout(photo())
+    first, second = photoroom.seen
+    assert second.at - first.at >= 0.95  # the backoff alone would have waited ~0.01 s
+    assert cutout.provider == "photoroom"
+
+
+def test_a_rejected_photo_carries_photoroom_s_reason(photoroom: FakePhotoRoom) -> None:
+    detail = "The image is too small: minimum size is 50x50"
+    body = json.dumps({"detail": detail, "status_code": 400, "type": "bad_request"})
+    photoroom.script = [(400, {"Content-Type": "application/json"}, body.encode())]
+    with pytest.raises(BackgroundRemovalFailed) as failure:
+        remover().cutout(photo())
+    assert failure.value.code == "PHOTOROOM_REJECTED"
+    assert detail in failure.value.message
+    assert len(photoroom.seen) == 1
+
+
+def test_the_api_key_is_never_logged(photoroom: FakePhotoRoom, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    photoroom.script = [(500, {}, b""), (429, {"Retry-After": "0"}, b"")]
+    remover().cutout(photo())
+    photoroom.script = [(400, {}, b'{"detail": "bad image"}')]
+    with pytest.raises(BackgroundRemovalFailed) as failure:
+        remover().cutout(photo())
+    assert "PhotoRoom attempt failed" in caplog.text  # the capture did see the adapter's logs
+    # Every handler (Powertools' JSON on stdout too) formats from these records and their `extra` fields.
+    records = [str(vars(record)) for record in caplog.records]
+    for text in (*records, str(failure.value), repr(failure.value)):
+        assert API_KEY not in text
