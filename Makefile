@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck package replay-dead-letters clean models
+.PHONY: help run test lint typecheck package replay-dead-letters clean models bench
 
 help:
 	@echo "make run      start the product locally (emulator, API, event runtime) until Ctrl-C"
 	@echo "make test     lint, type checks and the whole test suite"
+	@echo "make bench    measure speed and memory into BENCHMARKS.md"
 	@echo "make package  build the AWS deployment (chalice package --pkg-format terraform) into build/"
 	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
 	@echo "make clean    wipe local state (.local/) and build output"
@@ -42,6 +43,10 @@ test: lint typecheck models
 
 PACKAGE_DIR := build/terraform
 STAGE := dev
+# Speed and memory figures into BENCHMARKS.md (a few minutes; loopback only).
+bench: $(STAMP) models
+	$(BIN)/python -m bench.images
+
 package: $(STAMP)
 	rm -rf $(PACKAGE_DIR)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --pkg-format terraform $(PACKAGE_DIR)

@@ -198,9 +198,7 @@ def local_secrets(folder: Path) -> dict[str, str]:
         for name, make in makers.items()
     }
     # The sandbox's app secret is public (infra/local/mercadolibre); a real one never lives here.
-    chosen["MERCADOLIBRE_CLIENT_SECRET"] = os.environ.get(
-        "MERCADOLIBRE_CLIENT_SECRET", SANDBOX_CLIENT_SECRET
-    )
+    chosen["MERCADOLIBRE_CLIENT_SECRET"] = os.environ.get("MERCADOLIBRE_CLIENT_SECRET", SANDBOX_CLIENT_SECRET)
     return chosen
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -11,10 +12,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
 import requests
+from PIL import Image
 
 from infra.local.emulator import free_port, port_is_free
 from infra.local.environment import ROOT, stage_environment
@@ -101,8 +104,12 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
         stack.client("s3").put_object(Bucket=LOCAL["MEDIA_BUCKET"], Key=key, Body=b"not really a photo")
         wait_for(lambda: stack.dropped_uploads(key) == 1, 30, "ingest to receive the upload")
 
-        # A seller's whole intake over HTTP: register, create, upload real photos, ingest, processing.
+        # A seller's whole intake over HTTP: register, create, upload real photos, ingest, processing,
+        # and the images function's main picture on pure white.
         product_id, token = _sell_a_product(stack)
+        _main_picture_on_white(stack, product_id, token)
+        # Connecting a MercadoLibre account through the sandbox's sign-in page.
+        assert _connect_mercadolibre(stack, token)["nickname"] == "TIENDA_E2E"
 
         stack.client("dynamodb").put_item(TableName=LOCAL["PRODUCTS_TABLE"], Item=row)
         stack.client("s3").put_object(Bucket=LOCAL["MEDIA_BUCKET"], Key="processed/u1/keep.jpg", Body=b"kept")
@@ -117,7 +124,9 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
         assert item["Item"] == row
         kept = stack.client("s3").get_object(Bucket=LOCAL["MEDIA_BUCKET"], Key="processed/u1/keep.jpg")
         assert kept["Body"].read() == b"kept"
-        # The seller's session and product survived the restart.
+        # The seller's session, product and MercadoLibre account survived the restart.
+        account = requests.get(f"{stack.api}/ml/account", headers=_auth(token), timeout=10).json()
+        assert account["nickname"] == "TIENDA_E2E" and account["valid"] is True
         again = requests.get(f"{stack.api}/products/{product_id}", headers=_auth(token), timeout=10).json()
         assert again["status"] == "processing" and [i["status"] for i in again["images"]] == ["accepted"] * 2
         # Restoring objects does not fire their events a second time.
@@ -163,3 +172,37 @@ def _sell_a_product(stack: Stack) -> tuple[str, str]:
 
     wait_for(processing, 30, "the product to reach processing")
     return str(product["product_id"]), token
+
+
+def _main_picture_on_white(stack: Stack, product_id: str, token: str) -> None:
+    def ready() -> dict[str, object] | None:
+        got = requests.get(f"{stack.api}/products/{product_id}", headers=_auth(token), timeout=10).json()
+        assert got["status"] != "failed", got["attention"]
+        return got["main_picture"] or None  # type: ignore[no-any-return]
+
+    main = wait_for(ready, 90, "the main picture")
+    picture = Image.open(io.BytesIO(requests.get(main["url"], timeout=10).content))  # type: ignore[index]
+    assert picture.size == (1200, 1200)
+    for edge in range(0, 1200, 7):
+        for point in ((edge, 0), (edge, 1199), (0, edge), (1199, edge)):
+            assert picture.getpixel(point) == (255, 255, 255)
+
+
+def _connect_mercadolibre(stack: Stack, token: str) -> dict[str, object]:
+    url = requests.get(f"{stack.api}/ml/connect", headers=_auth(token), timeout=10).json()[
+        "authorization_url"
+    ]
+    assert url.startswith(f"http://127.0.0.1:{stack.sandbox_port}/authorization?")
+    assert 'name="nickname"' in requests.get(url, timeout=10).text
+    params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    signed_in = requests.post(
+        f"http://127.0.0.1:{stack.sandbox_port}/authorization",
+        data={**params, "nickname": "TIENDA_E2E", "site_id": "MLA"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert signed_in.status_code == 302
+    callback = signed_in.headers["Location"]
+    assert callback.startswith(f"{stack.api}/ml/callback?")
+    assert requests.get(callback, timeout=10).status_code == 200  # the browser follows the redirect
+    return requests.get(f"{stack.api}/ml/account", headers=_auth(token), timeout=10).json()  # type: ignore[no-any-return]

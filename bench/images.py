@@ -1,0 +1,123 @@
+"""The images step on 12-megapixel JPEGs: scoring + thumbnail against a bare reduced decode, the local
+main-picture stage, and the function's peak memory. `python -m bench.images`
+
+Targets (issue: the images function): scoring + thumbnail within 1.5x of a bare reduced-scale decode
+of the same file; local main-picture stage under 0.8 s; peak RSS under 500 MB.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import random
+import subprocess
+import sys
+
+from PIL import Image, ImageDraw, ImageFilter
+
+from bench.report import timed, write_section
+
+SIZE = (4000, 3000)
+
+
+def synthetic_photo(busy: bool, seed: int = 1) -> bytes:
+    """A product (a labelled carton) on a plain table or a busy shelf, 12 MP, phone-like JPEG."""
+    rng = random.Random(seed)
+    photo = Image.new("RGB", SIZE, (226, 222, 214))
+    draw = ImageDraw.Draw(photo)
+    if busy:
+        for _ in range(400):
+            x, y = rng.randrange(SIZE[0]), rng.randrange(SIZE[1])
+            colour = tuple(rng.randrange(256) for _ in range(3))
+            draw.rectangle((x, y, x + rng.randrange(60, 400), y + rng.randrange(60, 400)), fill=colour)
+    draw.rounded_rectangle((1400, 500, 2600, 2600), radius=60, fill=(40, 110, 190))
+    draw.rectangle((1500, 900, 2500, 1300), fill=(250, 250, 250))
+    for line in range(12):
+        draw.text((1550, 1000 + line * 100), "LECHE DE AVENA 1 L " * 2, fill=(20, 20, 20))
+    photo = photo.filter(ImageFilter.GaussianBlur(0.8))
+    # Sensor noise, as in a phone photo: it is what makes real JPEGs large and slow to decode.
+    noise = Image.effect_noise(SIZE, 24).convert("RGB")
+    photo = Image.blend(photo, noise, 0.12)
+    out = io.BytesIO()
+    photo.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def bare_reduced_decode(data: bytes) -> None:
+    """The baseline: JPEG's DCT-scaled decode at the same scale the step asks for, and nothing else."""
+    from chalicelib.pictures import ANALYSIS_SIDE, draft_size
+
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", draft_size(image.size, ANALYSIS_SIDE))
+        image.load()
+
+
+def naive_full_decode(data: bytes) -> None:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        image.resize((800, 600))
+
+
+def _peak_memory_of_one_photo(data: bytes) -> float:
+    """The whole images step for one photo in a fresh process, as a Lambda would run it: peak RSS in MB."""
+    script = (
+        "import sys, resource\n"
+        "from chalicelib.pictures import reduced_decode, measure, thumbnail_jpeg\n"
+        "from chalicelib.pictures import full_decode, compose_main_picture\n"
+        "from chalicelib.providers.local_remover import LocalRemover\n"
+        "data = sys.stdin.buffer.read()\n"
+        "reduced = reduced_decode(data); measure(reduced, 4000, 3000); thumbnail_jpeg(reduced)\n"
+        "compose_main_picture(LocalRemover().cutout(full_decode(data)).image)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, check=True)
+    return float(result.stdout.decode().strip().splitlines()[-1])
+
+
+def main() -> None:
+    from chalicelib.pictures import compose_main_picture, full_decode, measure, reduced_decode, thumbnail_jpeg
+    from chalicelib.providers.local_remover import LocalRemover
+
+    remover = LocalRemover()
+    rows = []
+    figures = {}
+    for name, busy in (("plain table", False), ("busy shelf", True)):
+        data = synthetic_photo(busy)
+
+        def score_and_thumbnail(data: bytes = data) -> None:
+            reduced = reduced_decode(data)
+            measure(reduced, *SIZE)
+            thumbnail_jpeg(reduced)
+
+        def main_picture(data: bytes = data) -> str:
+            cutout = remover.cutout(full_decode(data))
+            compose_main_picture(cutout.image)
+            return cutout.model
+
+        bare = timed(functools.partial(bare_reduced_decode, data))
+        naive = timed(functools.partial(naive_full_decode, data))
+        ours = timed(score_and_thumbnail)
+        model = main_picture()
+        stage = timed(main_picture, repeat=3)
+        memory = _peak_memory_of_one_photo(data)
+        figures[name] = {"bare": bare, "ours": ours, "naive": naive, "stage": stage, "memory": memory}
+        rows.append(
+            f"| {name} | {bare * 1000:.0f} ms | {ours * 1000:.0f} ms | **{ours / bare:.2f}x** | "
+            f"{naive * 1000:.0f} ms ({naive / ours:.1f}x slower) | {model}: **{stage:.2f} s** | "
+            f"**{memory:.0f} MB** |"
+        )
+    body = (
+        "Synthetic 12 MP JPEGs (4000x3000, quality 90): a labelled carton on a plain table and on a busy "
+        "shelf. Medians of 5 runs (3 for the main picture) after a warm-up; memory is the peak RSS of a "
+        "fresh process running the whole step for one photo (imports, onnxruntime session included).\n\n"
+        "| photo | bare reduced decode (baseline) | scoring + thumbnail | ratio (target <= 1.5x) | "
+        "naive full decode + resize | local main picture (target < 0.8 s) | peak RSS (target < 500 MB) |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+    )
+    write_section("Images step", body)
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""The images function on real photos: scores, thumbnails, the main picture on white, the content job."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from typing import Any
+
+import boto3
+import pytest
+from PIL import Image, ImageFilter
+
+from chalicelib.storage.models import Image as ImageRow
+from chalicelib.storage.models import Product
+from chalicelib.studio import process_images_job
+from tests.integration.test_intake import declared, upload
+from tests.photos import grocery_photo
+from tests.waiting import wait_for
+
+BUCKET = os.environ["MEDIA_BUCKET"]
+
+
+def s3() -> Any:
+    return boto3.client("s3")
+
+
+def keys(prefix: str) -> list[str]:
+    return [item["Key"] for item in s3().list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
+
+
+def jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=92)
+    return out.getvalue()
+
+
+def picture(key: str) -> Image.Image:
+    return Image.open(io.BytesIO(s3().get_object(Bucket=BUCKET, Key=key)["Body"].read()))
+
+
+def assert_on_white(main: Image.Image) -> None:
+    assert main.size == (1200, 1200) and main.mode == "RGB"
+    for edge in range(1200):
+        for point in ((edge, 0), (edge, 1199), (0, edge), (1199, edge)):
+            assert main.getpixel(point) == (255, 255, 255), point
+    box = main.convert("L").point(lambda v: 255 if v < 235 else 0).getbbox()
+    assert box is not None
+    left, top, right, bottom = box
+    assert max(right - left, bottom - top) >= 0.8 * 1200  # large
+    # Centred: the composition centres the cutout's box; faint edges of it may not show as content.
+    assert abs((left + right) / 2 - 600) < 120 and abs((top + bottom) / 2 - 600) < 120
+
+
+def sell(api: Any, photos: list[bytes], prompt: str = "leche de avena") -> tuple[Any, dict[str, Any]]:
+    seller = api.seller()
+    product = seller.call("POST", "/products", {"prompt": prompt, "images": declared(photos)}).json
+    for image, data in zip(product["images"], photos, strict=True):
+        upload(image, data)
+    return seller, product
+
+
+def pictures_ready(seller: Any, product_id: str, revision: int = 1) -> Any:
+    def ready() -> Any:
+        got = seller.call("GET", f"/products/{product_id}").json
+        assert got["status"] != "failed", got["attention"]
+        return got if got["main_picture"] and got["revision"] == revision else None
+
+    return wait_for(ready, 90, "the main picture")
+
+
+def test_real_photos_become_a_main_picture_on_white_with_thumbnails_and_a_content_job(
+    api, events_running
+) -> None:  # type: ignore[no-untyped-def]
+    sharp = grocery_photo("Oatly-Oat-Milk", "002")
+    blurred = jpeg(Image.open(io.BytesIO(sharp)).filter(ImageFilter.GaussianBlur(6)))
+    seller, product = sell(api, [blurred, sharp])
+    done = pictures_ready(seller, product["product_id"])
+    blurred_out, sharp_out = done["images"]
+    assert sharp_out["quality"]["score"] > blurred_out["quality"]["score"]
+    assert "BLURRY" in {f["code"] for f in blurred_out["quality"]["findings"]}
+    assert done["main_image_id"] == sharp_out["image_id"] and sharp_out["is_main"]
+    assert done["main_picture"]["reason"]["code"] in {"BEST_SCORE", "WHOLE_PRODUCT"}
+    assert done["main_picture"]["provider"] == "local"
+    assert all(image["thumbnail_url"] for image in done["images"])
+
+    prefix = f"processed/{seller.user_id}/{product['product_id']}/"
+    assert sorted(keys(prefix)) == sorted(
+        [f"{prefix}main/1.jpg"] + [f"{prefix}thumbs/{image['image_id']}.jpg" for image in done["images"]]
+    )
+    assert max(picture(f"{prefix}thumbs/{sharp_out['image_id']}.jpg").size) == 400
+    assert_on_white(picture(f"{prefix}main/1.jpg"))
+    # The original stays untouched.
+    original = f"uploads/{seller.user_id}/{product['product_id']}/{sharp_out['image_id']}.jpg"
+    assert s3().get_object(Bucket=BUCKET, Key=original)["Body"].read() == sharp
+
+    job_key = f"jobs/content/{product['product_id']}/1.json"
+    wait_for(lambda: keys(job_key), 30, "the content job")
+    job = json.loads(s3().get_object(Bucket=BUCKET, Key=job_key)["Body"].read())
+    assert job["main_image_id"] == sharp_out["image_id"] and job["main_picture_key"] == f"{prefix}main/1.jpg"
+    codes = [event["code"] for event in done["events"]]
+    assert (
+        codes.index("ANALYSING_PHOTOS")
+        < codes.index("REMOVING_BACKGROUND")
+        < codes.index("MAIN_PICTURE_READY")
+    )
+
+
+def test_the_sellers_choice_makes_the_main_picture(api, events_running) -> None:  # type: ignore[no-untyped-def]
+    photos = [grocery_photo("Arla-Standard-Milk", "004"), grocery_photo("Arla-Standard-Milk", "002")]
+    seller, product = sell(api, photos, "leche entera arla")
+    first = pictures_ready(seller, product["product_id"])
+    other = next(i["image_id"] for i in first["images"] if i["image_id"] != first["main_image_id"])
+    chosen = seller.call("PUT", f"/products/{product['product_id']}/main-image", {"image_id": other})
+    assert chosen.json["revision"] == 2
+    second = pictures_ready(seller, product["product_id"], revision=2)
+    assert second["main_image_id"] == other
+    assert second["main_picture"]["reason"]["code"] == "SELLER_CHOICE"
+    assert_on_white(picture(f"processed/{seller.user_id}/{product['product_id']}/main/2.jpg"))
+
+
+def _run_by_hand(api: Any, photos: list[bytes]) -> tuple[Any, dict[str, Any], str]:
+    """A product whose photos were ingested (no event runtime): its images job is ours to deliver."""
+    from app import app
+    from infra.local.runtime import LocalLambdaContext
+
+    seller = api.seller()
+    product = seller.call("POST", "/products", {"prompt": "yogur", "images": declared(photos)}).json
+    for image, data in zip(product["images"], photos, strict=True):
+        key = image["upload"]["fields"]["key"]
+        s3().put_object(Bucket=BUCKET, Key=key, Body=data)
+        app.handler_map["ingest"](
+            {"Records": [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]},
+            LocalLambdaContext("ingest", 60),
+        )
+    return seller, product, f"jobs/images/{product['product_id']}/1.json"
+
+
+def test_a_stale_job_is_dropped(api, provisioned) -> None:  # type: ignore[no-untyped-def]
+    seller, product, job = _run_by_hand(api, [grocery_photo("Valio-Vanilla-Yoghurt", "001")])
+    seller.call(
+        "PUT",
+        f"/products/{product['product_id']}/images/order",
+        {"image_ids": [product["images"][0]["image_id"]]},
+    )  # revision 2
+    process_images_job(job)
+    assert keys(f"processed/{seller.user_id}/{product['product_id']}/") == []
+    assert keys(f"jobs/content/{product['product_id']}/") == []
+
+
+def test_a_rerun_rewrites_the_same_objects_and_one_content_job(api, provisioned) -> None:  # type: ignore[no-untyped-def]
+    seller, product, job = _run_by_hand(api, [grocery_photo("Valio-Vanilla-Yoghurt", "002")])
+    process_images_job(job)
+    first = sorted(keys(f"processed/{seller.user_id}/{product['product_id']}/"))
+    process_images_job(job)  # redelivered, as after a crash
+    assert sorted(keys(f"processed/{seller.user_id}/{product['product_id']}/")) == first
+    assert keys(f"jobs/content/{product['product_id']}/") == [f"jobs/content/{product['product_id']}/1.json"]
+
+
+def test_a_photo_deleted_before_processing_is_skipped(api, provisioned) -> None:  # type: ignore[no-untyped-def]
+    photos = [grocery_photo("Bravo-Orange-Juice", "001"), grocery_photo("Bravo-Orange-Juice", "002")]
+    seller, product, job = _run_by_hand(api, photos)
+    gone = product["images"][0]
+    s3().delete_object(Bucket=BUCKET, Key=gone["upload"]["fields"]["key"])
+    process_images_job(job)
+    stored = Product.get(seller.user_id, product["product_id"])
+    assert stored.chosen_main_image_id == product["images"][1]["image_id"]
+    assert ImageRow.get(product["product_id"], gone["image_id"]).quality is None
+
+
+@pytest.mark.parametrize("mode", ["L", "P"])
+def test_greyscale_and_palette_photos_are_handled(api, provisioned, mode: str) -> None:  # type: ignore[no-untyped-def]
+    photo = Image.open(io.BytesIO(grocery_photo("Tropicana-Apple-Juice", "001"))).convert(mode)
+    out = io.BytesIO()
+    photo.save(out, format="PNG")
+    seller, product, job = _run_by_hand(api, [out.getvalue()])
+    process_images_job(job)
+    stored = Product.get(seller.user_id, product["product_id"])
+    assert stored.main_picture_key and stored.status == "processing"
+    assert_on_white(picture(stored.main_picture_key))
