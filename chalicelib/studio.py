@@ -45,7 +45,7 @@ def process_images_job(key: str) -> None:
         )
         return
     timeline.record(product.product_id, "images", "ANALYSING_PHOTOS", "analysing your photos", percent=20)
-    candidates, photos = _score_photos(product, job["images"])
+    candidates, photos, processing = _score_photos(product, job["images"])
     choice = choose_main(candidates, job.get("main_image_id"))
     if choice is None:
         _fail(product, revision, "NO_USABLE_PHOTOS", "none of the photos could be used; add another photo")
@@ -63,6 +63,9 @@ def process_images_job(key: str) -> None:
     main_image = next(image for image in job["images"] if image["image_id"] == choice.image_id)
     if not _record_pictures(product, revision, choice.image_id, asdict(choice), picture_key, about):
         return
+    _record_processing(
+        product.product_id, choice.image_id, {**processing[choice.image_id], "main_picture": about}
+    )
     timeline.record(
         product.product_id,
         "images",
@@ -90,9 +93,12 @@ def process_images_job(key: str) -> None:
         logger.info("content job written", extra={"product_id": product.product_id, "revision": revision})
 
 
-def _score_photos(product: Product, images: list[dict[str, Any]]) -> tuple[list[Candidate], dict[str, bytes]]:
+def _score_photos(
+    product: Product, images: list[dict[str, Any]]
+) -> tuple[list[Candidate], dict[str, bytes], dict[str, dict[str, Any]]]:
     candidates: list[Candidate] = []
     photos: dict[str, bytes] = {}
+    processing: dict[str, dict[str, Any]] = {}
     prefix = processed_prefix(product.user_id, product.product_id)
     for item in images:
         try:
@@ -101,25 +107,50 @@ def _score_photos(product: Product, images: list[dict[str, Any]]) -> tuple[list[
             # Deleted between ingest and now (the seller removed it): the others carry on.
             logger.warning("photo gone before processing", extra={"key": item["key"]})
             continue
+        started = time.perf_counter()
         reduced = reduced_decode(data)
         measurements = measure(reduced, int(item["width"]), int(item["height"]))
         quality = assess(measurements)
+        thumbnail = thumbnail_jpeg(reduced)
+        processing[item["image_id"]] = {
+            "scoring_milliseconds": round((time.perf_counter() - started) * 1000, 1)
+        }
         thumbnail_key = f"{prefix}thumbs/{item['image_id']}.jpg"
-        blobs.write(thumbnail_key, thumbnail_jpeg(reduced), "image/jpeg")
-        _record_quality(product.product_id, item["image_id"], quality, thumbnail_key)
+        blobs.write(thumbnail_key, thumbnail, "image/jpeg")
+        _record_quality(
+            product.product_id, item["image_id"], quality, thumbnail_key, processing[item["image_id"]]
+        )
         candidates.append(Candidate(item["image_id"], int(item["position"]), quality, measurements.whole))
         photos[item["image_id"]] = data
-    return candidates, photos
+    return candidates, photos, processing
 
 
-def _record_quality(product_id: str, image_id: str, quality: Quality, thumbnail_key: str) -> None:
+def _record_quality(
+    product_id: str, image_id: str, quality: Quality, thumbnail_key: str, processing: dict[str, Any]
+) -> None:
+    _update_image(
+        product_id,
+        image_id,
+        [
+            Image.quality.set(asdict(quality)),
+            Image.thumbnail_key.set(thumbnail_key),
+            Image.processing.set(processing),
+        ],
+    )
+
+
+def _record_processing(product_id: str, image_id: str, processing: dict[str, Any]) -> None:
+    _update_image(product_id, image_id, [Image.processing.set(processing)])
+
+
+def _update_image(product_id: str, image_id: str, actions: list[Any]) -> None:
     try:
+        # The condition never resurrects a photo the seller removed meanwhile.
         Image(product_id=product_id, image_id=image_id).update(
-            actions=[Image.quality.set(asdict(quality)), Image.thumbnail_key.set(thumbnail_key)],
-            condition=Image.image_id.exists(),  # never resurrect a photo the seller removed
+            actions=actions, condition=Image.image_id.exists()
         )
     except UpdateError:
-        logger.info("photo removed while it was scored", extra={"image_id": image_id})
+        logger.info("photo removed while it was processed", extra={"image_id": image_id})
 
 
 def _main_picture(photo: bytes) -> tuple[bytes, dict[str, Any]]:

@@ -191,6 +191,7 @@ class Image(Model):
     rejection = JSONAttribute(null=True)  # {code, message, params}
     quality = JSONAttribute(null=True)  # {score, parts, findings: [{code, message}]}
     thumbnail_key = UnicodeAttribute(null=True)
+    processing = JSONAttribute(null=True)  # {scoring_milliseconds, main_picture: {provider, model, ...}}
     created_at = UTCDateTimeAttribute()
     received_at = UTCDateTimeAttribute(null=True)
 

@@ -168,13 +168,43 @@ def test_a_photo_deleted_before_processing_is_skipped(api, provisioned) -> None:
     assert ImageRow.get(product["product_id"], gone["image_id"]).quality is None
 
 
-@pytest.mark.parametrize("mode", ["L", "P"])
-def test_greyscale_and_palette_photos_are_handled(api, provisioned, mode: str) -> None:  # type: ignore[no-untyped-def]
+def _png(mode: str) -> bytes:
     photo = Image.open(io.BytesIO(grocery_photo("Tropicana-Apple-Juice", "001"))).convert(mode)
     out = io.BytesIO()
-    photo.save(out, format="PNG")
-    seller, product, job = _run_by_hand(api, [out.getvalue()])
+    if mode == "P":  # a palette PNG with a transparent colour, as some editors export
+        photo.save(out, format="PNG", transparency=0)
+    else:
+        photo.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _rotated_phone_shot() -> bytes:
+    """Stored sideways with EXIF orientation 6, as phones do: the seller sees it upright."""
+    upright = Image.open(io.BytesIO(grocery_photo("Alpro-Fresh-Soy-Milk", "001")))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    upright.rotate(90, expand=True).save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "photo", [_png("L"), _png("P"), _rotated_phone_shot()], ids=["grey", "palette", "exif"]
+)
+def test_greyscale_palette_and_rotated_photos_are_handled(api, provisioned, photo: bytes) -> None:  # type: ignore[no-untyped-def]
+    seller, product, job = _run_by_hand(api, [photo])
     process_images_job(job)
     stored = Product.get(seller.user_id, product["product_id"])
     assert stored.main_picture_key and stored.status == "processing"
     assert_on_white(picture(stored.main_picture_key))
+    row = ImageRow.get(product["product_id"], product["images"][0]["image_id"])
+    assert row.processing["scoring_milliseconds"] > 0
+    assert row.processing["main_picture"]["provider"] == "local" and row.processing["main_picture"]["model"]
+
+
+def test_a_rotated_phone_shot_comes_out_upright(api, provisioned) -> None:  # type: ignore[no-untyped-def]
+    seller, product, job = _run_by_hand(api, [_rotated_phone_shot()])
+    process_images_job(job)
+    main = picture(Product.get(seller.user_id, product["product_id"]).main_picture_key)
+    left, top, right, bottom = main.convert("L").point(lambda v: 255 if v < 235 else 0).getbbox()  # type: ignore[misc]
+    assert bottom - top > (right - left) * 1.3  # the carton stands: taller than wide
