@@ -4,7 +4,7 @@ from chalice.app import Chalice
 
 from chalicelib.http import http_middleware
 from chalicelib.observability import event_middleware
-from functions import api, images, ingest
+from functions import api, content, images, ingest
 
 app = Chalice(app_name="intellipost")
 app.register_middleware(http_middleware, "http")
@@ -12,3 +12,4 @@ app.register_middleware(event_middleware, "s3")
 app.register_blueprint(api.blueprint, url_prefix=api.PREFIX)
 app.register_blueprint(ingest.blueprint)
 app.register_blueprint(images.blueprint)
+app.register_blueprint(content.blueprint)

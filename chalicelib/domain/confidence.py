@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 GREEN_ABOVE = 0.85
@@ -20,3 +21,89 @@ def band(confidence: float) -> Band:
     if confidence >= RED_BELOW:
         return Band.YELLOW
     return Band.RED
+
+
+# -- how sure the generated listing is -------------------------------------------------------------
+
+WEIGHTS = {"category": 0.25, "attributes": 0.3, "title": 0.15, "description": 0.1, "main_image": 0.2}
+
+
+@dataclass(frozen=True)
+class Reason:
+    part: str
+    code: str
+    message: str
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Confidence:
+    overall: float
+    parts: dict[str, float]
+    reasons: list[Reason]
+
+
+def listing_confidence(
+    *,
+    category: float,
+    required: list[str],
+    filled: set[str],
+    title_problems: int,
+    title_has_brand: bool,
+    description_problems: int,
+    templated_description: bool,
+    main_image_quality: float | None,
+) -> Confidence:
+    """0-1 overall and per part; every low part says why, in words a seller can act on."""
+    reasons: list[Reason] = []
+    if category < 0.7:
+        reasons.append(
+            Reason("category", "CATEGORY_UNSURE", "check the category: the prediction is not sure")
+        )
+    missing = [attribute for attribute in required if attribute not in filled]
+    attributes = 1.0 - len(missing) / len(required) if required else 1.0
+    if missing:
+        reasons.append(
+            Reason(
+                "attributes",
+                "REQUIRED_ATTRIBUTES_MISSING",
+                f"{len(missing)} required attribute(s) missing: {', '.join(missing)}",
+                {"count": len(missing), "attributes": missing},
+            )
+        )
+    title = 1.0
+    if not title_has_brand:
+        title -= 0.3
+        reasons.append(
+            Reason("title", "TITLE_WITHOUT_BRAND", "the brand is unknown: add it to the title if it has one")
+        )
+    if title_problems:
+        title -= 0.4
+        reasons.append(Reason("title", "TITLE_RULES", "the title breaks MercadoLibre's rules: edit it"))
+    description = 0.95
+    if templated_description:
+        # The local writer fills templates: honest, but plain; a person should read it.
+        description = 0.7
+        reasons.append(
+            Reason("description", "DESCRIPTION_TEMPLATE", "written from a template: read it and improve it")
+        )
+    if description_problems:
+        description = 0.3
+        reasons.append(
+            Reason("description", "DESCRIPTION_RULES", "the description breaks MercadoLibre's rules")
+        )
+    image = main_image_quality if main_image_quality is not None else 0.5
+    if image < 0.7:
+        reasons.append(
+            Reason("main_image", "MAIN_PHOTO_WEAK", "the main photo is weak: a sharper, brighter one helps")
+        )
+    parts = {
+        "category": category,
+        "attributes": attributes,
+        "title": max(0.0, title),
+        "description": description,
+        "main_image": image,
+    }
+    parts = {name: round(max(0.0, min(1.0, value)), 4) for name, value in parts.items()}
+    overall = round(sum(WEIGHTS[name] * value for name, value in parts.items()), 4)
+    return Confidence(overall, parts, reasons)

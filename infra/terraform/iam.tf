@@ -10,11 +10,13 @@ locals {
     aws_dynamodb_table.products.arn,
     aws_dynamodb_table.images.arn,
     aws_dynamodb_table.product_events.arn,
+    aws_dynamodb_table.listing_versions.arn,
   ]
   table_arns = [
     aws_dynamodb_table.products.arn,
     aws_dynamodb_table.images.arn,
     aws_dynamodb_table.product_events.arn,
+    aws_dynamodb_table.listing_versions.arn,
     aws_dynamodb_table.users.arn,
     aws_dynamodb_table.user_emails.arn,
     aws_dynamodb_table.sessions.arn,
@@ -186,4 +188,54 @@ resource "aws_iam_policy" "images" {
   name        = "${local.name_prefix}-images"
   description = "IntelliPost ${var.stage} images function: jobs/images/ in, processed/ and jobs/content/ out."
   policy      = data.aws_iam_policy_document.images.json
+}
+
+# --- content: every content job under jobs/content/ --------------------------------------------
+
+data "aws_iam_policy_document" "content" {
+  statement {
+    sid       = "Tables"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+    resources = concat(local.table_arns, local.table_index_arns)
+  }
+
+  statement {
+    sid     = "ReadPhotosPicturesAndJobs"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${aws_s3_bucket.media.arn}/uploads/*",
+      "${aws_s3_bucket.media.arn}/processed/*",
+      "${aws_s3_bucket.media.arn}/jobs/content/*",
+    ]
+  }
+
+  statement {
+    sid       = "WritePublishJobs"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.media.arn}/jobs/publish/*"]
+  }
+
+  statement {
+    sid       = "Secrets"
+    actions   = ["ssm:GetParameter"]
+    resources = ["arn:aws:ssm:${var.region}:*:parameter/intellipost/${var.stage}/*"]
+  }
+
+  statement {
+    sid       = "Key"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+
+  statement {
+    sid       = "DeadLetter"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter["content"].arn]
+  }
+}
+
+resource "aws_iam_policy" "content" {
+  name        = "${local.name_prefix}-content"
+  description = "IntelliPost ${var.stage} content function: jobs/content/ in, listing versions and jobs/publish/ out."
+  policy      = data.aws_iam_policy_document.content.json
 }

@@ -62,3 +62,7 @@ output "ingest_policy_arn" {
 output "images_policy_arn" {
   value = aws_iam_policy.images.arn
 }
+
+output "content_policy_arn" {
+  value = aws_iam_policy.content.arn
+}

@@ -272,3 +272,30 @@ resource "aws_dynamodb_table" "marketplace_cache" {
     kms_key_arn = aws_kms_key.main.arn
   }
 }
+
+resource "aws_dynamodb_table" "listing_versions" {
+  name                        = "${local.name_prefix}-listing-versions"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "product_id"
+  range_key                   = "version"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "product_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "version"
+    type = "N"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}

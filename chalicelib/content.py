@@ -1,0 +1,358 @@
+"""The content step: what the content function does with `jobs/content/{product}/{revision}.json`.
+
+Reads the product (photos, packaging text, prompt), finds its MercadoLibre category, fills the
+category's technical sheet, writes title and description, scores its confidence and saves a new
+listing version. The seller's edited fields survive a regeneration. A failed provider leaves the
+last good version current and the product `failed` with a reason and a retry; a job for an older
+revision is dropped; a duplicate delivery writes no second version.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from chalicelib import clock, timeline
+from chalicelib.domain.confidence import listing_confidence
+from chalicelib.domain.keys import job_key
+from chalicelib.domain.listing import (
+    DEFAULT_TITLE_LIMIT,
+    description_problems,
+    normalise_value,
+    required_ids,
+    tidy_description,
+    tidy_title,
+    title_problems,
+)
+from chalicelib.domain.product import ProductStatus, move
+from chalicelib.domain.search import fold, search_text
+from chalicelib.http import ApiError
+from chalicelib.marketplace import catalog
+from chalicelib.observability import logger
+from chalicelib.pictures import full_decode
+from chalicelib.pipeline import status_actions
+from chalicelib.providers.listing import (
+    AttributeGuess,
+    ListingWriterFailed,
+    Photo,
+    ProductFacts,
+    Usage,
+    listing_writer,
+)
+from chalicelib.storage import blobs
+from chalicelib.storage.models import ListingVersion, Product, User
+
+READ_SIDE = 1024  # photos go to the writer at this long side: enough to read a label, cheap in tokens
+MAX_PHOTOS = 4
+# Fields the seller can edit; a regeneration keeps the ones they edited.
+EDITABLE = ("title", "description", "category", "attributes", "condition")
+
+
+def process_content_job(key: str) -> None:
+    job = json.loads(blobs.read(key))
+    revision = int(job["revision"])
+    try:
+        product = Product.get(job["user_id"], job["product_id"], consistent_read=True)
+    except DoesNotExist:
+        logger.info("content job dropped: the product is gone", extra={"key": key})
+        return
+    if int(product.revision) != revision:
+        logger.info("content job dropped: stale revision", extra={"key": key})
+        return
+    if _version_for(product.product_id, revision) is not None:
+        logger.info("content job already done; duplicate delivery", extra={"key": key})
+        return
+    site = User.get(product.user_id).site
+    timeline.record(
+        product.product_id, "content", "READING_PRODUCT", "reading your photos and prompt", percent=70
+    )
+    try:
+        version = _write_listing(product, job, site)
+    except ListingWriterFailed as error:
+        _fail(product, revision, error.code, str(error), retry=error.retryable)
+        return
+    except ApiError as error:  # MercadoLibre's categories did not answer
+        _fail(product, revision, error.code, error.message, retry=True)
+        return
+    except _Duplicate:
+        logger.info("content job already done; duplicate delivery", extra={"key": key})
+        return
+    _publish_or_wait(product, version)
+
+
+def _version_for(product_id: str, revision: int) -> ListingVersion | None:
+    for version in ListingVersion.query(product_id, scan_index_forward=False, consistent_read=True):
+        if int(version.revision) == revision and version.source == "generated":
+            return version
+    return None
+
+
+def _photos(job: dict[str, Any]) -> list[Photo]:
+    photos = []
+    main_cutout = full_decode(blobs.read(job["main_picture_key"]), READ_SIDE)
+    for item in sorted(job["images"], key=lambda i: (i["image_id"] != job["main_image_id"], i["position"]))[
+        :MAX_PHOTOS
+    ]:
+        try:
+            image = full_decode(blobs.read(item["key"]), READ_SIDE)
+        except ClientError:
+            logger.info("photo gone since the images step; reading the others", extra={"key": item["key"]})
+            continue
+        is_main = item["image_id"] == job["main_image_id"]
+        photos.append(Photo(item["image_id"], image, is_main, main_cutout if is_main else None))
+    return photos
+
+
+def _write_listing(product: Product, job: dict[str, Any], site: str) -> ListingVersion:
+    started = time.perf_counter()
+    writer = listing_writer()
+    photos = _photos(job)
+    facts, usage = writer.read(product.prompt, photos, site)
+    timeline.record(product.product_id, "content", "CHOOSING_CATEGORY", "choosing the category", percent=78)
+    category, alternatives, category_score = _category(facts, product.prompt, site)
+    schema = catalog.category_attributes(category["id"])
+    guesses, more = writer.fill_attributes(facts, schema, photos, site)
+    usage = usage.plus(more)
+    attributes = _valid_attributes(schema, guesses)
+    timeline.record(
+        product.product_id, "content", "WRITING_TITLE", "writing your title and description", percent=88
+    )
+    copy, more = writer.write(
+        facts,
+        category["name"],
+        [AttributeGuess(**_guess(a)) for a in attributes],
+        site,
+        category["title_limit"],
+    )
+    usage = usage.plus(more)
+
+    previous = _current_version(product)
+    edited = list(previous.edited) if previous is not None else []
+    title = tidy_title(copy.title, category["title_limit"])
+    description = tidy_description(copy.description)
+    condition = facts.condition.value if facts.condition else None
+    if previous is not None:
+        # What the seller edited stays theirs until they ask for it to be regenerated.
+        kept = {name: getattr(previous, name) for name in edited}
+        title = kept.get("title", title)
+        description = kept.get("description", description)
+        condition = kept.get("condition", condition)
+        if "category" in kept:
+            category = kept["category"]
+        if "attributes" in kept:
+            attributes = kept["attributes"]
+    required = required_ids(schema) if "category" not in edited else []
+    filled = {a["id"] for a in attributes}
+    main_quality = next(
+        (i.get("quality", {}).get("score") for i in job["images"] if i["image_id"] == job["main_image_id"]),
+        None,
+    )
+    confidence = listing_confidence(
+        category=category_score,
+        required=required,
+        filled=filled,
+        title_problems=len(title_problems(title, category["title_limit"])),
+        title_has_brand=facts.brand is not None and fold(facts.brand.value) in fold(title),
+        description_problems=len(description_problems(description)),
+        templated_description=usage.provider == "local" and "description" not in edited,
+        main_image_quality=main_quality,
+    )
+    usage = Usage(
+        usage.provider,
+        usage.model,
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cost_usd,
+        round((time.perf_counter() - started) * 1000, 1),
+    )
+    version = ListingVersion(
+        product_id=product.product_id,
+        version=(int(previous.version) if previous is not None else _latest_number(product.product_id)) + 1,
+        revision=int(job["revision"]),
+        source="generated",
+        title=title,
+        description=description,
+        category=category,
+        category_alternatives=alternatives,
+        attributes=attributes,
+        missing_required=[a for a in required if a not in filled],
+        condition=condition,
+        facts=_facts_json(facts),
+        confidence={
+            "overall": confidence.overall,
+            "parts": confidence.parts,
+            "reasons": [asdict(r) for r in confidence.reasons],
+        },
+        edited=edited,
+        main_picture_key=job["main_picture_key"],
+        usage=asdict(usage),
+        created_at=clock.now(),
+    )
+    try:
+        version.save(condition=ListingVersion.version.does_not_exist())
+    except PutError:
+        raise _Duplicate() from None
+    return version
+
+
+class _Duplicate(Exception):
+    """Another delivery of the same job saved the version first."""
+
+
+def _current_version(product: Product) -> ListingVersion | None:
+    if not int(product.current_version):
+        return None
+    try:
+        return ListingVersion.get(product.product_id, int(product.current_version), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _latest_number(product_id: str) -> int:
+    latest = next(
+        iter(ListingVersion.query(product_id, scan_index_forward=False, limit=1, consistent_read=True)), None
+    )
+    return int(latest.version) if latest is not None else 0
+
+
+def _category(
+    facts: ProductFacts, prompt: str, site: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
+    """The first predicted leaf where listing is allowed, the others as alternatives, and how sure."""
+    words = [f.value for f in (facts.product, facts.brand, facts.model) if f is not None]
+    query = " ".join(words) or prompt
+    predictions = catalog.predict_categories(site, query, 5)
+    chosen: dict[str, Any] | None = None
+    alternatives: list[dict[str, Any]] = []
+    for prediction in predictions:
+        detail = catalog.category(prediction["category_id"])
+        settings = detail.get("settings") or {}
+        entry = {
+            "id": detail["id"],
+            "name": detail["name"],
+            "path": " > ".join(p["name"] for p in detail.get("path_from_root", [])),
+            "title_limit": int(settings.get("max_title_length") or DEFAULT_TITLE_LIMIT),
+        }
+        if chosen is None and settings.get("listing_allowed", True):
+            chosen = entry
+        else:
+            alternatives.append(entry)
+    if chosen is None:
+        raise ApiError(
+            502, "CATEGORY_NOT_FOUND", "MercadoLibre suggested no category where this can be listed"
+        )
+    # Sure when the product's own words name the category; less when only the brand or model led there.
+    named = facts.product is not None and any(
+        word[:5] in fold(chosen["name"] + " " + chosen["path"])
+        for word in fold(facts.product.value).split()
+        if len(word) > 3
+    )
+    return chosen, alternatives, 0.9 if named else 0.65
+
+
+def _valid_attributes(schema: list[dict[str, Any]], guesses: list[AttributeGuess]) -> list[dict[str, Any]]:
+    by_id = {d["id"]: d for d in schema}
+    kept: dict[str, dict[str, Any]] = {}
+    for guess in guesses:
+        definition = by_id.get(guess.id)
+        if definition is None or guess.id in kept:
+            continue  # not in this category's sheet: nothing invented
+        value_id, value_name, problem = normalise_value(definition, guess.value_id, guess.value_name)
+        if problem is not None:
+            logger.info("attribute value dropped", extra={"attribute": guess.id, "code": problem.code})
+            continue
+        kept[guess.id] = {
+            "id": guess.id,
+            "name": definition.get("name", guess.id),
+            "value_id": value_id,
+            "value_name": value_name,
+            "source": guess.source,
+            "confidence": guess.confidence,
+        }
+    return list(kept.values())
+
+
+def _guess(attribute: dict[str, Any]) -> dict[str, Any]:
+    return {k: attribute[k] for k in ("id", "value_id", "value_name", "source", "confidence")}
+
+
+def _facts_json(facts: ProductFacts) -> dict[str, Any]:
+    return json.loads(json.dumps(asdict(facts)))  # type: ignore[no-any-return]
+
+
+def _publish_or_wait(product: Product, version: ListingVersion) -> None:
+    """Ready for the seller; or, above the seller's auto-publish threshold, approved and on its way."""
+    user = User.get(product.user_id)
+    overall = float(version.confidence["overall"])
+    price = version.facts.get("price")
+    quantity = version.facts.get("quantity")
+    target = ProductStatus.READY
+    attention = None
+    if user.auto_publish and overall >= float(user.publish_threshold):
+        if price and quantity:
+            target = ProductStatus.PUBLISHING
+        else:
+            attention = {
+                "code": "AUTO_PUBLISH_NEEDS_PRICE",
+                "message": "ready to publish by itself: add the price and quantity",
+                "params": {"confidence": overall},
+            }
+    try:
+        product.update(
+            actions=[
+                *status_actions(product, move(ProductStatus(product.status), target)),
+                Product.current_version.set(int(version.version)),
+                Product.title.set(version.title),
+                Product.confidence.set(overall),
+                Product.search_text.set(search_text(product.prompt, version.title)),
+                Product.attention.set(attention) if attention else Product.attention.remove(),
+                Product.updated_at.set(clock.now()),
+            ],
+            condition=Product.revision == int(version.revision),
+        )
+    except UpdateError:
+        logger.info("listing outdated while it was written", extra={"product_id": product.product_id})
+        return
+    timeline.record(
+        product.product_id,
+        "content",
+        "LISTING_READY",
+        f"your listing is ready to review ({round(overall * 100)} % confidence)",
+        {"version": int(version.version), "confidence": overall},
+        percent=100,
+    )
+    if target is ProductStatus.PUBLISHING:
+        approval = {
+            "product_id": product.product_id,
+            "user_id": product.user_id,
+            "version": int(version.version),
+            "approved_by": "auto-publish",
+            "approved_at": clock.now().isoformat(),
+            "price": price,
+            "quantity": quantity,
+        }
+        blobs.write_json_once(job_key("publish", product.product_id, int(version.version)), approval)
+        timeline.record(
+            product.product_id, "publish", "AUTO_PUBLISHING", "published automatically: above your threshold"
+        )
+
+
+def _fail(product: Product, revision: int, code: str, message: str, retry: bool) -> None:
+    attention = {"code": code, "message": message, "params": {"retry": retry}}
+    try:
+        product.update(
+            actions=[
+                *status_actions(product, move(ProductStatus(product.status), ProductStatus.FAILED)),
+                Product.attention.set(attention),
+                Product.updated_at.set(clock.now()),
+            ],
+            condition=Product.revision == revision,
+        )
+    except UpdateError:
+        return
+    timeline.record(product.product_id, "content", code, message, {"retry": retry})

@@ -1,0 +1,241 @@
+"""The rules a MercadoLibre listing follows, whoever wrote it (the generator or the seller).
+
+Title: brand + model + product + 1-3 key specs, within the category's limit, no condition, price,
+shipping or promotional words, no shouting. Description: plain text only (MercadoLibre takes no
+HTML), no links, contact details or prices. Attributes: values of the right type, from the allowed
+list, with an allowed unit. Confidence: a 0-1 score with the parts a seller can act on.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
+
+DEFAULT_TITLE_LIMIT = 60
+
+# Words MercadoLibre's listing practice keeps out of titles (condition, price, shipping, promotion).
+_BANNED_TITLE_WORDS = {
+    "nuevo",
+    "nueva",
+    "nuevos",
+    "nuevas",
+    "usado",
+    "usada",
+    "novo",
+    "nova",
+    "oferta",
+    "ofertas",
+    "promo",
+    "promocion",
+    "promocao",
+    "descuento",
+    "desconto",
+    "liquidacion",
+    "envio",
+    "envios",
+    "gratis",
+    "frete",
+    "precio",
+    "preco",
+    "cuotas",
+    "sale",
+    "off",
+    "barato",
+    "barata",
+    "imperdible",
+    "oportunidad",
+}
+_PRICE = re.compile(
+    r"(?:R\$|US\$|\$)\s*\d[\d.,]*|\d[\d.,]*\s*(?:pesos|reais|ars|brl)\b|\b\d{1,3}\s*%\s*off\b", re.I
+)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+_PHONE = re.compile(r"(?:\+?\d[\d\s().-]{7,}\d)")
+_TAG = re.compile(r"<[^>]{1,200}>")
+_NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*([^\d\s].*)?$")
+
+
+def _fold(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    code: str
+    message: str
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
+
+
+# -- title -------------------------------------------------------------------------------------------
+
+
+def _is_shouting(words: list[str]) -> bool:
+    letters = [w for w in words if sum(c.isalpha() for c in w) > 3]
+    return bool(letters) and sum(w.isupper() for w in letters) / len(letters) > 0.5
+
+
+def _calm(word: str) -> str:
+    # Keep model codes (letters with digits, like "A54" or "510BT") as written.
+    return word if any(c.isdigit() for c in word) else word.capitalize()
+
+
+def tidy_title(title: str, limit: int = DEFAULT_TITLE_LIMIT) -> str:
+    """The generator's title made to follow the rules: banned words out, no shouting, within the limit."""
+    title = _PRICE.sub(" ", title)
+    words = [w for w in re.split(r"\s+", title.replace("|", " ").strip()) if w]
+    words = [w for w in words if _fold(w.strip(".,;:!-")) not in _BANNED_TITLE_WORDS and w not in {"-", "!"}]
+    if _is_shouting(words):
+        words = [_calm(w) for w in words]
+    kept: list[str] = []
+    for word in words:
+        if len(" ".join([*kept, word])) > limit:
+            break  # never a word cut in half
+        kept.append(word.strip("!"))
+    return " ".join(kept).strip(" -,.;:")
+
+
+def title_problems(title: str, limit: int = DEFAULT_TITLE_LIMIT) -> list[Problem]:
+    """Why a seller's title cannot be published as it is (empty when it can)."""
+    problems = []
+    stripped = title.strip()
+    if not stripped:
+        problems.append(Problem("title", "TITLE_EMPTY", "the title is empty"))
+    if len(stripped) > limit:
+        problems.append(
+            Problem(
+                "title",
+                "TITLE_TOO_LONG",
+                f"the title has {len(stripped)} characters; this category allows {limit}",
+                {"limit": limit, "actual": len(stripped)},
+            )
+        )
+    banned = sorted({w for w in re.findall(r"[\w$%]+", stripped) if _fold(w) in _BANNED_TITLE_WORDS})
+    if banned or _PRICE.search(stripped):
+        problems.append(
+            Problem(
+                "title",
+                "TITLE_FORBIDDEN_WORDS",
+                "titles cannot mention condition, price, shipping or offers: "
+                + ", ".join(banned or ["price"]),
+                {"words": ", ".join(banned)},
+            )
+        )
+    if _is_shouting(stripped.split()):
+        problems.append(Problem("title", "TITLE_ALL_CAPS", "write the title in normal case, not in capitals"))
+    return problems
+
+
+# -- description -------------------------------------------------------------------------------------
+
+
+def tidy_description(text: str) -> str:
+    """Plain text only: no HTML, links, e-mails, phone numbers or prices; tidy blank lines."""
+    text = _TAG.sub("", text)
+    for pattern in (_URL, _EMAIL, _PRICE, _PHONE):
+        text = pattern.sub("", text)
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.replace("\r", "").split("\n")]
+    tidy: list[str] = []
+    for line in lines:
+        if line or (tidy and tidy[-1]):
+            tidy.append(line)
+    return "\n".join(tidy).strip()[:50_000]
+
+
+def description_problems(text: str) -> list[Problem]:
+    problems = []
+    if not text.strip():
+        problems.append(Problem("description", "DESCRIPTION_EMPTY", "the description is empty"))
+    if _TAG.search(text):
+        problems.append(
+            Problem("description", "DESCRIPTION_HTML", "MercadoLibre takes plain text only, no HTML")
+        )
+    if _URL.search(text) or _EMAIL.search(text) or _PHONE.search(text):
+        problems.append(
+            Problem("description", "DESCRIPTION_CONTACT", "links, e-mails and phone numbers are not allowed")
+        )
+    if _PRICE.search(text):
+        problems.append(
+            Problem("description", "DESCRIPTION_PRICE", "the price goes in its own field, not here")
+        )
+    return problems
+
+
+# -- attributes --------------------------------------------------------------------------------------
+
+
+def is_required(definition: dict[str, Any]) -> bool:
+    tags = definition.get("tags") or {}
+    return bool(tags.get("required")) and not tags.get("hidden") and not tags.get("read_only")
+
+
+def required_ids(schema: Iterable[dict[str, Any]]) -> list[str]:
+    return [d["id"] for d in schema if is_required(d)]
+
+
+def normalise_value(
+    definition: dict[str, Any], value_id: str | None, value_name: str | None
+) -> tuple[str | None, str | None, Problem | None]:
+    """(value_id, value_name) as MercadoLibre takes it for this attribute, or the problem with it."""
+    attribute = definition["id"]
+    label = definition.get("name", attribute)
+    kind = definition.get("value_type", "string")
+    allowed = definition.get("values") or []
+    name = (value_name or "").strip()
+    if kind in ("list", "boolean") and allowed:
+        by_id = {str(v["id"]): v for v in allowed}
+        if value_id and str(value_id) in by_id:
+            return str(value_id), str(by_id[str(value_id)]["name"]), None
+        match = next((v for v in allowed if name and _fold(str(v["name"])) == _fold(name)), None)
+        if match is None:
+            return (
+                None,
+                None,
+                Problem(
+                    attribute,
+                    "ATTRIBUTE_VALUE_NOT_ALLOWED",
+                    f"{label}: '{name}' is not one of the allowed values",
+                    {"attribute": attribute, "value": name},
+                ),
+            )
+        return str(match["id"]), str(match["name"]), None
+    if not name:
+        return (
+            None,
+            None,
+            Problem(attribute, "ATTRIBUTE_EMPTY", f"{label} has no value", {"attribute": attribute}),
+        )
+    if kind in ("number", "number_unit"):
+        parsed = _NUMBER.match(name.replace(",", "."))
+        if parsed is None:
+            return (
+                None,
+                None,
+                Problem(
+                    attribute, "ATTRIBUTE_NOT_A_NUMBER", f"{label} must be a number", {"attribute": attribute}
+                ),
+            )
+        number, unit = parsed.group(1), (parsed.group(2) or "").strip()
+        if kind == "number":
+            return None, number, None
+        units = {str(u.get("name") or u.get("id")) for u in definition.get("allowed_units") or []}
+        unit = unit or str(definition.get("default_unit") or "")
+        by_fold = {_fold(u): u for u in units}
+        if units and _fold(unit) not in by_fold:
+            allowed_units = ", ".join(sorted(units))
+            return (
+                None,
+                None,
+                Problem(
+                    attribute,
+                    "ATTRIBUTE_UNIT_NOT_ALLOWED",
+                    f"{label}: unit '{unit}' is not allowed ({allowed_units})",
+                    {"attribute": attribute, "unit": unit},
+                ),
+            )
+        return None, f"{number} {by_fold.get(_fold(unit), unit)}".strip(), None
+    return None, name[: int(definition.get("value_max_length") or 255)], None

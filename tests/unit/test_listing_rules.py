@@ -1,0 +1,139 @@
+"""The listing rules, whoever writes the listing: titles, descriptions, attribute values, confidence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chalicelib.domain.confidence import listing_confidence
+from chalicelib.domain.listing import (
+    description_problems,
+    normalise_value,
+    required_ids,
+    tidy_description,
+    tidy_title,
+    title_problems,
+)
+
+SHEETS = Path(__file__).parents[2] / "infra" / "local" / "mercadolibre" / "data"
+
+
+def phone_sheet() -> list[dict]:  # type: ignore[type-arg]
+    path = next(SHEETS.rglob("MLA1055*attributes*.json"))
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Leche de avena Oatly 1 L NUEVO envío gratis", "Leche de avena Oatly 1 L"),
+        ("OFERTA!! ZAPATILLAS NIKE AIR MAX 90 TALLE 42", "Zapatillas Nike Air Max 90 Talle 42"),
+        ("Celular Samsung Galaxy A54 128GB $ 250.000", "Celular Samsung Galaxy A54 128GB"),
+        ("Termo Stanley Classic 1 L Verde", "Termo Stanley Classic 1 L Verde"),
+    ],
+)
+def test_titles_lose_condition_price_shipping_promotion_and_shouting(raw: str, expected: str) -> None:
+    assert tidy_title(raw) == expected
+    assert title_problems(tidy_title(raw)) == []
+
+
+def test_a_title_is_cut_at_a_word_within_the_categorys_limit() -> None:
+    title = tidy_title("Auriculares Bluetooth Inalambricos Jbl Tune 510bt Negro Con Microfono", 40)
+    assert len(title) <= 40 and title == "Auriculares Bluetooth Inalambricos Jbl"
+
+
+def test_a_sellers_title_problems_are_named() -> None:
+    codes = {p.code for p in title_problems("ZAPATILLAS NIKE NUEVAS CON ENVIO GRATIS " + "X" * 40, 60)}
+    assert codes == {"TITLE_TOO_LONG", "TITLE_FORBIDDEN_WORDS", "TITLE_ALL_CAPS"}
+    [too_long] = [p for p in title_problems("x" * 70, 60) if p.code == "TITLE_TOO_LONG"]
+    assert too_long.params == {"limit": 60, "actual": 70}
+
+
+def test_descriptions_are_plain_text_without_contacts_links_or_prices() -> None:
+    raw = (
+        "<b>Leche de avena</b>\n\n\nLlamanos al +54 11 5555-1234 o escribí a ventas@tienda.com\n"
+        "Ver www.tienda.com\nPrecio $ 4.500"
+    )
+    tidy = tidy_description(raw)
+    assert (
+        "<" not in tidy
+        and "@" not in tidy
+        and "www" not in tidy
+        and "5555" not in tidy
+        and "4.500" not in tidy
+    )
+    assert "\n\n\n" not in tidy and tidy.startswith("Leche de avena")
+    assert description_problems(tidy) == []
+    assert {p.code for p in description_problems(raw)} == {
+        "DESCRIPTION_HTML",
+        "DESCRIPTION_CONTACT",
+        "DESCRIPTION_PRICE",
+    }
+
+
+def test_list_values_come_from_the_allowed_list_by_id_or_name() -> None:
+    definition = {
+        "id": "COLOR",
+        "name": "Color",
+        "value_type": "list",
+        "values": [{"id": "52049", "name": "Negro"}, {"id": "52055", "name": "Blanco"}],
+    }
+    assert normalise_value(definition, "52049", None)[:2] == ("52049", "Negro")
+    assert normalise_value(definition, None, "NEGRO")[:2] == ("52049", "Negro")
+    problem = normalise_value(definition, None, "Fucsia")[2]
+    assert problem is not None and problem.code == "ATTRIBUTE_VALUE_NOT_ALLOWED"
+
+
+def test_numbers_need_a_number_and_an_allowed_unit() -> None:
+    definition = {
+        "id": "CAPACITY",
+        "name": "Capacidad",
+        "value_type": "number_unit",
+        "allowed_units": [{"id": "ml", "name": "ml"}, {"id": "L", "name": "L"}],
+        "default_unit": "ml",
+    }
+    assert normalise_value(definition, None, "1,5 l")[:2] == (None, "1.5 L")
+    assert normalise_value(definition, None, "500")[:2] == (None, "500 ml")
+    assert normalise_value(definition, None, "mucho")[2].code == "ATTRIBUTE_NOT_A_NUMBER"  # type: ignore[union-attr]
+    assert normalise_value(definition, None, "2 kg")[2].code == "ATTRIBUTE_UNIT_NOT_ALLOWED"  # type: ignore[union-attr]
+
+
+def test_required_attributes_skip_hidden_and_read_only_ones() -> None:
+    schema = [
+        {"id": "BRAND", "tags": {"required": True}},
+        {"id": "MODEL", "tags": {"catalog_required": True}},
+        {"id": "ITEM_CONDITION", "tags": {"required": True, "hidden": True}},
+        {"id": "GTIN", "tags": {"read_only": True, "required": True}},
+    ]
+    assert required_ids(schema) == ["BRAND"]
+    assert isinstance(required_ids(phone_sheet()), list)
+
+
+def test_confidence_says_what_is_missing_and_is_honest_about_templates() -> None:
+    low = listing_confidence(
+        category=0.65,
+        required=["BRAND", "MODEL", "COLOR"],
+        filled={"BRAND"},
+        title_problems=0,
+        title_has_brand=True,
+        description_problems=0,
+        templated_description=True,
+        main_image_quality=0.9,
+    )
+    reasons = {r.code: r for r in low.reasons}
+    assert reasons["REQUIRED_ATTRIBUTES_MISSING"].message == "2 required attribute(s) missing: MODEL, COLOR"
+    assert "CATEGORY_UNSURE" in reasons and "DESCRIPTION_TEMPLATE" in reasons
+    high = listing_confidence(
+        category=0.9,
+        required=["BRAND"],
+        filled={"BRAND"},
+        title_problems=0,
+        title_has_brand=True,
+        description_problems=0,
+        templated_description=False,
+        main_image_quality=0.95,
+    )
+    assert high.overall > 0.85 > low.overall
+    assert set(high.parts) == {"category", "attributes", "title", "description", "main_image"}
