@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck package replay-dead-letters clean models bench
+.PHONY: help run test lint typecheck package replay-dead-letters clean models bench eval
 
 help:
 	@echo "make run      start the product locally (emulator, API, event runtime) until Ctrl-C"
 	@echo "make test     lint, type checks and the whole test suite"
 	@echo "make bench    measure speed and memory into BENCHMARKS.md"
+	@echo "make eval     the local listing writer's quality on the sample photos, into BENCHMARKS.md"
 	@echo "make package  build the AWS deployment (chalice package --pkg-format terraform) into build/"
 	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
 	@echo "make clean    wipe local state (.local/) and build output"
@@ -46,6 +47,10 @@ STAGE := dev
 # Speed and memory figures into BENCHMARKS.md (a few minutes; loopback only).
 bench: $(STAMP) models
 	$(BIN)/python -m bench.images
+
+# The local listing writer on the sample photos against the sandbox, into BENCHMARKS.md.
+eval: $(STAMP) models
+	$(BIN)/python -m bench.eval_listings
 
 package: $(STAMP)
 	rm -rf $(PACKAGE_DIR)

@@ -9,16 +9,18 @@ revision is dropped; a duplicate delivery writes no second version.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from dataclasses import asdict
-from typing import Any
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib import clock, timeline
-from chalicelib.domain.confidence import listing_confidence
+from chalicelib.domain.confidence import Confidence, listing_confidence
 from chalicelib.domain.keys import job_key
 from chalicelib.domain.listing import (
     DEFAULT_TITLE_LIMIT,
@@ -38,6 +40,7 @@ from chalicelib.pictures import full_decode
 from chalicelib.pipeline import status_actions
 from chalicelib.providers.listing import (
     AttributeGuess,
+    ListingWriter,
     ListingWriterFailed,
     Photo,
     ProductFacts,
@@ -108,20 +111,57 @@ def _photos(job: dict[str, Any]) -> list[Photo]:
     return photos
 
 
-def _write_listing(product: Product, job: dict[str, Any], site: str) -> ListingVersion:
+@dataclass
+class Draft:
+    """A listing before it is saved: what the writer and the rules made of the product."""
+
+    title: str
+    description: str
+    category: dict[str, Any]
+    alternatives: list[dict[str, Any]]
+    attributes: list[dict[str, Any]]
+    missing_required: list[str]
+    condition: str | None
+    facts: ProductFacts
+    confidence: Confidence
+    usage: Usage
+
+
+class CategorySource(Protocol):
+    """MercadoLibre's categories: the cached catalog in the functions, the bare client in `make eval`."""
+
+    def predict_categories(self, site: str, query: str, limit: int = 5) -> list[dict[str, Any]]: ...
+
+    def category(self, category_id: str) -> dict[str, Any]: ...
+
+    def category_attributes(self, category_id: str) -> list[dict[str, Any]]: ...
+
+
+def compose_listing(
+    writer: ListingWriter,
+    categories: CategorySource,
+    prompt: str,
+    photos: list[Photo],
+    site: str,
+    *,
+    main_quality: float | None = None,
+    kept: dict[str, Any] | None = None,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> Draft:
+    """Read, categorise, fill the sheet, write, apply the rules, score. `kept`: the seller's edited
+    fields (by name), which stay theirs until they ask for them to be regenerated."""
     started = time.perf_counter()
-    writer = listing_writer()
-    photos = _photos(job)
-    facts, usage = writer.read(product.prompt, photos, site)
-    timeline.record(product.product_id, "content", "CHOOSING_CATEGORY", "choosing the category", percent=78)
-    category, alternatives, category_score = _category(facts, product.prompt, site)
-    schema = catalog.category_attributes(category["id"])
+    kept = kept or {}
+    facts, usage = writer.read(prompt, photos, site)
+    on_step("CHOOSING_CATEGORY")
+    category, alternatives, category_score = _category(categories, facts, prompt, site)
+    if "category" in kept:
+        category, category_score = kept["category"], 1.0
+    schema = categories.category_attributes(category["id"])
     guesses, more = writer.fill_attributes(facts, schema, photos, site)
     usage = usage.plus(more)
-    attributes = _valid_attributes(schema, guesses)
-    timeline.record(
-        product.product_id, "content", "WRITING_TITLE", "writing your title and description", percent=88
-    )
+    attributes = kept.get("attributes") or _valid_attributes(schema, guesses)
+    on_step("WRITING_TITLE")
     copy, more = writer.write(
         facts,
         category["name"],
@@ -130,28 +170,11 @@ def _write_listing(product: Product, job: dict[str, Any], site: str) -> ListingV
         category["title_limit"],
     )
     usage = usage.plus(more)
-
-    previous = _current_version(product)
-    edited = list(previous.edited) if previous is not None else []
-    title = tidy_title(copy.title, category["title_limit"])
-    description = tidy_description(copy.description)
-    condition = facts.condition.value if facts.condition else None
-    if previous is not None:
-        # What the seller edited stays theirs until they ask for it to be regenerated.
-        kept = {name: getattr(previous, name) for name in edited}
-        title = kept.get("title", title)
-        description = kept.get("description", description)
-        condition = kept.get("condition", condition)
-        if "category" in kept:
-            category = kept["category"]
-        if "attributes" in kept:
-            attributes = kept["attributes"]
-    required = required_ids(schema) if "category" not in edited else []
+    title = kept.get("title") or tidy_title(copy.title, category["title_limit"])
+    description = kept.get("description") or tidy_description(copy.description)
+    condition = kept.get("condition") or (facts.condition.value if facts.condition else None)
+    required = required_ids(schema)
     filled = {a["id"] for a in attributes}
-    main_quality = next(
-        (i.get("quality", {}).get("score") for i in job["images"] if i["image_id"] == job["main_image_id"]),
-        None,
-    )
     confidence = listing_confidence(
         category=category_score,
         required=required,
@@ -159,38 +182,68 @@ def _write_listing(product: Product, job: dict[str, Any], site: str) -> ListingV
         title_problems=len(title_problems(title, category["title_limit"])),
         title_has_brand=facts.brand is not None and fold(facts.brand.value) in fold(title),
         description_problems=len(description_problems(description)),
-        templated_description=usage.provider == "local" and "description" not in edited,
+        templated_description=usage.provider == "local" and "description" not in kept,
         main_image_quality=main_quality,
     )
-    usage = Usage(
-        usage.provider,
-        usage.model,
-        usage.input_tokens,
-        usage.output_tokens,
-        usage.cost_usd,
-        round((time.perf_counter() - started) * 1000, 1),
+    usage = dataclasses.replace(usage, milliseconds=round((time.perf_counter() - started) * 1000, 1))
+    return Draft(
+        title,
+        description,
+        category,
+        alternatives,
+        attributes,
+        [a for a in required if a not in filled],
+        condition,
+        facts,
+        confidence,
+        usage,
+    )
+
+
+def _write_listing(product: Product, job: dict[str, Any], site: str) -> ListingVersion:
+    previous = _current_version(product)
+    edited = list(previous.edited) if previous is not None else []
+    kept = {name: getattr(previous, name) for name in edited} if previous is not None else {}
+    main_quality = next(
+        (i.get("quality", {}).get("score") for i in job["images"] if i["image_id"] == job["main_image_id"]),
+        None,
+    )
+    labels = {"CHOOSING_CATEGORY": ("choosing the category", 78), "WRITING_TITLE": ("writing your title", 88)}
+
+    def say(step: str) -> None:
+        timeline.record(product.product_id, "content", step, labels[step][0], percent=labels[step][1])
+
+    draft = compose_listing(
+        listing_writer(),
+        catalog,
+        product.prompt,
+        _photos(job),
+        site,
+        main_quality=main_quality,
+        kept=kept,
+        on_step=say,
     )
     version = ListingVersion(
         product_id=product.product_id,
-        version=(int(previous.version) if previous is not None else _latest_number(product.product_id)) + 1,
+        version=_latest_number(product.product_id) + 1,
         revision=int(job["revision"]),
         source="generated",
-        title=title,
-        description=description,
-        category=category,
-        category_alternatives=alternatives,
-        attributes=attributes,
-        missing_required=[a for a in required if a not in filled],
-        condition=condition,
-        facts=_facts_json(facts),
+        title=draft.title,
+        description=draft.description,
+        category=draft.category,
+        category_alternatives=draft.alternatives,
+        attributes=draft.attributes,
+        missing_required=draft.missing_required,
+        condition=draft.condition,
+        facts=_facts_json(draft.facts),
         confidence={
-            "overall": confidence.overall,
-            "parts": confidence.parts,
-            "reasons": [asdict(r) for r in confidence.reasons],
+            "overall": draft.confidence.overall,
+            "parts": draft.confidence.parts,
+            "reasons": [asdict(r) for r in draft.confidence.reasons],
         },
         edited=edited,
         main_picture_key=job["main_picture_key"],
-        usage=asdict(usage),
+        usage=asdict(draft.usage),
         created_at=clock.now(),
     )
     try:
@@ -221,16 +274,16 @@ def _latest_number(product_id: str) -> int:
 
 
 def _category(
-    facts: ProductFacts, prompt: str, site: str
+    categories: CategorySource, facts: ProductFacts, prompt: str, site: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
     """The first predicted leaf where listing is allowed, the others as alternatives, and how sure."""
     words = [f.value for f in (facts.product, facts.brand, facts.model) if f is not None]
     query = " ".join(words) or prompt
-    predictions = catalog.predict_categories(site, query, 5)
+    predictions = categories.predict_categories(site, query, 5)
     chosen: dict[str, Any] | None = None
     alternatives: list[dict[str, Any]] = []
     for prediction in predictions:
-        detail = catalog.category(prediction["category_id"])
+        detail = categories.category(prediction["category_id"])
         settings = detail.get("settings") or {}
         entry = {
             "id": detail["id"],
