@@ -69,5 +69,7 @@ def get_settings() -> Settings:
         photoroom_configured=bool(
             os.environ.get("PHOTOROOM_API_KEY") or os.environ.get("PHOTOROOM_API_KEY_PARAMETER")
         ),
-        gemini_configured=bool(os.environ.get("GEMINI_API_KEY") or os.environ.get("GEMINI_API_KEY_PARAMETER")),
+        gemini_configured=bool(
+            os.environ.get("GEMINI_API_KEY") or os.environ.get("GEMINI_API_KEY_PARAMETER")
+        ),
     )

@@ -39,6 +39,8 @@ def status_actions(product: Product, target: ProductStatus) -> list[Any]:
 
 def advance(product: Product) -> None:
     product.refresh(consistent_read=True)
+    if product.paused:
+        return  # the seller is making several changes; resuming runs the pipeline once
     images = images_of(product.product_id)
     if any(image.status == "declared" for image in images):
         return  # photos still on their way: the last one to arrive moves the product on

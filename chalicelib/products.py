@@ -150,6 +150,8 @@ def product_out(
         thumbnail_url=blobs.download_link(product.thumbnail_key) if product.thumbnail_key else None,
         main_image_id=main,
         main_picture=_main_picture_out(product, images) if current and images is not None else None,
+        current_version=int(product.current_version),
+        paused=bool(product.paused),
         attention=Reason(**product.attention) if product.attention else None,
         created_at=product.created_at,
         updated_at=product.updated_at,

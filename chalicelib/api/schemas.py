@@ -226,6 +226,8 @@ class ProductOut(BaseModel):
     thumbnail_url: str | None = None
     main_image_id: str | None = None
     main_picture: MainPicture | None = None
+    current_version: int = 0
+    paused: bool = False
     attention: Reason | None = None
     created_at: datetime
     updated_at: datetime
@@ -236,6 +238,91 @@ class ProductOut(BaseModel):
 class ProductPage(BaseModel):
     items: list[ProductOut]
     next: str | None = None
+
+
+# -- listings --------------------------------------------------------------------------------------
+
+
+class ListingAttribute(BaseModel):
+    id: str
+    name: str
+    value_id: str | None = None
+    value_name: str | None = None
+    source: str = "seller"
+    confidence: float = 1.0
+
+
+class AttributeValueIn(Body):
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_]{1,64}$")]
+    value_id: Annotated[str, Field(max_length=64)] | None = None
+    value_name: Annotated[str, Field(max_length=255)] | None = None
+
+
+class ListingEdit(Body):
+    """Field-level edits; `version` is the one the seller was looking at (optimistic locking)."""
+
+    version: Annotated[int, Field(ge=1)]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
+        None
+    )
+    description: Annotated[str, Field(min_length=1, max_length=50_000)] | None = None
+    category_id: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}\d{1,12}$")] | None = None
+    attributes: Annotated[list[AttributeValueIn], Field(max_length=200)] | None = None
+    condition: Literal["new", "used"] | None = None
+
+
+class PromptChange(Body):
+    prompt: Prompt
+
+
+class ListingConfidence(BaseModel):
+    overall: float
+    band: Band
+    parts: dict[str, float]
+    reasons: list[dict[str, Any]]
+
+
+class ListingOut(BaseModel):
+    version: int
+    revision: int
+    source: str
+    title: str
+    description: str
+    category: dict[str, Any]
+    category_alternatives: list[dict[str, Any]]
+    attributes: list[ListingAttribute]
+    missing_required: list[str]
+    condition: str | None = None
+    confidence: ListingConfidence
+    edited: list[str]
+    provider: str
+    model: str
+    created_at: datetime
+    sheet: list[dict[str, Any]] | None = None  # the category's attributes, for the technical sheet
+
+
+class ListingVersionSummary(BaseModel):
+    version: int
+    revision: int
+    source: str
+    title: str
+    confidence: float
+    edited: list[str]
+    created_at: datetime
+    current: bool
+
+
+class ListingHistory(BaseModel):
+    versions: list[ListingVersionSummary]
+
+
+class EventsQuery(Body):
+    after: Annotated[str, Field(max_length=100)] | None = None
+
+
+class EventsOut(BaseModel):
+    events: list[EventOut]
+    status: ProductStatus
 
 
 class ErrorDetail(BaseModel):

@@ -159,6 +159,7 @@ class Product(Model):
     main_picture = JSONAttribute(null=True)  # {provider, model, milliseconds, uncertainty, fallback_reason}
     pictures_revision = NumberAttribute(default=0)  # the revision those belong to
     current_version = NumberAttribute(default=0)  # the listing version the seller sees (0: none yet)
+    paused = BooleanAttribute(default=False)  # the seller is making several changes: hold the pipeline
     price = JSONAttribute(null=True)  # {amount, currency, quantity}: from the prompt or the seller
     title = UnicodeAttribute(null=True)
     confidence = NumberAttribute(null=True)
@@ -219,7 +220,9 @@ class ListingVersion(Model):
     confidence = JSONAttribute()  # {overall, parts, reasons}
     edited = JSONAttribute(default=list)  # the fields the seller edited, kept by regenerations
     main_picture_key = UnicodeAttribute(null=True)
-    usage = JSONAttribute(default=dict)  # {provider, model, input_tokens, output_tokens, cost_usd, milliseconds}
+    usage = JSONAttribute(
+        default=dict
+    )  # {provider, model, input_tokens, output_tokens, cost_usd, milliseconds}
     created_at = UTCDateTimeAttribute()
 
 

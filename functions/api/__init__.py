@@ -9,4 +9,4 @@ blueprint = Blueprint(__name__)
 route = RouteTable(blueprint, PREFIX)
 
 # The route modules register themselves on `route` when imported.
-from functions.api import accounts, health, marketplace, products  # noqa: E402, F401
+from functions.api import accounts, health, listings, marketplace, products  # noqa: E402, F401

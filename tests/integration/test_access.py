@@ -26,6 +26,8 @@ SAMPLE_BODIES: dict[str, Any] = {
     "ImageOrder": {"image_ids": ["IMAGE"]},
     "MainImageChoice": {"image_id": "IMAGE"},
     "SettingsUpdate": {"site": "MLA"},
+    "ListingEdit": {"version": 1, "title": "Leche de avena"},
+    "PromptChange": {"prompt": "leche de avena"},
 }
 
 
@@ -55,7 +57,9 @@ def _forged_tokens(user_id: str) -> dict[str, str]:
 
 
 def _request(api: Any, r: Any, product_id: str, image_id: str, token: str | None) -> Any:
-    path = r.path.replace("{product_id}", product_id).replace("{image_id}", image_id)
+    path = (
+        r.path.replace("{product_id}", product_id).replace("{image_id}", image_id).replace("{version}", "1")
+    )
     body = None
     if r.body is not None:
         body = SAMPLE_BODIES[r.body.__name__]

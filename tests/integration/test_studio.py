@@ -119,13 +119,13 @@ def test_the_sellers_choice_makes_the_main_picture(api, events_running) -> None:
     assert_on_white(picture(f"processed/{seller.user_id}/{product['product_id']}/main/2.jpg"))
 
 
-def _run_by_hand(api: Any, photos: list[bytes]) -> tuple[Any, dict[str, Any], str]:
+def _run_by_hand(api: Any, photos: list[bytes], prompt: str = "yogur") -> tuple[Any, dict[str, Any], str]:
     """A product whose photos were ingested (no event runtime): its images job is ours to deliver."""
     from app import app
     from infra.local.runtime import LocalLambdaContext
 
     seller = api.seller()
-    product = seller.call("POST", "/products", {"prompt": "yogur", "images": declared(photos)}).json
+    product = seller.call("POST", "/products", {"prompt": prompt, "images": declared(photos)}).json
     for image, data in zip(product["images"], photos, strict=True):
         key = image["upload"]["fields"]["key"]
         s3().put_object(Bucket=BUCKET, Key=key, Body=data)

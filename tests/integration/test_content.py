@@ -1,0 +1,119 @@
+"""The content step on real photos: a listing version from the local writer and the sandbox's categories."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.content import process_content_job
+from chalicelib.domain.listing import title_problems
+from chalicelib.storage.models import ListingVersion, Product, User
+from chalicelib.studio import process_images_job
+from tests.integration.test_studio import _run_by_hand, keys
+from tests.photos import grocery_photo
+
+BUCKET = os.environ["MEDIA_BUCKET"]
+OATLY = [grocery_photo("Oatly-Oat-Milk", shot) for shot in ("001", "002")]
+
+
+def through_images(
+    api: Any, photos: list[bytes], prompt: str = "leche de avena 1 litro"
+) -> tuple[Any, str, str]:
+    seller, product, images_job = _run_by_hand(api, photos, prompt)
+    process_images_job(images_job)
+    return seller, product["product_id"], f"jobs/content/{product['product_id']}/1.json"
+
+
+def versions(product_id: str) -> list[ListingVersion]:
+    return list(ListingVersion.query(product_id))
+
+
+def test_a_listing_version_is_written_and_the_product_is_ready(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id, job = through_images(api, OATLY)
+    process_content_job(job)
+    product = Product.get(seller.user_id, product_id)
+    [version] = versions(product_id)
+    assert product.status == "ready" and product.current_version == 1 == version.version
+    assert product.title == version.title and product.confidence == version.confidence["overall"]
+    assert version.title and title_problems(version.title, version.category["title_limit"]) == []
+    assert version.category["id"].startswith("MLA") and version.category["path"]
+    assert version.description and "<" not in version.description
+    assert set(version.confidence["parts"]) == {
+        "category",
+        "attributes",
+        "title",
+        "description",
+        "main_image",
+    }
+    assert version.usage["provider"] == "local" and version.usage["milliseconds"] > 0
+    assert {r["code"] for r in version.confidence["reasons"]} >= {
+        "DESCRIPTION_TEMPLATE"
+    }  # honest about templates
+    events = [e["code"] for e in seller.call("GET", f"/products/{product_id}").json["events"]]
+    assert events[-1] == "LISTING_READY"
+
+
+def test_a_duplicate_delivery_writes_one_version_and_a_stale_job_none(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id, job = through_images(api, OATLY)
+    process_content_job(job)
+    process_content_job(job)  # redelivered
+    assert [v.version for v in versions(product_id)] == [1]
+    # The seller reorders: revision 2. A late content job for revision 1 changes nothing.
+    order = [i["image_id"] for i in reversed(seller.call("GET", f"/products/{product_id}").json["images"])]
+    seller.call("PUT", f"/products/{product_id}/images/order", {"image_ids": order})
+    boto3.client("s3").put_object(
+        Bucket=BUCKET,
+        Key=f"jobs/content/{product_id}/9.json",
+        Body=json.dumps(
+            {
+                **json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key=job)["Body"].read()),
+                "revision": 1,
+            }
+        ),
+    )
+    process_content_job(f"jobs/content/{product_id}/9.json")
+    assert [v.version for v in versions(product_id)] == [1]
+
+
+def test_the_sellers_edited_fields_survive_a_regeneration(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id, job = through_images(api, OATLY)
+    process_content_job(job)
+    first = ListingVersion.get(product_id, 1)
+    first.update(
+        actions=[ListingVersion.title.set("Mi título elegido a mano"), ListingVersion.edited.set(["title"])]
+    )
+    # A new revision (the prompt or photos changed) regenerates everything else.
+    product = Product.get(seller.user_id, product_id)
+    product.update(actions=[Product.revision.set(2), Product.status.set("processing")])
+    second_job = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key=job)["Body"].read())
+    boto3.client("s3").put_object(
+        Bucket=BUCKET, Key=f"jobs/content/{product_id}/2.json", Body=json.dumps({**second_job, "revision": 2})
+    )
+    process_content_job(f"jobs/content/{product_id}/2.json")
+    second = ListingVersion.get(product_id, 2)
+    assert second.title == "Mi título elegido a mano" and second.edited == ["title"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "status", "attention"),
+    [
+        ("leche de avena 1 litro $ 4500 x3", "publishing", None),
+        ("leche de avena 1 litro", "ready", "AUTO_PUBLISH_NEEDS_PRICE"),
+    ],
+)
+def test_auto_publish_above_the_sellers_threshold(api, sandbox, prompt, status, attention) -> None:  # type: ignore[no-untyped-def]
+    seller, product, images_job = _run_by_hand(api, OATLY, prompt)
+    User(user_id=seller.user_id).update(
+        actions=[User.auto_publish.set(True), User.publish_threshold.set(0.5)]
+    )
+    process_images_job(images_job)
+    process_content_job(f"jobs/content/{product['product_id']}/1.json")
+    stored = Product.get(seller.user_id, product["product_id"])
+    assert stored.status == status
+    assert (stored.attention or {}).get("code") == attention
+    published = keys(f"jobs/publish/{product['product_id']}/")
+    assert published == ([f"jobs/publish/{product['product_id']}/1.json"] if status == "publishing" else [])
