@@ -4,7 +4,7 @@ from chalice.app import Chalice
 
 from chalicelib.http import http_middleware
 from chalicelib.observability import event_middleware
-from functions import api, content, images, ingest
+from functions import api, content, images, ingest, publish
 
 app = Chalice(app_name="intellipost")
 app.register_middleware(http_middleware, "http")
@@ -13,3 +13,4 @@ app.register_blueprint(api.blueprint, url_prefix=api.PREFIX)
 app.register_blueprint(ingest.blueprint)
 app.register_blueprint(images.blueprint)
 app.register_blueprint(content.blueprint)
+app.register_blueprint(publish.blueprint)

@@ -152,6 +152,7 @@ def product_out(
         main_picture=_main_picture_out(product, images) if current and images is not None else None,
         current_version=int(product.current_version),
         paused=bool(product.paused),
+        item=product.item,
         attention=Reason(**product.attention) if product.attention else None,
         created_at=product.created_at,
         updated_at=product.updated_at,

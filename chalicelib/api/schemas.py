@@ -228,6 +228,7 @@ class ProductOut(BaseModel):
     main_picture: MainPicture | None = None
     current_version: int = 0
     paused: bool = False
+    item: dict[str, Any] | None = None  # on MercadoLibre: {id, permalink, status, published_at}
     attention: Reason | None = None
     created_at: datetime
     updated_at: datetime
@@ -314,6 +315,14 @@ class ListingVersionSummary(BaseModel):
 
 class ListingHistory(BaseModel):
     versions: list[ListingVersionSummary]
+
+
+class PublishRequest(Body):
+    price: Annotated[float, Field(gt=0, le=1_000_000_000)]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None  # the site's by default
+    quantity: Annotated[int, Field(ge=1, le=99_999)]
+    listing_type: Literal["gold_special", "gold_pro", "free"] = "gold_special"
+    condition: Literal["new", "used"] | None = None
 
 
 class EventsQuery(Body):

@@ -54,7 +54,9 @@ def product_prefixes(user_id: str, product_id: str) -> list[str]:
     ]
 
 
-def job_key(kind: str, product_id: str, revision: int) -> str:
+def job_key(kind: str, product_id: str, revision: int, attempt: int = 1) -> str:
+    """A job's key. A later attempt of the same work (a seller's retry) gets its own key, so it fires."""
     if kind not in JOB_KINDS:
         raise ValueError(f"unknown job kind {kind!r}")
-    return f"jobs/{kind}/{product_id}/{revision}.json"
+    suffix = f"-{attempt}" if attempt > 1 else ""
+    return f"jobs/{kind}/{product_id}/{revision}{suffix}.json"

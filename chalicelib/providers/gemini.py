@@ -9,6 +9,11 @@ an answer that does not validate (`parsed` is None) is asked for once more, then
 The seller's prompt and any text read on a package are data, never instructions: they travel
 inside delimiters that the system instruction names as data, and spoofed delimiters are removed.
 Logs carry sizes, ids, tokens and codes only: never the key, the photos or the prompt.
+
+Settings (environment; defaults below): GEMINI_API_KEY or GEMINI_API_KEY_PARAMETER (SSM),
+GEMINI_MODEL, GEMINI_BASE_URL, GEMINI_API_VERSION, GEMINI_TIMEOUT_MS (per attempt),
+GEMINI_RETRY_ATTEMPTS, GEMINI_RETRY_INITIAL_DELAY and GEMINI_RETRY_MAX_DELAY (seconds),
+GEMINI_PRICE_INPUT_PER_MTOK and GEMINI_PRICE_OUTPUT_PER_MTOK (USD; default from PRICES_PER_MTOK).
 """
 
 from __future__ import annotations
@@ -270,7 +275,7 @@ class GeminiWriter:
             started = time.perf_counter()
             try:
                 response = client.models.generate_content(model=model, contents=contents, config=config)
-            except (errors.APIError, httpx2.TransportError) as error:
+            except (errors.APIError, httpx2.TransportError, json.JSONDecodeError) as error:
                 raise _failure(call, error) from error
             this = _usage(response, model, (time.perf_counter() - started) * 1000)
             usage = this if usage is None else usage.plus(this)
@@ -299,12 +304,14 @@ class GeminiWriter:
 # -- errors and usage ---------------------------------------------------------------------------------
 
 
-def _failure(call: str, error: errors.APIError | httpx2.TransportError) -> ListingWriterFailed:
+def _failure(
+    call: str, error: errors.APIError | httpx2.TransportError | json.JSONDecodeError
+) -> ListingWriterFailed:
     """The SDK has already retried what its retry options allow: this is the final word."""
     if isinstance(error, httpx2.TimeoutException):
         logger.warning("Gemini timed out", extra={"call": call})
         return ListingWriterFailed("GEMINI_TIMEOUT", "Gemini did not answer in time; try again later.")
-    if isinstance(error, httpx2.TransportError):
+    if not isinstance(error, errors.APIError):  # unreachable, or a proxy's page in place of Gemini's JSON
         logger.warning("Gemini unreachable", extra={"call": call, "problem": type(error).__name__})
         return ListingWriterFailed("GEMINI_UNAVAILABLE", "Gemini cannot be reached right now.")
     status = error.code

@@ -2,7 +2,7 @@ import hashlib
 
 from chalice.app import Response
 
-from chalicelib import listings, timeline
+from chalicelib import listings, publisher, timeline
 from chalicelib.api.edge import answer, body, caller, query
 from chalicelib.api.schemas import (
     EventsOut,
@@ -12,6 +12,7 @@ from chalicelib.api.schemas import (
     ListingOut,
     ProductOut,
     PromptChange,
+    PublishRequest,
 )
 from chalicelib.domain.product import ProductStatus
 from chalicelib.http import ApiError
@@ -124,3 +125,16 @@ def product_events(product_id: str) -> Response:
     out = answer(EventsOut(events=events, status=ProductStatus(product.status)))
     out.headers["ETag"] = etag
     return out
+
+
+@route(
+    "/products/{product_id}/publish",
+    "POST",
+    "Approve the current version and publish it on MercadoLibre",
+    body=PublishRequest,
+    response=ProductOut,
+    errors=(404, 409),
+)
+def publish_product(product_id: str) -> Response:
+    user_id = caller(blueprint.current_request)
+    return answer(publisher.approve(user_id, product_id, body(blueprint.current_request, PublishRequest)))

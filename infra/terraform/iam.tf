@@ -239,3 +239,46 @@ resource "aws_iam_policy" "content" {
   description = "IntelliPost ${var.stage} content function: jobs/content/ in, listing versions and jobs/publish/ out."
   policy      = data.aws_iam_policy_document.content.json
 }
+
+# --- publish: every publish job under jobs/publish/ --------------------------------------------
+
+data "aws_iam_policy_document" "publish" {
+  statement {
+    sid       = "Tables"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+    resources = concat(local.table_arns, local.table_index_arns)
+  }
+
+  statement {
+    sid     = "ReadPicturesAndJobs"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${aws_s3_bucket.media.arn}/processed/*",
+      "${aws_s3_bucket.media.arn}/jobs/publish/*",
+    ]
+  }
+
+  statement {
+    sid       = "Secrets"
+    actions   = ["ssm:GetParameter"]
+    resources = ["arn:aws:ssm:${var.region}:*:parameter/intellipost/${var.stage}/*"]
+  }
+
+  statement {
+    sid       = "Key"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+
+  statement {
+    sid       = "DeadLetter"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter["publish"].arn]
+  }
+}
+
+resource "aws_iam_policy" "publish" {
+  name        = "${local.name_prefix}-publish"
+  description = "IntelliPost ${var.stage} publish function: jobs/publish/ in, MercadoLibre items out."
+  policy      = data.aws_iam_policy_document.publish.json
+}

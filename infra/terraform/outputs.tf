@@ -66,3 +66,7 @@ output "images_policy_arn" {
 output "content_policy_arn" {
   value = aws_iam_policy.content.arn
 }
+
+output "publish_policy_arn" {
+  value = aws_iam_policy.publish.arn
+}

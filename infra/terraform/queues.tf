@@ -9,7 +9,7 @@
 locals {
   # One entry per function registered with an event decorator in app.py (app.event_sources);
   # tests/unit/test_terraform.py fails when a function is missing here.
-  event_functions = ["ingest", "images", "content"]
+  event_functions = ["ingest", "images", "content", "publish"]
 }
 
 resource "aws_sqs_queue" "dead_letter" {

@@ -28,6 +28,7 @@ SAMPLE_BODIES: dict[str, Any] = {
     "SettingsUpdate": {"site": "MLA"},
     "ListingEdit": {"version": 1, "title": "Leche de avena"},
     "PromptChange": {"prompt": "leche de avena"},
+    "PublishRequest": {"price": 1500, "quantity": 2},
 }
 
 

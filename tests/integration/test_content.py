@@ -117,3 +117,29 @@ def test_auto_publish_above_the_sellers_threshold(api, sandbox, prompt, status, 
     assert (stored.attention or {}).get("code") == attention
     published = keys(f"jobs/publish/{product['product_id']}/")
     assert published == ([f"jobs/publish/{product['product_id']}/1.json"] if status == "publishing" else [])
+
+
+def test_a_failed_provider_leaves_the_last_good_version_current(api, sandbox, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.scripted_server import scripted_server
+
+    seller, product_id, job = through_images(api, OATLY)
+    process_content_job(job)  # version 1, by the local writer
+    product = Product.get(seller.user_id, product_id)
+    product.update(actions=[Product.revision.set(2), Product.status.set("processing")])
+    second = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key=job)["Body"].read())
+    boto3.client("s3").put_object(
+        Bucket=BUCKET, Key=f"jobs/content/{product_id}/2.json", Body=json.dumps({**second, "revision": 2})
+    )
+    with scripted_server() as gemini:
+        for _ in range(6):
+            gemini.answer(503, '{"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}')
+        monkeypatch.setenv("GEMINI_API_KEY", "test-key-123")
+        monkeypatch.setenv("GEMINI_BASE_URL", gemini.url)
+        monkeypatch.setenv("GEMINI_RETRY_ATTEMPTS", "2")
+        monkeypatch.setenv("GEMINI_RETRY_INITIAL_DELAY", "0.01")
+        monkeypatch.setenv("GEMINI_RETRY_MAX_DELAY", "0.02")
+        process_content_job(f"jobs/content/{product_id}/2.json")
+    failed = Product.get(seller.user_id, product_id)
+    assert failed.status == "failed"
+    assert failed.attention["code"] == "GEMINI_UNAVAILABLE" and failed.attention["params"]["retry"] is True
+    assert failed.current_version == 1 and [v.version for v in versions(product_id)] == [1]

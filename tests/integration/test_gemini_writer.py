@@ -103,7 +103,7 @@ def parts_of(seen: Seen) -> list[dict[str, Any]]:
 
 
 def images_of(seen: Seen) -> list[Image.Image]:
-    images = []
+    images: list[Image.Image] = []
     for part in parts_of(seen):
         inline = part.get("inlineData")
         if inline:
@@ -233,6 +233,13 @@ def test_a_rejection_is_final_and_not_retried(gemini: ScriptedServer, status: in
     assert len(gemini.seen) == 1
 
 
+def test_a_body_that_is_not_geminis_reads_as_unavailable(gemini: ScriptedServer) -> None:
+    gemini.answer(200, "<html>proxy error</html>", Content_Type="text/html")
+    with pytest.raises(ListingWriterFailed) as failed:
+        GeminiWriter().read("zapatillas nike", photos(), "MLA")
+    assert (failed.value.code, failed.value.retryable) == ("GEMINI_UNAVAILABLE", True)
+
+
 def test_a_slow_answer_times_out(gemini: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GEMINI_TIMEOUT_MS", "300")
     gemini.script = LateScript(1.5, [reply(GOOD_FACTS)] * ATTEMPTS)
@@ -348,7 +355,10 @@ def test_fill_attributes_keeps_only_the_sheets_attributes(gemini: ScriptedServer
     sheet = {entry["id"]: entry for entry in data["attribute_sheet"]}
     assert set(sheet) == {"BRAND", "MODEL", "MAIN_COLOR", "NET_WEIGHT"}  # hidden and read-only not asked
     assert sheet["BRAND"]["required"] is True and sheet["NET_WEIGHT"]["units"] == ["g", "kg"]
-    assert sheet["MAIN_COLOR"]["values"] == [{"id": "52049", "name": "Negro"}, {"id": "52055", "name": "Blanco"}]
+    assert sheet["MAIN_COLOR"]["values"] == [
+        {"id": "52049", "name": "Negro"},
+        {"id": "52055", "name": "Blanco"},
+    ]
     assert data["product_facts"]["brand"] == {"value": "Nike", "source": "prompt", "confidence": 0.95}
     schema = body_of(seen)["generationConfig"]["responseSchema"]
     item = schema["properties"]["attributes"]["items"]["properties"]
