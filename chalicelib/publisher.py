@@ -203,7 +203,8 @@ def _fail(product: Product, error: MercadoLibreError) -> None:
     if error.status == 400 and causes:
         code, message = (
             "MERCADOLIBRE_VALIDATION",
-            "MercadoLibre asks for changes: " + "; ".join(c["message"] for c in causes),
+            "MercadoLibre asks for changes: "
+            + "; ".join(c.message for c in error.causes if c.type == "error"),
         )
     elif error.status in (401, 403):
         code, message = (

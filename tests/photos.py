@@ -17,9 +17,10 @@ GROCERY = Path(__file__).parent / "data" / "photos" / "grocery"
 def grocery_photo(
     product: str = "Oatly-Oat-Milk", shot: str = "001", scale: int = 3, fmt: str = "JPEG"
 ) -> bytes:
-    with Image.open(GROCERY / product / f"{product}_{shot}.jpg") as photo:
-        if scale != 1:
-            photo = photo.resize((photo.width * scale, photo.height * scale), Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        photo.convert("RGB").save(out, format=fmt, quality=90)
-        return out.getvalue()
+    with Image.open(GROCERY / product / f"{product}_{shot}.jpg") as original:
+        photo = original.convert("RGB")
+    if scale != 1:
+        photo = photo.resize((photo.width * scale, photo.height * scale), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    photo.save(out, format=fmt, quality=90)
+    return out.getvalue()

@@ -91,9 +91,10 @@ DESCRIPTORS = _words(
     desnatado desnatada semidesnatado inteiro inteira classico organic classic whole skimmed fresh
     """
 )
+# Endings of Spanish and Portuguese adjectives ("inalámbricos", "recargable"): part of the product.
 ADJECTIVE_ENDINGS = tuple(
-    _words("ico ica icos icas ble bles oso osa osos osas ado ada ados adas ido ida idos idas ivo iva ivos")
-    | _words("ivas ante antes ente entes al ales")
+    _words("ico ica icos icas ble bles oso osa osos osas ivo iva ivos ivas ado ada ados adas ido ida idos")
+    | _words("ante antes ente entes")
 )
 
 # Generic packaging words (Spanish, Portuguese, English, Swedish): what a product is, its flavour or
@@ -115,6 +116,7 @@ GENERIC_WORDS = DESCRIPTORS | _words(
     """
 )
 
+CURRENCY_WORDS = {"r$": "BRL", "reais": "BRL", "brl": "BRL", "us$": "USD", "ars": "ARS", "mxn": "MXN"}
 SITE_CURRENCY = {
     "MLA": "ARS",
     "MLB": "BRL",
@@ -141,6 +143,7 @@ UNIT_WORDS = {
     "mb": ("MB", "storage"),
     "mah": ("mAh", "battery"),
     **dict.fromkeys(["w", "watt", "watts"], ("W", "power")),
+    "kw": ("kW", "power"),
     "cm": ("cm", "length"),
     "mm": ("mm", "length"),
     **dict.fromkeys(['"', "”", "''", "pulgadas", "pulg", "polegadas"], ('"', "screen")),
@@ -178,29 +181,46 @@ def parse_prompt(prompt: str, site: str) -> Prompt:
     for key, fact, span in find_specs(text, "prompt", PROMPT_STATED):
         taken.append(span)
         specs.setdefault(key, fact)
-    tokens = [(m.group(), m.span()) for m in re.finditer(r"[^\s,;:()!¡?¿]+", text)]
-    words = [word for word, span in tokens if not any(a < span[1] and span[0] < b for a, b in taken)]
-    words = [w for w in (w.strip(".-/") for w in words) if w]
+    words: list[str] = []  # "" where a measure, price or quantity was: it ends a run of names
+    for match in re.finditer(r"[^\s,;:()!¡?¿]+", text):
+        start, end = match.span()
+        if any(a < end and start < b for a, b in taken):
+            if words and words[-1]:
+                words.append("")
+        elif word := match.group().strip(".-/"):
+            words.append(word)
     condition = next((CONDITIONS[fold(w)] for w in words if fold(w) in CONDITIONS), None)
-    colour = next((w for w in words if fold(w) in COLOURS), None)
     product, rest = _product_phrase(words)
-    slot = []
-    for word in rest:
+    colour = next((c for c in map(_colour, rest) if c), None)
+    slot: list[str] = []
+    for word in rest[1:] if rest[:1] == [""] else rest:
         folded = fold(word)
-        if folded in FUNCTION_WORDS or folded in CONDITIONS or folded in COLOURS:
+        if not word or folded in FUNCTION_WORDS or folded in CONDITIONS or _colour(word):
             break  # a sentence, or the end of the names: what follows is not a brand or a model
-        slot.append(word)
+        if slot or word.isalpha():  # a brand is a word: "4g" in "celular 4g motorola" is not one
+            slot.append(word)
+    brand, model = _brand_and_model(slot, [])
     facts = ProductFacts(
+        brand=brand,
+        model=model,
         product=Fact(_sentence_case(" ".join(product)), "prompt", confidence=PROMPT_STATED)
         if product
         else None,
         condition=Fact(condition, "prompt", confidence=PROMPT_STATED) if condition else None,
         specs=specs,
-        colour=Fact(colour.capitalize(), "prompt", confidence=PROMPT_STATED) if colour else None,
+        colour=Fact(colour, "prompt", confidence=PROMPT_STATED) if colour else None,
         price=price,
         quantity=quantity,
     )
     return Prompt(product, slot, facts)
+
+
+def _colour(word: str) -> str | None:
+    """The colour a word names, singular: "negros" -> "Negro", "azules" -> "Azul"."""
+    folded = fold(word)
+    if folded in COLOURS:
+        return word.capitalize()  # as typed, accents and all
+    return next((c.capitalize() for c in (folded[:-1], folded[:-2]) if c in COLOURS), None)
 
 
 def _sentence_case(text: str) -> str:
@@ -214,7 +234,7 @@ def _product_phrase(words: list[str]) -> tuple[list[str], list[str]]:
     i = 0
     while i < len(words):
         word, folded = words[i], fold(words[i])
-        if any(c.isdigit() for c in word) or folded in CONDITIONS or folded in COLOURS:
+        if not word or any(c.isdigit() for c in word) or folded in CONDITIONS or _colour(word):
             break
         if not phrase:
             if folded in FUNCTION_WORDS:
@@ -222,7 +242,7 @@ def _product_phrase(words: list[str]) -> tuple[list[str], list[str]]:
             phrase.append(word)
         elif folded in JOINERS and i + 1 < len(words) and fold(words[i + 1]) not in FUNCTION_WORDS:
             following = words[i + 1]
-            if any(c.isdigit() for c in following) or fold(following) in CONDITIONS:
+            if not following or any(c.isdigit() for c in following) or fold(following) in CONDITIONS:
                 break
             phrase += [word, following]
             i += 1
@@ -256,15 +276,9 @@ def _price(text: str, site: str, taken: list[tuple[int, int]]) -> Fact | None:
         return None
     taken.append(match.span())
     symbol, amount = (match.group(1), match.group(2)) if match.group(2) else (match.group(4), match.group(3))
-    folded = symbol.casefold()
-    currency = (
-        "BRL"
-        if folded in ("r$", "reais", "brl")
-        else "USD"
-        if folded == "us$"
-        else SITE_CURRENCY.get(site.upper(), "ARS")
-    )
-    return Fact(_number(_amount(amount, money=True)), "prompt", currency, PROMPT_STATED)
+    currency = CURRENCY_WORDS.get(symbol.casefold()) or SITE_CURRENCY.get(site.upper(), "ARS")
+    value = _amount(amount)
+    return Fact(_number(value) if value == int(value) else f"{value:.2f}", "prompt", currency, PROMPT_STATED)
 
 
 def _quantity(text: str, taken: list[tuple[int, int]]) -> Fact | None:
@@ -275,15 +289,14 @@ def _quantity(text: str, taken: list[tuple[int, int]]) -> Fact | None:
     return Fact(str(int(match.group(1) or match.group(2))), "prompt", None, PROMPT_STATED)
 
 
-def _amount(text: str, money: bool = False) -> float:
-    """ "1,5" -> 1.5, "4.500" -> 4500 (a money amount with three digits after the mark is thousands)."""
+def _amount(text: str) -> float:
+    """A number as sellers write it: "1,5" and "1.5" are 1.5; "4.500" and "1.299,99" have thousands."""
     marks = [i for i, c in enumerate(text) if c in ".,"]
     if not marks:
         return float(text)
     last = marks[-1]
-    decimals = len(text) - last - 1
-    if (money and decimals == 3) or (not money and len(marks) > 1 and decimals == 3):
-        return float(re.sub(r"[.,]", "", text))
+    if len(text) - last - 1 == 3:
+        return float(re.sub(r"[.,]", "", text))  # three digits after the last mark: a thousands mark
     whole = re.sub(r"[.,]", "", text[:last])
     return float(f"{whole}.{text[last + 1 :]}")
 
@@ -320,7 +333,7 @@ class _Seen:
     photos: set[str]
     sizes: dict[str, float]  # largest appearance per photo, relative to that photo's largest text
     alone: bool = False  # printed as a line of its own, as logos are
-    score: float = 0.0
+    recognised: float = 0.0  # the recogniser's best confidence in it
 
 
 def is_generic(word: str) -> bool:
@@ -330,9 +343,10 @@ def is_generic(word: str) -> bool:
         return True
     if any(len(g) >= 4 and folded.endswith(g) for g in GENERIC_WORDS):
         return True  # Swedish compounds: "sommarmjölk", "fruktdryck"
+    # OCR misreads, a letter or two off: "Onginalet", "ORIGNAL" (but "mango" is not "morango")
     return len(folded) >= 5 and any(
-        len(g) >= 5 and _similar(folded, g) >= 0.8 for g in GENERIC_WORDS
-    )  # OCR misreads: "Onginalet", "ORIGNAL"
+        len(g) >= 5 and abs(len(g) - len(folded)) <= 1 and _similar(folded, g) >= 0.8 for g in GENERIC_WORDS
+    )
 
 
 def brand_candidates(
@@ -369,34 +383,31 @@ def brand_candidates(
             size = box.height / tallest[box.image_id]
             entry.sizes[box.image_id] = max(entry.sizes.get(box.image_id, 0.0), size)
             entry.alone = entry.alone or len(words) == 1
-            entry.score = max(entry.score, box.score)
-    candidates = []
+            entry.recognised = max(entry.recognised, box.score)
+    scored = []
     for key, entry in _merge_misreads(seen).items():
-        repeats = len(entry.forms)
         form = max(entry.forms, key=lambda f: (entry.forms.count(f), not f.isupper(), len(f)))
         score = (
             0.4 * max(entry.sizes.values())
             + 0.25 * len(entry.photos) / photos_with_text
-            + 0.1 * min(repeats, 3) / 3
+            + 0.1 * min(len(entry.forms), 3) / 3
             + 0.1 * entry.alone
             + 0.05 * (not form.isupper())
-            + 0.1 * entry.score
+            + 0.1 * entry.recognised
         )
         in_prompt = any(_similar(key, s) >= 0.8 for s in slot)
         largest = max(entry.sizes, key=lambda image_id: entry.sizes[image_id])
-        candidates.append(BrandCandidate(_calm(form), round(score, 3), 0.0, f"photo:{largest}", in_prompt))
-    candidates.sort(key=lambda c: (c.in_prompt, c.score), reverse=True)
-    if not candidates:
-        return []
-    runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-    best = candidates[0]
-    margin = (best.score - runner_up) / best.score if best.score else 0.0
-    photos = len(seen[fold(best.name)].photos) if fold(best.name) in seen else 1
-    ceiling = OCR_SEEN_TWICE if photos > 1 else OCR_SEEN_ONCE
-    confidence = PROMPT_CONFIRMED if best.in_prompt else round(ceiling * best.score * (0.6 + 0.4 * margin), 2)
-    return [replace(best, confidence=confidence)] + [
-        replace(c, confidence=round(OCR_SEEN_ONCE * c.score * 0.5, 2)) for c in candidates[1:]
-    ]
+        scored.append((in_prompt, round(score, 3), _calm(form), f"photo:{largest}", len(entry.photos)))
+    scored.sort(reverse=True)
+    candidates = []
+    for rank, (in_prompt, score, name, source, photos) in enumerate(scored):
+        # OCR alone is never sure: capped by how often it was seen, lowered when a rival scores close.
+        rival = max((s for i, (_, s, *_) in enumerate(scored) if i != rank), default=0.0)
+        margin = max(0.0, score - rival) / score if score else 0.0
+        ceiling = OCR_SEEN_TWICE if photos > 1 else OCR_SEEN_ONCE
+        confidence = PROMPT_CONFIRMED if in_prompt else round(ceiling * score * (0.6 + 0.4 * margin), 2)
+        candidates.append(BrandCandidate(name, score, confidence, source, in_prompt))
+    return candidates
 
 
 def _merge_misreads(seen: dict[str, _Seen]) -> dict[str, _Seen]:
@@ -407,7 +418,7 @@ def _merge_misreads(seen: dict[str, _Seen]) -> dict[str, _Seen]:
         home = next((k for k in merged if _same_word(k, key)), None)
         if home is None:
             merged[key] = _Seen(
-                list(entry.forms), set(entry.photos), dict(entry.sizes), entry.alone, entry.score
+                list(entry.forms), set(entry.photos), dict(entry.sizes), entry.alone, entry.recognised
             )
             continue
         target = merged[home]
@@ -415,7 +426,7 @@ def _merge_misreads(seen: dict[str, _Seen]) -> dict[str, _Seen]:
         for image_id, size in entry.sizes.items():
             target.sizes[image_id] = max(target.sizes.get(image_id, 0.0), size)
         target.alone = target.alone or entry.alone
-        target.score = max(target.score, entry.score)
+        target.recognised = max(target.recognised, entry.recognised)
         target.forms += [merged[home].forms[0]] * len(entry.forms)  # counts as the stronger spelling
     return merged
 
@@ -444,7 +455,7 @@ def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
     """The prompt's facts, completed and confirmed by the packaging text."""
     facts = prompt.facts
     candidates = brand_candidates(boxes, prompt.brand_slot, prompt.product)
-    brand, model = _brand_and_model(prompt, candidates)
+    brand, model = _brand_and_model(prompt.brand_slot, candidates)
     specs = dict(facts.specs)
     for box in boxes:
         if box.score < MIN_TEXT_SCORE:
@@ -458,23 +469,29 @@ def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
     return replace(facts, brand=brand, model=model, specs=specs, packaging_text=packaging_text(boxes))
 
 
-def _brand_and_model(prompt: Prompt, candidates: list[BrandCandidate]) -> tuple[Fact | None, Fact | None]:
-    slot = prompt.brand_slot
+def _brand_and_model(
+    brand_slot: list[str], candidates: list[BrandCandidate]
+) -> tuple[Fact | None, Fact | None]:
+    """The brand the seller typed (confirmed when the packaging shows it too), else the packaging's."""
     confirmed = next((c for c in candidates if c.in_prompt), None)
     if confirmed is not None:
-        at = next(i for i, w in enumerate(slot) if _similar(fold(w), fold(confirmed.name)) >= 0.8)
-        brand = Fact(_calm(slot[at]), "prompt", confidence=PROMPT_CONFIRMED)
-        model_words = slot[at + 1 :]
-    elif slot:
-        brand = Fact(_calm(slot[0]), "prompt", confidence=PROMPT_GUESSED)
-        model_words = slot[1:]
+        at = next((i for i, w in enumerate(brand_slot) if _similar(fold(w), fold(confirmed.name)) >= 0.8), 0)
+        brand = Fact(_calm(brand_slot[at]), "prompt", confidence=PROMPT_CONFIRMED)
+        model_words = brand_slot[at + 1 :]
+    elif brand_slot:
+        brand = Fact(_calm(brand_slot[0]), "prompt", confidence=PROMPT_GUESSED)
+        model_words = brand_slot[1:]
     elif candidates:
         best = candidates[0]
         brand = Fact(best.name, best.source, confidence=best.confidence)
         model_words = []
     else:
         return None, None
-    model = Fact(" ".join(model_words), "prompt", confidence=PROMPT_GUESSED) if model_words else None
+    model = (
+        Fact(" ".join(map(_title_word, model_words)), "prompt", confidence=PROMPT_GUESSED)
+        if model_words
+        else None
+    )
     return brand, model
 
 
@@ -696,7 +713,7 @@ WORDING = {
         "condition": "Condición",
         "new": "Nuevo",
         "used": "Usado",
-        "volume": "Contenido",
+        "volume": "Volumen",
         "weight": "Peso",
         "storage": "Almacenamiento",
         "ram": "Memoria RAM",
@@ -723,7 +740,7 @@ WORDING = {
         "condition": "Condição",
         "new": "Novo",
         "used": "Usado",
-        "volume": "Conteúdo",
+        "volume": "Volume",
         "weight": "Peso",
         "storage": "Armazenamento",
         "ram": "Memória RAM",

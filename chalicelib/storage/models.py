@@ -160,7 +160,9 @@ class Product(Model):
     pictures_revision = NumberAttribute(default=0)  # the revision those belong to
     current_version = NumberAttribute(default=0)  # the listing version the seller sees (0: none yet)
     paused = BooleanAttribute(default=False)  # the seller is making several changes: hold the pipeline
-    approval = JSONAttribute(null=True)  # {version, by, at, price, currency, quantity, listing_type, condition}
+    approval = JSONAttribute(
+        null=True
+    )  # {version, by, at, price, currency, quantity, listing_type, condition}
     publish_attempts = NumberAttribute(default=0)
     item = JSONAttribute(null=True)  # MercadoLibre's item: {id, permalink, status, published_at}
     title = UnicodeAttribute(null=True)

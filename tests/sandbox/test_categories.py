@@ -58,7 +58,7 @@ def test_mla1055_serves_its_real_technical_sheet(client: FlaskClient) -> None:
 def test_other_leaves_get_the_default_sheet_in_mercadolibre_s_shape(client: FlaskClient) -> None:
     sheet = {a["id"]: a for a in client.get("/categories/MLA3697/attributes").json}
 
-    assert sheet["BRAND"]["tags"]["required"] and sheet["MODEL"]["tags"]["required"]
+    assert sheet["BRAND"]["tags"]["required"] and sheet["MODEL"]["tags"] == {"catalog_required": True}
     assert {a["value_type"] for a in sheet.values()} == {"string", "list", "boolean", "number", "number_unit"}
     assert sheet["NET_WEIGHT"]["default_unit"] in {
         unit["id"] for unit in sheet["NET_WEIGHT"]["allowed_units"]

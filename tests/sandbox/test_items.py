@@ -104,7 +104,7 @@ def test_an_mlb_seller_lists_in_brl_on_mercadolivre(client: FlaskClient) -> None
             {"title": "Auriculares Bluetooth Jbl Tune 510bt Negro Con Microfono Y Estuche"},
             "item.title.length.invalid",
         ),
-        ({"attributes": [{"id": "BRAND", "value_name": "JBL"}]}, "item.attributes.missing_required"),
+        ({"attributes": [{"id": "MODEL", "value_name": "Tune 510BT"}]}, "item.attributes.missing_required"),
         ({"attributes": []}, "item.attributes.missing_required"),
         ({"price": 0}, "item.price.invalid"),
         ({"price": -10}, "item.price.invalid"),

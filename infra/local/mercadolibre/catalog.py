@@ -162,8 +162,9 @@ def _attribute(category_id: str, attribute_id: str) -> dict[str, Any]:
 def default_attributes(site_id: str) -> list[dict[str, Any]]:
     """A generic technical sheet for leaves whose real sheet is not in the data: these are defaults.
 
-    The shape, tags and value ids follow the real MLA1055 sheet: BRAND and MODEL are `required` free
-    text, ITEM_CONDITION a `hidden` list, GTIN `conditional_required`, MAIN_COLOR a list, IS_KIT a
+    The shape, tags and value ids follow the real MLA1055 sheet: BRAND is `required` free text; MODEL is
+    free text that only catalog listings need (`catalog_required`, as in the real sheets: groceries
+    and many goods have no model), ITEM_CONDITION a `hidden` list, GTIN `conditional_required`, MAIN_COLOR a list, IS_KIT a
     boolean, UNITS_PER_PACK a number, NET_WEIGHT a number_unit and PACKAGE_WEIGHT `read_only`.
     """
     portuguese = site_id == "MLB"
@@ -184,7 +185,7 @@ def default_attributes(site_id: str) -> list[dict[str, Any]]:
         {
             "id": "MODEL",
             "name": "Modelo",
-            "tags": {"required": True, "catalog_required": True},
+            "tags": {"catalog_required": True},
             "value_type": "string",
             "value_max_length": 255,
             **group,
