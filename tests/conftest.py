@@ -122,7 +122,7 @@ def api(provisioned: str) -> Iterator[Api]:
 
 
 @pytest.fixture
-def events_running(provisioned: str) -> Iterator[None]:
+def events_running(provisioned: str, sandbox: Any) -> Iterator[None]:
     """The local event runtime on the real app, in this process: uploads reach ingest as in `make run`."""
     from app import app
     from infra.local.runtime import EventRuntime

@@ -136,26 +136,18 @@ class EventRuntime:
         self._hand_back_delayed()
         log.info("event runtime stopped")
 
-    def _take_slots(self, most: int) -> int:
-        """Block for one free worker (or stop), then take as many more as are free, up to `most`."""
-        while not self._slots.acquire(timeout=0.5):
-            if self.stop.is_set():
-                return 0
-        taken = 1
-        while taken < most and self._slots.acquire(blocking=False):
-            taken += 1
-        return taken
-
     def _poll(self, sub: Subscription, pool: ThreadPoolExecutor) -> None:
+        """Receive one message at a time and wait for a free worker before taking the next.
+
+        Pollers hold no worker while they wait on an empty queue, so a busy queue cannot starve a
+        quiet one, and no poller hoards messages the pool cannot run yet.
+        """
         failures = 0
         while not self.stop.is_set():
-            slots = self._take_slots(10)
-            if slots == 0:
-                return
             try:
                 messages = self.sqs.receive_message(
                     QueueUrl=sub.queue_url,
-                    MaxNumberOfMessages=slots,
+                    MaxNumberOfMessages=1,
                     WaitTimeSeconds=self.wait_seconds,
                     VisibilityTimeout=self.visibility_seconds or sub.timeout_seconds + 30,
                     AttributeNames=["ApproximateReceiveCount"],
@@ -164,8 +156,6 @@ class EventRuntime:
             except (BotoCoreError, ClientError) as error:
                 # The emulator is down or restarting: back off, keep trying, never crash.
                 failures += 1
-                for _ in range(slots):
-                    self._slots.release()
                 delay = min(self.backoff_cap, self.backoff_base * 2 ** min(failures, 6))
                 log.warning(
                     "cannot reach the queue; retrying",
@@ -173,10 +163,18 @@ class EventRuntime:
                 )
                 self.stop.wait(delay)
                 continue
-            for _ in range(slots - len(messages)):
-                self._slots.release()
             for message in messages:
+                while not self._slots.acquire(timeout=0.5):
+                    if self.stop.is_set():
+                        self._hand_back(sub, message)
+                        return
                 pool.submit(self._process_and_release, sub, message)
+
+    def _hand_back(self, sub: Subscription, message: dict[str, Any]) -> None:
+        with contextlib.suppress(ClientError):
+            self.sqs.change_message_visibility(
+                QueueUrl=sub.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
 
     def _process_and_release(self, sub: Subscription, message: dict[str, Any]) -> None:
         try:

@@ -128,7 +128,7 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
         account = requests.get(f"{stack.api}/ml/account", headers=_auth(token), timeout=10).json()
         assert account["nickname"] == "TIENDA_E2E" and account["valid"] is True
         again = requests.get(f"{stack.api}/products/{product_id}", headers=_auth(token), timeout=10).json()
-        assert again["status"] == "processing" and [i["status"] for i in again["images"]] == ["accepted"] * 2
+        assert again["status"] == "ready" and [i["status"] for i in again["images"]] == ["accepted"] * 2
         # Restoring objects does not fire their events a second time.
         time.sleep(3)
         assert stack.dropped_uploads(key) == 1
@@ -166,11 +166,21 @@ def _sell_a_product(stack: Stack) -> tuple[str, str]:
         )
         assert sent.status_code in (200, 204), sent.text
 
-    def processing() -> bool:
+    def ready() -> bool:
         got = requests.get(f"{stack.api}/products/{product['product_id']}", headers=_auth(token), timeout=10)
-        return bool(got.json()["status"] == "processing")
+        assert got.json()["status"] != "failed", got.json()["attention"]
+        return bool(got.json()["status"] == "ready")
 
-    wait_for(processing, 30, "the product to reach processing")
+    # The whole pipeline runs by itself: ingest, images, content (local writer, sandbox categories).
+    wait_for(ready, 90, "the listing to be ready")
+    listing = requests.get(
+        f"{stack.api}/products/{product['product_id']}/listing", headers=_auth(token), timeout=10
+    )
+    assert (
+        listing.status_code == 200
+        and listing.json()["title"]
+        and listing.json()["category"]["id"].startswith("MLA")
+    )
     return str(product["product_id"]), token
 
 

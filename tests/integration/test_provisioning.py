@@ -28,7 +28,7 @@ def test_each_s3_handler_gets_a_filtered_notification_and_a_dead_letter_queue(pr
     sqs = boto3.client("sqs")
     config = s3.get_bucket_notification_configuration(Bucket=os.environ["MEDIA_BUCKET"])
     by_id = {q["Id"]: q for q in config["QueueConfigurations"]}
-    assert set(by_id) == {"ingest", "images"}
+    assert set(by_id) == {source.name for source in app.event_sources}
     rules = by_id["ingest"]["Filter"]["Key"]["FilterRules"]
     assert {"Name": "Prefix", "Value": "uploads/"} in rules or {
         "Name": "prefix",

@@ -164,8 +164,9 @@ def default_attributes(site_id: str) -> list[dict[str, Any]]:
 
     The shape, tags and value ids follow the real MLA1055 sheet: BRAND is `required` free text; MODEL is
     free text that only catalog listings need (`catalog_required`, as in the real sheets: groceries
-    and many goods have no model), ITEM_CONDITION a `hidden` list, GTIN `conditional_required`, MAIN_COLOR a list, IS_KIT a
-    boolean, UNITS_PER_PACK a number, NET_WEIGHT a number_unit and PACKAGE_WEIGHT `read_only`.
+    and many goods have no model), ITEM_CONDITION a `hidden` list, GTIN `conditional_required`,
+    MAIN_COLOR a list, IS_KIT a boolean, UNITS_PER_PACK a number, NET_WEIGHT a number_unit and
+    PACKAGE_WEIGHT `read_only`.
     """
     portuguese = site_id == "MLB"
     group = {
