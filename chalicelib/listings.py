@@ -151,6 +151,7 @@ def edit(user_id: str, product_id: str, change: ListingEdit) -> ListingOut:
         edited.add("description")
     if change.condition is not None:
         edited.add("condition")
+    edited -= set(change.reset)
     if problems:
         first = problems[0]
         raise ApiError(
@@ -175,6 +176,8 @@ def edit(user_id: str, product_id: str, change: ListingEdit) -> ListingOut:
         edited=sorted(edited),
         confidence=_seller_confidence(base, edited, missing, len(required)),
     )
+    if change.reset:
+        _regenerate(product, f"writing {', '.join(change.reset)} again")
     return listing_out(version, _sheet(category["id"]))
 
 
@@ -219,6 +222,14 @@ def change_prompt(user_id: str, product_id: str, prompt: str) -> ProductOut:
     timeline.record(product_id, "edit", "PROMPT_CHANGED", "prompt changed: writing the listing again")
     pipeline.advance(product)
     return get(user_id, product_id)
+
+
+def _regenerate(product: Product, message: str) -> None:
+    """A new revision: the pipeline writes the listing again, keeping only what is still edited."""
+    product.refresh(consistent_read=True)
+    product.update(actions=[Product.revision.add(1), Product.updated_at.set(clock.now())])
+    timeline.record(product.product_id, "edit", "REGENERATING", message)
+    pipeline.advance(product)
 
 
 def set_paused(user_id: str, product_id: str, paused: bool) -> ProductOut:

@@ -270,6 +270,10 @@ class ListingEdit(Body):
     category_id: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}\d{1,12}$")] | None = None
     attributes: Annotated[list[AttributeValueIn], Field(max_length=200)] | None = None
     condition: Literal["new", "used"] | None = None
+    # Hand these fields back to the generator: the listing is written again without the seller's edits.
+    reset: Annotated[
+        list[Literal["title", "description", "category", "attributes", "condition"]], Field(max_length=5)
+    ] = []
 
 
 class PromptChange(Body):

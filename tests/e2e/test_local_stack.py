@@ -110,6 +110,8 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
         _main_picture_on_white(stack, product_id, token)
         # Connecting a MercadoLibre account through the sandbox's sign-in page.
         assert _connect_mercadolibre(stack, token)["nickname"] == "TIENDA_E2E"
+        # The seller's loop, over HTTP only: edit, change the prompt, restore, publish.
+        item = _review_and_publish(stack, product_id, token)
 
         stack.client("dynamodb").put_item(TableName=LOCAL["PRODUCTS_TABLE"], Item=row)
         stack.client("s3").put_object(Bucket=LOCAL["MEDIA_BUCKET"], Key="processed/u1/keep.jpg", Body=b"kept")
@@ -128,7 +130,8 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
         account = requests.get(f"{stack.api}/ml/account", headers=_auth(token), timeout=10).json()
         assert account["nickname"] == "TIENDA_E2E" and account["valid"] is True
         again = requests.get(f"{stack.api}/products/{product_id}", headers=_auth(token), timeout=10).json()
-        assert again["status"] == "ready" and [i["status"] for i in again["images"]] == ["accepted"] * 2
+        assert again["status"] == "published" and again["item"]["id"] == item["id"]
+        assert [i["status"] for i in again["images"]] == ["accepted"] * 2
         # Restoring objects does not fire their events a second time.
         time.sleep(3)
         assert stack.dropped_uploads(key) == 1
@@ -216,3 +219,94 @@ def _connect_mercadolibre(stack: Stack, token: str) -> dict[str, object]:
     assert callback.startswith(f"{stack.api}/ml/callback?")
     assert requests.get(callback, timeout=10).status_code == 200  # the browser follows the redirect
     return requests.get(f"{stack.api}/ml/account", headers=_auth(token), timeout=10).json()  # type: ignore[no-any-return]
+
+
+def _wait_product(stack: Stack, product_id: str, token: str, done: object, what: str) -> dict[str, object]:
+    def reached() -> dict[str, object] | None:
+        got = requests.get(f"{stack.api}/products/{product_id}", headers=_auth(token), timeout=10).json()
+        assert got["status"] != "failed", got["attention"]
+        return got if done(got) else None  # type: ignore[operator,no-any-return]
+
+    return wait_for(reached, 90, what)  # type: ignore[return-value]
+
+
+def _review_and_publish(stack: Stack, product_id: str, token: str) -> dict[str, object]:
+    listing_url = f"{stack.api}/products/{product_id}/listing"
+    first = requests.get(listing_url, headers=_auth(token), timeout=10).json()
+    mine = "Yogur Valio Vainilla Cremoso"
+    edited = requests.put(
+        listing_url, json={"version": first["version"], "title": mine}, headers=_auth(token), timeout=10
+    )
+    assert edited.status_code == 200 and edited.json()["edited"] == ["title"]
+    # A new prompt re-runs the pipeline by itself, keeping the edited title.
+    changed = requests.put(
+        f"{stack.api}/products/{product_id}/prompt",
+        json={"prompt": "yogur de vainilla valio 1 kg"},
+        headers=_auth(token),
+        timeout=10,
+    )
+    assert changed.status_code == 200
+    _wait_product(
+        stack, product_id, token, lambda p: p["status"] == "ready" and p["revision"] == 2, "the re-run"
+    )
+    rerun = requests.get(listing_url, headers=_auth(token), timeout=10).json()
+    assert rerun["revision"] == 2 and rerun["title"] == mine
+    restored = requests.post(
+        f"{listing_url}/versions/{first['version']}/restore", headers=_auth(token), timeout=10
+    )
+    assert restored.status_code == 200 and restored.json()["title"] == first["title"]
+    approved = requests.post(
+        f"{stack.api}/products/{product_id}/publish",
+        json={"price": 2500, "quantity": 4},
+        headers=_auth(token),
+        timeout=10,
+    )
+    assert approved.status_code == 200, approved.text
+    published = _wait_product(stack, product_id, token, lambda p: p["status"] == "published", "publishing")
+    item = published["item"]
+    assert "mercadolibre.com.ar" in item["permalink"]  # type: ignore[index]
+    # The item, its picture and its description, as the sandbox keeps them.
+    sandbox = f"http://127.0.0.1:{stack.sandbox_port}"
+    seller_token = _sandbox_token(sandbox, "TIENDA_E2E")
+    shown = requests.get(f"{sandbox}/items/{item['id']}", headers=_auth(seller_token), timeout=10).json()  # type: ignore[index]
+    assert (
+        shown["title"] == first["title"] and shown["seller_custom_field"] == product_id and shown["pictures"]
+    )
+    description = requests.get(
+        f"{sandbox}/items/{item['id']}/description", headers=_auth(seller_token), timeout=10
+    )  # type: ignore[index]
+    assert description.json()["plain_text"]
+    picture = requests.get(shown["pictures"][0]["url"], timeout=10)
+    assert picture.status_code == 200 and Image.open(io.BytesIO(picture.content)).size == (1200, 1200)
+    return item  # type: ignore[return-value]
+
+
+def _sandbox_token(sandbox: str, nickname: str) -> str:
+    """Sign in as the same test seller with the sandbox's public app, to look at what it holds."""
+    from infra.local.mercadolibre.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    params = {
+        "response_type": "code",
+        "client_id": DEFAULT_CLIENT_ID,
+        "redirect_uri": "http://127.0.0.1/x",
+        "state": "s",
+    }
+    answer = requests.post(
+        f"{sandbox}/authorization",
+        data={**params, "nickname": nickname, "site_id": "MLA"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    tokens = requests.post(
+        f"{sandbox}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+            "code": code,
+            "redirect_uri": "http://127.0.0.1/x",
+        },
+        timeout=10,
+    ).json()
+    return str(tokens["access_token"])

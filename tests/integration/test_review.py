@@ -109,3 +109,15 @@ def test_the_timeline_is_cheap_to_poll(api, sandbox) -> None:  # type: ignore[no
     after = quote(first.json["events"][-2]["at"], safe="")  # times carry "+" and "#": encode them
     later = seller.call("GET", f"/products/{product_id}/events?after={after}")
     assert [e["code"] for e in later.json["events"]] == ["LISTING_READY"]
+
+
+def test_a_field_handed_back_to_the_generator_is_written_again(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id = listed(api, sandbox)
+    generated = seller.call("GET", f"/products/{product_id}/listing").json["title"]
+    seller.call("PUT", f"/products/{product_id}/listing", {"version": 1, "title": "Un título mío"})
+    reset = seller.call("PUT", f"/products/{product_id}/listing", {"version": 2, "reset": ["title"]})
+    assert reset.status_code == 200 and "title" not in reset.json["edited"]
+    assert seller.call("GET", f"/products/{product_id}").json["revision"] == 2
+    process_images_job(f"jobs/images/{product_id}/2.json")
+    process_content_job(f"jobs/content/{product_id}/2.json")
+    assert seller.call("GET", f"/products/{product_id}/listing").json["title"] == generated
