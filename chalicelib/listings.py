@@ -134,9 +134,11 @@ def edit(user_id: str, product_id: str, change: ListingEdit) -> ListingOut:
     edited = set(base.edited or [])
     attributes = list(base.attributes or [])
     problems: list[Problem] = []
-    if change.category_id and change.category_id != category["id"]:
-        category, schema, attributes = _new_category(change.category_id, attributes)
-        edited |= {"category", "attributes"}
+    new_category = bool(change.category_id and change.category_id != category["id"])
+    if new_category:
+        # Values still valid there come along now; the generator then fills the new sheet.
+        category, schema, attributes = _new_category(str(change.category_id), attributes)
+        edited.add("category")
     if change.attributes is not None:
         attributes, attribute_problems = _edited_attributes(schema, attributes, change)
         problems += attribute_problems
@@ -178,6 +180,8 @@ def edit(user_id: str, product_id: str, change: ListingEdit) -> ListingOut:
     )
     if change.reset:
         _regenerate(product, f"writing {', '.join(change.reset)} again")
+    elif new_category and "attributes" not in edited:
+        _regenerate(product, f"filling the technical sheet of {category['name']}")
     return listing_out(version, _sheet(category["id"]))
 
 

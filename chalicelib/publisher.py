@@ -111,7 +111,14 @@ def process_publish_job(key: str) -> None:
         # A redelivered job after a failed run: it is still the approved one, so it goes on.
         product.update(actions=status_actions(product, ProductStatus.PUBLISHING))
     try:
-        item = _publish(product, version, job)
+        try:
+            item = _publish(product, version, job, accounts.credentials(product.user_id))
+        except MercadoLibreError as error:
+            if error.status != 401:
+                raise
+            # The token expired early (revoked, or MercadoLibre's clock): refresh once and go on.
+            refused = accounts.credentials(product.user_id).access_token
+            item = _publish(product, version, job, accounts.credentials(product.user_id, refused=refused))
     except MercadoLibreError as error:
         _fail(product, error)
         return
@@ -130,9 +137,10 @@ def process_publish_job(key: str) -> None:
     )
 
 
-def _publish(product: Product, version: ListingVersion, job: dict[str, Any]) -> dict[str, Any]:
+def _publish(
+    product: Product, version: ListingVersion, job: dict[str, Any], credentials: accounts.Credentials
+) -> dict[str, Any]:
     client = get_mercadolibre()
-    credentials = accounts.credentials(product.user_id)
     token = credentials.access_token
     sku = product.product_id
     existing = client.find_items_by_sku(token, credentials.ml_user_id, sku)

@@ -142,15 +142,21 @@ class Credentials:
     site: str
 
 
-def credentials(user_id: str) -> Credentials:
-    """A valid access token for the seller's account, refreshed (once, under a lease) when near expiry."""
+def credentials(user_id: str, refused: str | None = None) -> Credentials:
+    """A valid access token for the seller's account, refreshed (once, under a lease) when near expiry.
+
+    `refused`: a token MercadoLibre just answered 401 to before its time; if it is still the stored
+    one, it is refreshed now (if another function already did, its new token is returned).
+    """
     deadline = time.monotonic() + WAIT_FOR_REFRESH_SECONDS
     while True:
         account = _account(user_id)
         if account.status != "connected":
             raise _reconnect(account)
-        if account.access_expires_at - clock.epoch() > REFRESH_MARGIN_SECONDS:
-            return Credentials(unseal(account.access_token, user_id), int(account.ml_user_id), account.site)
+        token = unseal(account.access_token, user_id)
+        fresh = account.access_expires_at - clock.epoch() > REFRESH_MARGIN_SECONDS
+        if fresh and token != refused:
+            return Credentials(token, int(account.ml_user_id), account.site)
         owner = uuid.uuid4().hex
         if _take_lease(account, owner):
             return _refresh_under_lease(account, owner)

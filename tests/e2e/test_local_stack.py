@@ -111,7 +111,7 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
         # Connecting a MercadoLibre account through the sandbox's sign-in page.
         assert _connect_mercadolibre(stack, token)["nickname"] == "TIENDA_E2E"
         # The seller's loop, over HTTP only: edit, change the prompt, restore, publish.
-        item = _review_and_publish(stack, product_id, token)
+        listed_item = _review_and_publish(stack, product_id, token)
 
         stack.client("dynamodb").put_item(TableName=LOCAL["PRODUCTS_TABLE"], Item=row)
         stack.client("s3").put_object(Bucket=LOCAL["MEDIA_BUCKET"], Key="processed/u1/keep.jpg", Body=b"kept")
@@ -130,7 +130,7 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
         account = requests.get(f"{stack.api}/ml/account", headers=_auth(token), timeout=10).json()
         assert account["nickname"] == "TIENDA_E2E" and account["valid"] is True
         again = requests.get(f"{stack.api}/products/{product_id}", headers=_auth(token), timeout=10).json()
-        assert again["status"] == "published" and again["item"]["id"] == item["id"]
+        assert again["status"] == "published" and again["item"]["id"] == listed_item["id"]
         assert [i["status"] for i in again["images"]] == ["accepted"] * 2
         # Restoring objects does not fire their events a second time.
         time.sleep(3)

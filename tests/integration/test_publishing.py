@@ -140,3 +140,50 @@ def test_a_validation_error_names_the_field(api, sandbox) -> None:  # type: igno
     assert retry
     process_publish_job(retry[0])
     assert Product.get(seller.user_id, product_id).status == "published"
+
+
+def _faults(sandbox: Any, **knobs: Any) -> None:
+    requests.post(f"{sandbox.url}/_sandbox/faults", json=knobs, timeout=10)
+
+
+def test_a_429_storm_slows_publishing_down_but_lists_once(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id = ready_product(api, sandbox)
+    approve(seller, product_id)
+    [job] = keys(f"jobs/publish/{product_id}/")
+    _faults(sandbox, status_429_share=0.5, seed=3, paths=["/items", "/pictures", "/users"])
+    try:
+        process_publish_job(job)
+    finally:
+        _faults(sandbox)
+    assert Product.get(seller.user_id, product_id).status == "published"
+    assert len(sandbox_items(sandbox, seller, product_id)) == 1
+
+
+def test_a_token_expired_mid_publish_is_refreshed_and_publishing_goes_on(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id = ready_product(api, sandbox)
+    approve(seller, product_id)
+    [job] = keys(f"jobs/publish/{product_id}/")
+    before = accounts.credentials(seller.user_id).access_token
+    requests.post(f"{sandbox.url}/_sandbox/expire-tokens", timeout=10)  # MercadoLibre ends it early
+    process_publish_job(job)
+    assert Product.get(seller.user_id, product_id).status == "published"
+    assert accounts.credentials(seller.user_id).access_token != before
+
+
+def test_500s_while_creating_the_item_fail_clearly_and_a_retry_lists_once(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id = ready_product(api, sandbox)
+    approve(seller, product_id)
+    [job] = keys(f"jobs/publish/{product_id}/")
+    _faults(sandbox, status_500_share=1.0, seed=1, paths=["/items"])
+    try:
+        process_publish_job(job)
+    finally:
+        _faults(sandbox)
+    failed = Product.get(seller.user_id, product_id)
+    assert failed.status == "failed" and failed.attention["code"] == "MERCADOLIBRE_UNAVAILABLE"
+    assert failed.attention["params"]["retry"] is True
+    retried = approve(seller, product_id)
+    assert retried.json["status"] == "publishing"
+    process_publish_job(next(k for k in keys(f"jobs/publish/{product_id}/") if k.endswith("-2.json")))
+    assert Product.get(seller.user_id, product_id).status == "published"
+    assert len(sandbox_items(sandbox, seller, product_id)) == 1

@@ -121,3 +121,19 @@ def test_a_field_handed_back_to_the_generator_is_written_again(api, sandbox) -> 
     process_images_job(f"jobs/images/{product_id}/2.json")
     process_content_job(f"jobs/content/{product_id}/2.json")
     assert seller.call("GET", f"/products/{product_id}/listing").json["title"] == generated
+
+
+def test_a_new_category_keeps_compatible_values_and_refills_its_sheet(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id = listed(api, sandbox)
+    listing = seller.call("GET", f"/products/{product_id}/listing").json
+    other = listing["category_alternatives"][0]["id"]
+    moved = seller.call("PUT", f"/products/{product_id}/listing", {"version": 1, "category_id": other})
+    assert moved.status_code == 200 and moved.json["category"]["id"] == other
+    assert moved.json["edited"] == ["category"]
+    assert {a["id"] for a in moved.json["attributes"]} <= {a["id"] for a in listing["attributes"]}
+    assert seller.call("GET", f"/products/{product_id}").json["revision"] == 2  # the sheet is filled again
+    process_images_job(f"jobs/images/{product_id}/2.json")
+    process_content_job(f"jobs/content/{product_id}/2.json")
+    refilled = seller.call("GET", f"/products/{product_id}/listing").json
+    assert refilled["category"]["id"] == other and refilled["source"] == "generated"
+    assert {"BRAND"} <= {a["id"] for a in refilled["attributes"]}
