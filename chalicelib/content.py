@@ -24,6 +24,7 @@ from chalicelib.domain.confidence import Confidence, listing_confidence
 from chalicelib.domain.keys import job_key
 from chalicelib.domain.listing import (
     DEFAULT_TITLE_LIMIT,
+    attribute_entry,
     description_problems,
     normalise_value,
     required_ids,
@@ -37,7 +38,7 @@ from chalicelib.http import ApiError
 from chalicelib.marketplace import catalog
 from chalicelib.observability import logger
 from chalicelib.pictures import full_decode
-from chalicelib.pipeline import status_actions
+from chalicelib.pipeline import fail, status_actions
 from chalicelib.providers.listing import (
     AttributeGuess,
     ListingWriter,
@@ -77,10 +78,10 @@ def process_content_job(key: str) -> None:
     try:
         version = _write_listing(product, job, site)
     except ListingWriterFailed as error:
-        _fail(product, revision, error.code, str(error), retry=error.retryable)
+        fail(product, "content", error.code, str(error), {"retry": error.retryable}, revision)
         return
     except ApiError as error:  # MercadoLibre's categories did not answer
-        _fail(product, revision, error.code, error.message, retry=True)
+        fail(product, "content", error.code, error.message, {"retry": True}, revision)
         return
     except _Duplicate:
         logger.info("content job already done; duplicate delivery", extra={"key": key})
@@ -319,14 +320,7 @@ def _valid_attributes(schema: list[dict[str, Any]], guesses: list[AttributeGuess
         if problem is not None:
             logger.info("attribute value dropped", extra={"attribute": guess.id, "code": problem.code})
             continue
-        kept[guess.id] = {
-            "id": guess.id,
-            "name": definition.get("name", guess.id),
-            "value_id": value_id,
-            "value_name": value_name,
-            "source": guess.source,
-            "confidence": guess.confidence,
-        }
+        kept[guess.id] = attribute_entry(definition, value_id, value_name, guess.source, guess.confidence)
     return list(kept.values())
 
 
@@ -393,19 +387,3 @@ def _publish_or_wait(product: Product, version: ListingVersion) -> None:
         timeline.record(
             product.product_id, "publish", "AUTO_PUBLISHING", "published automatically: above your threshold"
         )
-
-
-def _fail(product: Product, revision: int, code: str, message: str, retry: bool) -> None:
-    attention = {"code": code, "message": message, "params": {"retry": retry}}
-    try:
-        product.update(
-            actions=[
-                *status_actions(product, move(ProductStatus(product.status), ProductStatus.FAILED)),
-                Product.attention.set(attention),
-                Product.updated_at.set(clock.now()),
-            ],
-            condition=Product.revision == revision,
-        )
-    except UpdateError:
-        return
-    timeline.record(product.product_id, "content", code, message, {"retry": retry})

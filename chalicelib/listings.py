@@ -25,6 +25,7 @@ from chalicelib.domain.confidence import WEIGHTS, band
 from chalicelib.domain.listing import (
     DEFAULT_TITLE_LIMIT,
     Problem,
+    attribute_entry,
     description_problems,
     normalise_value,
     required_ids,
@@ -320,14 +321,7 @@ def _edited_attributes(
         if problem is not None:
             problems.append(problem)
             continue
-        current_values[value.id] = {
-            "id": value.id,
-            "name": definition.get("name", value.id),
-            "value_id": value_id,
-            "value_name": value_name,
-            "source": "seller",
-            "confidence": 1.0,
-        }
+        current_values[value.id] = attribute_entry(definition, value_id, value_name, "seller", 1.0)
     return list(current_values.values()), problems
 
 

@@ -114,3 +114,23 @@ def _ask_for_photos(product: Product, rejected: int) -> None:
         actions += status_actions(product, move(current, ProductStatus.UPLOADING))
     product.update(actions=actions)
     timeline.record(product.product_id, "upload", code, message, {"rejected": rejected})
+
+
+def fail(
+    product: Product, stage: str, code: str, message: str, params: dict[str, Any], revision: int | None = None
+) -> bool:
+    """The product cannot go on: `failed` with the reason on it and on the timeline; whatever listing it
+    had stays current. With `revision`, only while the product is still on that revision."""
+    try:
+        product.update(
+            actions=[
+                *status_actions(product, move(ProductStatus(product.status), ProductStatus.FAILED)),
+                Product.attention.set({"code": code, "message": message, "params": params}),
+                Product.updated_at.set(clock.now()),
+            ],
+            condition=(Product.revision == revision) if revision is not None else None,
+        )
+    except UpdateError:
+        return False  # a newer revision took over
+    timeline.record(product.product_id, stage, code, message, params)
+    return True

@@ -17,24 +17,15 @@ from chalicelib import clock, timeline
 from chalicelib.api.schemas import ProductOut, PublishRequest
 from chalicelib.domain.keys import job_key
 from chalicelib.domain.product import ProductStatus, move
+from chalicelib.domain.sites import currency_of
 from chalicelib.http import ApiError
 from chalicelib.marketplace import accounts
 from chalicelib.marketplace.mercadolibre import MercadoLibreError, get_mercadolibre
 from chalicelib.observability import logger
-from chalicelib.pipeline import status_actions
+from chalicelib.pipeline import fail, status_actions
 from chalicelib.products import get, owned
 from chalicelib.storage import blobs
 from chalicelib.storage.models import ListingVersion, MarketplaceAccount, Product
-
-SITE_CURRENCIES = {
-    "MLA": "ARS",
-    "MLB": "BRL",
-    "MLM": "MXN",
-    "MLC": "CLP",
-    "MCO": "COP",
-    "MLU": "UYU",
-    "MPE": "PEN",
-}
 
 
 def approve(user_id: str, product_id: str, request: PublishRequest) -> ProductOut:
@@ -53,7 +44,7 @@ def approve(user_id: str, product_id: str, request: PublishRequest) -> ProductOu
             "MERCADOLIBRE_NOT_CONNECTED",
             "connect your MercadoLibre account before publishing (GET /ml/connect)",
         ) from None
-    currency = SITE_CURRENCIES.get(account.site, "ARS")
+    currency = currency_of(account.site)
     if request.currency and request.currency != currency:
         raise ApiError(
             422,
@@ -123,7 +114,7 @@ def process_publish_job(key: str) -> None:
         _fail(product, error)
         return
     except ApiError as error:  # the account needs reconnecting
-        _fail_with(product, error.code, error.message, {})
+        fail(product, "publish", error.code, error.message, {"retry": True})
         return
     product.update(
         actions=[
@@ -224,15 +215,4 @@ def _fail(product: Product, error: MercadoLibreError) -> None:
             "MERCADOLIBRE_UNAVAILABLE",
             "MercadoLibre did not answer; try publishing again in a moment",
         )
-    _fail_with(product, code, message, {"causes": causes, "status": error.status, "retry": True})
-
-
-def _fail_with(product: Product, code: str, message: str, params: dict[str, Any]) -> None:
-    product.update(
-        actions=[
-            *status_actions(product, move(ProductStatus(product.status), ProductStatus.FAILED)),
-            Product.attention.set({"code": code, "message": message, "params": params}),
-            Product.updated_at.set(clock.now()),
-        ]
-    )
-    timeline.record(product.product_id, "publish", code, message, params)
+    fail(product, "publish", code, message, {"causes": causes, "status": error.status, "retry": True})

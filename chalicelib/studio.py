@@ -17,11 +17,10 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import clock, timeline
 from chalicelib.domain.keys import job_key
-from chalicelib.domain.product import ProductStatus, move
 from chalicelib.domain.quality import Candidate, Quality, assess, choose_main
 from chalicelib.observability import logger
 from chalicelib.pictures import compose_main_picture, full_decode, measure, reduced_decode, thumbnail_jpeg
-from chalicelib.pipeline import status_actions
+from chalicelib.pipeline import fail
 from chalicelib.providers.background import BackgroundRemovalFailed, background_remover
 from chalicelib.storage import blobs
 from chalicelib.storage.models import Image, Product
@@ -48,7 +47,14 @@ def process_images_job(key: str) -> None:
     candidates, photos, processing = _score_photos(product, job["images"])
     choice = choose_main(candidates, job.get("main_image_id"))
     if choice is None:
-        _fail(product, revision, "NO_USABLE_PHOTOS", "none of the photos could be used; add another photo")
+        fail(
+            product,
+            "images",
+            "NO_USABLE_PHOTOS",
+            "none of the photos could be used; add another photo",
+            {},
+            revision,
+        )
         return
     timeline.record(
         product.product_id, "images", "REMOVING_BACKGROUND", "removing the background", percent=40
@@ -56,7 +62,7 @@ def process_images_job(key: str) -> None:
     try:
         picture, about = _main_picture(photos[choice.image_id])
     except BackgroundRemovalFailed as error:
-        _fail(product, revision, error.code, str(error))
+        fail(product, "images", error.code, str(error), {}, revision)
         return
     picture_key = f"{processed_prefix(product.user_id, product.product_id)}main/{revision}.jpg"
     blobs.write(picture_key, picture, "image/jpeg")
@@ -198,20 +204,3 @@ def _record_pictures(
             return False
         raise
     return True
-
-
-def _fail(product: Product, revision: int, code: str, message: str) -> None:
-    """The revision cannot go on: say why; the last good listing stays as it was."""
-    attention = {"code": code, "message": message, "params": {}}
-    try:
-        product.update(
-            actions=[
-                *status_actions(product, move(ProductStatus(product.status), ProductStatus.FAILED)),
-                Product.attention.set(attention),
-                Product.updated_at.set(clock.now()),
-            ],
-            condition=Product.revision == revision,
-        )
-    except UpdateError:
-        return  # a newer revision took over
-    timeline.record(product.product_id, "images", code, message)

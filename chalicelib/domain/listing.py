@@ -239,3 +239,17 @@ def normalise_value(
             )
         return None, f"{number} {by_fold.get(_fold(unit), unit)}".strip(), None
     return None, name[: int(definition.get("value_max_length") or 255)], None
+
+
+def attribute_entry(
+    definition: dict[str, Any], value_id: str | None, value_name: str | None, source: str, confidence: float
+) -> dict[str, Any]:
+    """One filled attribute as a listing version keeps it."""
+    return {
+        "id": definition["id"],
+        "name": definition.get("name", definition["id"]),
+        "value_id": value_id,
+        "value_name": value_name,
+        "source": source,
+        "confidence": confidence,
+    }

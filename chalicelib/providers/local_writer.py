@@ -32,6 +32,7 @@ from typing import Any
 from PIL import Image
 
 from chalicelib.domain.search import fold
+from chalicelib.domain.sites import currency_of, language_of
 from chalicelib.providers.listing import (
     AttributeGuess,
     Copy,
@@ -117,18 +118,6 @@ GENERIC_WORDS = DESCRIPTORS | _words(
 )
 
 CURRENCY_WORDS = {"r$": "BRL", "reais": "BRL", "brl": "BRL", "us$": "USD", "ars": "ARS", "mxn": "MXN"}
-SITE_CURRENCY = {
-    "MLA": "ARS",
-    "MLB": "BRL",
-    "MLM": "MXN",
-    "MLC": "CLP",
-    "MCO": "COP",
-    "MLU": "UYU",
-    "MPE": "PEN",
-    "MLV": "VES",
-    "MEC": "USD",
-}
-
 NUMBER = r"\d+(?:[.,]\d+)?"
 # Unit words as written -> (canonical unit, spec it measures).
 UNIT_WORDS = {
@@ -276,7 +265,7 @@ def _price(text: str, site: str, taken: list[tuple[int, int]]) -> Fact | None:
         return None
     taken.append(match.span())
     symbol, amount = (match.group(1), match.group(2)) if match.group(2) else (match.group(4), match.group(3))
-    currency = CURRENCY_WORDS.get(symbol.casefold()) or SITE_CURRENCY.get(site.upper(), "ARS")
+    currency = CURRENCY_WORDS.get(symbol.casefold()) or currency_of(site)
     value = _amount(amount)
     return Fact(_number(value) if value == int(value) else f"{value:.2f}", "prompt", currency, PROMPT_STATED)
 
@@ -760,10 +749,6 @@ WORDING = {
 PROMO_WORDS = _words("envio envios gratis frete oferta ofertas promo promocion promocao descuento desconto")
 
 
-def language(site: str) -> str:
-    return "pt" if site.upper() == "MLB" else "es"
-
-
 def compose_title(facts: ProductFacts, category_name: str, site: str, title_limit: int) -> str:
     """Brand + model + product + up to 3 key specs, Title Case, within the limit, never a word cut.
 
@@ -816,7 +801,7 @@ def _title_word(word: str) -> str:
 def _spec_text(key: str, fact: Fact, site: str) -> str:
     value = fact.value.replace(".", ",")  # decimal comma in Spanish and Portuguese copy
     if key == "size":
-        return f"{WORDING[language(site)]['size']} {value}"
+        return f"{WORDING[language_of(site)]['size']} {value}"
     unit = "L" if fact.unit == "l" else fact.unit or ""
     return f"{value}{unit}" if unit == '"' else f"{value} {unit}".strip()
 
@@ -829,7 +814,7 @@ def compose_description(
     site: str,
 ) -> str:
     """Plain-text sections: what it is, key features, what is included (when known), technical details."""
-    words = WORDING[language(site)]
+    words = WORDING[language_of(site)]
     product = facts.product.value if facts.product else category_name
     opening = product
     if facts.brand:
