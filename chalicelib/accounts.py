@@ -45,7 +45,11 @@ def user_out(user: User) -> UserOut:
         email=user.email,
         created_at=user.created_at,
         settings=SettingsOut(
-            auto_publish=user.auto_publish, publish_threshold=float(user.publish_threshold), site=user.site
+            auto_publish=user.auto_publish,
+            publish_threshold=float(user.publish_threshold),
+            site=user.site,
+            listing_type=user.listing_type,
+            default_quantity=None if user.default_quantity is None else int(user.default_quantity),
         ),
     )
 
@@ -144,6 +148,10 @@ def update_settings(user_id: str, change: SettingsUpdate) -> UserOut:
         actions.append(User.publish_threshold.set(change.publish_threshold))
     if change.site is not None:
         actions.append(User.site.set(change.site))
+    if change.listing_type is not None:
+        actions.append(User.listing_type.set(change.listing_type))
+    if change.default_quantity is not None:
+        actions.append(User.default_quantity.set(change.default_quantity))
     user.update(actions=actions)
     return user_out(user)
 

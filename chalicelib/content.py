@@ -21,7 +21,6 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib import clock, timeline
 from chalicelib.domain.confidence import Confidence, listing_confidence
-from chalicelib.domain.keys import job_key
 from chalicelib.domain.listing import (
     DEFAULT_TITLE_LIMIT,
     attribute_entry,
@@ -34,6 +33,7 @@ from chalicelib.domain.listing import (
 )
 from chalicelib.domain.product import ProductStatus, move
 from chalicelib.domain.search import fold, search_text
+from chalicelib.domain.sites import currency_of
 from chalicelib.http import ApiError
 from chalicelib.marketplace import catalog
 from chalicelib.observability import logger
@@ -48,8 +48,9 @@ from chalicelib.providers.listing import (
     Usage,
     listing_writer,
 )
+from chalicelib.publisher import record_approval
 from chalicelib.storage import blobs
-from chalicelib.storage.models import ListingVersion, Product, User
+from chalicelib.storage.models import ListingVersion, MarketplaceAccount, Product, User
 
 READ_SIDE = 1024  # photos go to the writer at this long side: enough to read a label, cheap in tokens
 MAX_PHOTOS = 4
@@ -333,31 +334,18 @@ def _facts_json(facts: ProductFacts) -> dict[str, Any]:
 
 
 def _publish_or_wait(product: Product, version: ListingVersion) -> None:
-    """Ready for the seller; or, above the seller's auto-publish threshold, approved and on its way."""
-    user = User.get(product.user_id)
+    """Ready for the seller; or, at or above the seller's auto-publish threshold, approved the same way
+    a seller approves (price from the prompt; quantity from the prompt or the seller's default)."""
     overall = float(version.confidence["overall"])
-    price = version.facts.get("price")
-    quantity = version.facts.get("quantity")
-    target = ProductStatus.READY
-    attention = None
-    if user.auto_publish and overall >= float(user.publish_threshold):
-        if price and quantity:
-            target = ProductStatus.PUBLISHING
-        else:
-            attention = {
-                "code": "AUTO_PUBLISH_NEEDS_PRICE",
-                "message": "ready to publish by itself: add the price and quantity",
-                "params": {"confidence": overall},
-            }
     try:
         product.update(
             actions=[
-                *status_actions(product, move(ProductStatus(product.status), target)),
+                *status_actions(product, move(ProductStatus(product.status), ProductStatus.READY)),
                 Product.current_version.set(int(version.version)),
                 Product.title.set(version.title),
                 Product.confidence.set(overall),
                 Product.search_text.set(search_text(product.prompt, version.title)),
-                Product.attention.set(attention) if attention else Product.attention.remove(),
+                Product.attention.remove(),
                 Product.updated_at.set(clock.now()),
             ],
             condition=Product.revision == int(version.revision),
@@ -373,17 +361,36 @@ def _publish_or_wait(product: Product, version: ListingVersion) -> None:
         {"version": int(version.version), "confidence": overall},
         percent=100,
     )
-    if target is ProductStatus.PUBLISHING:
-        approval = {
-            "product_id": product.product_id,
-            "user_id": product.user_id,
-            "version": int(version.version),
-            "approved_by": "auto-publish",
-            "approved_at": clock.now().isoformat(),
-            "price": price,
-            "quantity": quantity,
-        }
-        blobs.write_json_once(job_key("publish", product.product_id, int(version.version)), approval)
-        timeline.record(
-            product.product_id, "publish", "AUTO_PUBLISHING", "published automatically: above your threshold"
+    user = User.get(product.user_id)
+    if not user.auto_publish or overall < float(user.publish_threshold):
+        return
+    price = (version.facts.get("price") or {}).get("value")
+    quantity = (version.facts.get("quantity") or {}).get("value") or user.default_quantity
+    try:
+        account = MarketplaceAccount.get(product.user_id)
+    except DoesNotExist:
+        account = None
+    if account is None or not price or not quantity:
+        missing = "connect your MercadoLibre account" if account is None else "add the price and quantity"
+        product.update(
+            actions=[
+                Product.attention.set(
+                    {
+                        "code": "AUTO_PUBLISH_WAITING",
+                        "message": f"ready to publish by itself: {missing}",
+                        "params": {"confidence": overall, "account": account is not None},
+                    }
+                )
+            ]
         )
+        return
+    record_approval(
+        product,
+        version,
+        by="auto-publish",
+        price=float(str(price).replace(",", ".")),
+        quantity=int(float(quantity)),
+        currency=currency_of(account.site),
+        listing_type=user.listing_type,
+        condition=version.condition,
+    )

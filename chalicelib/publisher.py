@@ -25,7 +25,7 @@ from chalicelib.observability import logger
 from chalicelib.pipeline import fail, status_actions
 from chalicelib.products import get, owned
 from chalicelib.storage import blobs
-from chalicelib.storage.models import ListingVersion, MarketplaceAccount, Product
+from chalicelib.storage.models import ListingVersion, MarketplaceAccount, Product, User
 
 
 def approve(user_id: str, product_id: str, request: PublishRequest) -> ProductOut:
@@ -36,14 +36,7 @@ def approve(user_id: str, product_id: str, request: PublishRequest) -> ProductOu
         raise ApiError(
             409, "NOT_READY_TO_PUBLISH", f"a product that is {status.value} cannot be published now"
         )
-    try:
-        account = MarketplaceAccount.get(user_id)
-    except DoesNotExist:
-        raise ApiError(
-            409,
-            "MERCADOLIBRE_NOT_CONNECTED",
-            "connect your MercadoLibre account before publishing (GET /ml/connect)",
-        ) from None
+    account = _account(user_id)
     currency = currency_of(account.site)
     if request.currency and request.currency != currency:
         raise ApiError(
@@ -53,35 +46,77 @@ def approve(user_id: str, product_id: str, request: PublishRequest) -> ProductOu
             {"field": "currency", "expected": currency},
         )
     version = ListingVersion.get(product_id, int(product.current_version))
-    attempt = int(product.publish_attempts) + 1
-    approval = {
-        "version": int(version.version),
-        "by": user_id,
-        "at": clock.now().isoformat(),
-        "price": request.price,
-        "currency": currency,
-        "quantity": request.quantity,
-        "listing_type": request.listing_type,
-        "condition": request.condition or version.condition or "new",
-    }
+    user = User.get(user_id)
     try:
-        product.update(
-            actions=[
-                *status_actions(product, move(status, ProductStatus.PUBLISHING)),
-                Product.approval.set(approval),
-                Product.publish_attempts.set(attempt),
-                Product.attention.remove(),
-                Product.updated_at.set(clock.now()),
-            ]
+        record_approval(
+            product,
+            version,
+            by=user_id,
+            price=request.price,
+            currency=currency,
+            quantity=request.quantity,
+            listing_type=request.listing_type or user.listing_type,
+            condition=request.condition,
         )
     except UpdateError:
         raise ApiError(409, "CONFLICT", "the product changed meanwhile; reload and try again") from None
-    job = {"product_id": product_id, "user_id": user_id, "attempt": attempt, **approval}
-    blobs.write_json_once(job_key("publish", product_id, int(version.version), attempt), job)
-    timeline.record(
-        product_id, "publish", "APPROVED", f"version {version.version} approved; publishing", percent=0
-    )
     return get(user_id, product_id)
+
+
+def _account(user_id: str) -> MarketplaceAccount:
+    try:
+        return MarketplaceAccount.get(user_id)
+    except DoesNotExist:
+        raise ApiError(
+            409,
+            "MERCADOLIBRE_NOT_CONNECTED",
+            "connect your MercadoLibre account before publishing (GET /ml/connect)",
+        ) from None
+
+
+def record_approval(
+    product: Product,
+    version: ListingVersion,
+    *,
+    by: str,
+    price: float,
+    currency: str,
+    quantity: int,
+    listing_type: str,
+    condition: str | None,
+) -> None:
+    """Approval by the seller or by auto-publish, the same way: recorded on the product, then the job."""
+    attempt = int(product.publish_attempts) + 1
+    approval = {
+        "version": int(version.version),
+        "by": by,
+        "at": clock.now().isoformat(),
+        "price": price,
+        "currency": currency,
+        "quantity": quantity,
+        "listing_type": listing_type,
+        "condition": condition or version.condition or "new",
+    }
+    product.update(
+        actions=[
+            *status_actions(product, move(ProductStatus(product.status), ProductStatus.PUBLISHING)),
+            Product.approval.set(approval),
+            Product.publish_attempts.set(attempt),
+            Product.attention.remove(),
+            Product.updated_at.set(clock.now()),
+        ]
+    )
+    job = {"product_id": product.product_id, "user_id": product.user_id, "attempt": attempt, **approval}
+    blobs.write_json_once(job_key("publish", product.product_id, int(version.version), attempt), job)
+    who = "automatically (above your threshold)" if by == "auto-publish" else "by you"
+    timeline.record(
+        product.product_id,
+        "publish",
+        "APPROVED",
+        f"version {version.version} approved {who}; publishing",
+        {"version": int(version.version), "by": by},
+        percent=0,
+    )
 
 
 def process_publish_job(key: str) -> None:

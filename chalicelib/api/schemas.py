@@ -20,6 +20,7 @@ Site = Literal[
     "MLA", "MLB", "MLM", "MLC", "MCO", "MLU", "MPE", "MEC", "MLV", "MBO", "MPY", "MRD", "MCR", "MPA"
 ]
 ContentType = Literal["image/jpeg", "image/png"]
+ListingType = Literal["gold_special", "gold_pro", "free"]
 assert set(ContentType.__args__) == set(CONTENT_TYPES)  # type: ignore[attr-defined]
 
 Email = Annotated[
@@ -51,11 +52,13 @@ class SettingsUpdate(Body):
     auto_publish: bool | None = None
     publish_threshold: Annotated[float, Field(ge=0.5, le=1.0)] | None = None
     site: Site | None = None
+    listing_type: ListingType | None = None
+    default_quantity: Annotated[int, Field(ge=1, le=99_999)] | None = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> SettingsUpdate:
         if not self.model_fields_set:
-            raise ValueError("send at least one of auto_publish, publish_threshold, site")
+            raise ValueError("send at least one setting to change")
         return self
 
 
@@ -63,6 +66,8 @@ class SettingsOut(BaseModel):
     auto_publish: bool
     publish_threshold: float
     site: str
+    listing_type: str
+    default_quantity: int | None = None
 
 
 class UserOut(BaseModel):
@@ -325,7 +330,7 @@ class PublishRequest(Body):
     price: Annotated[float, Field(gt=0, le=1_000_000_000)]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None  # the site's by default
     quantity: Annotated[int, Field(ge=1, le=99_999)]
-    listing_type: Literal["gold_special", "gold_pro", "free"] = "gold_special"
+    listing_type: ListingType | None = None  # the seller's default from settings
     condition: Literal["new", "used"] | None = None
 
 

@@ -36,6 +36,8 @@ class User(Model):
     auto_publish = BooleanAttribute(default=False)
     publish_threshold = NumberAttribute(default=0.9)
     site = UnicodeAttribute(default="MLA")
+    listing_type = UnicodeAttribute(default="gold_special")
+    default_quantity = NumberAttribute(null=True)  # for auto-publish when the prompt says none
 
 
 class UserEmail(Model):

@@ -14,7 +14,13 @@ def test_register_then_me(api) -> None:  # type: ignore[no-untyped-def]
     me = seller.call("GET", "/me")
     assert me.status_code == 200
     assert me.json["email"] == "ana.perez@example.com"
-    assert me.json["settings"] == {"auto_publish": False, "publish_threshold": 0.9, "site": "MLA"}
+    assert me.json["settings"] == {
+        "auto_publish": False,
+        "publish_threshold": 0.9,
+        "site": "MLA",
+        "listing_type": "gold_special",
+        "default_quantity": None,
+    }
     stored = User.get(seller.user_id)
     assert stored.password_hash.startswith("$argon2id$") and seller.password not in stored.password_hash
 
@@ -97,10 +103,18 @@ def test_garbage_refresh_tokens_are_refused(api) -> None:  # type: ignore[no-unt
 def test_settings_change_within_limits(api) -> None:  # type: ignore[no-untyped-def]
     seller = api.seller()
     changed = seller.call(
-        "PUT", "/me/settings", {"auto_publish": True, "publish_threshold": 0.8, "site": "MLB"}
+        "PUT",
+        "/me/settings",
+        {"auto_publish": True, "publish_threshold": 0.8, "site": "MLB", "default_quantity": 2},
     )
     assert changed.status_code == 200
-    assert changed.json["settings"] == {"auto_publish": True, "publish_threshold": 0.8, "site": "MLB"}
+    assert changed.json["settings"] == {
+        "auto_publish": True,
+        "publish_threshold": 0.8,
+        "site": "MLB",
+        "listing_type": "gold_special",
+        "default_quantity": 2,
+    }
     assert seller.call("GET", "/me").json["settings"]["site"] == "MLB"
     too_low = seller.call("PUT", "/me/settings", {"publish_threshold": 0.4})
     assert too_low.status_code == 422

@@ -99,24 +99,38 @@ def test_the_sellers_edited_fields_survive_a_regeneration(api, sandbox) -> None:
 
 
 @pytest.mark.parametrize(
-    ("prompt", "status", "attention"),
+    ("prompt", "default_quantity", "connected", "status"),
     [
-        ("leche de avena 1 litro $ 4500 x3", "publishing", None),
-        ("leche de avena 1 litro", "ready", "AUTO_PUBLISH_NEEDS_PRICE"),
+        ("leche de avena 1 litro $ 4500 x3", None, True, "publishing"),
+        ("leche de avena 1 litro $ 4500", 2, True, "publishing"),  # quantity from the seller's default
+        ("leche de avena 1 litro", None, True, "ready"),  # no price: waits, saying why
+        ("leche de avena 1 litro $ 4500 x3", None, False, "ready"),  # no account: waits, saying why
     ],
 )
-def test_auto_publish_above_the_sellers_threshold(api, sandbox, prompt, status, attention) -> None:  # type: ignore[no-untyped-def]
+def test_auto_publish_above_the_sellers_threshold(
+    api, sandbox, prompt, default_quantity, connected, status
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_marketplace_accounts import connect
+
     seller, product, images_job = _run_by_hand(api, OATLY, prompt)
-    User(user_id=seller.user_id).update(
-        actions=[User.auto_publish.set(True), User.publish_threshold.set(0.5)]
-    )
+    changes = [User.auto_publish.set(True), User.publish_threshold.set(0.5)]
+    if default_quantity:
+        changes.append(User.default_quantity.set(default_quantity))
+    User(user_id=seller.user_id).update(actions=changes)
+    if connected:
+        connect(api, sandbox, seller, f"AUTO{product['product_id'][-6:]}")
     process_images_job(images_job)
     process_content_job(f"jobs/content/{product['product_id']}/1.json")
     stored = Product.get(seller.user_id, product["product_id"])
     assert stored.status == status
-    assert (stored.attention or {}).get("code") == attention
     published = keys(f"jobs/publish/{product['product_id']}/")
-    assert published == ([f"jobs/publish/{product['product_id']}/1.json"] if status == "publishing" else [])
+    if status == "publishing":
+        assert stored.approval["by"] == "auto-publish" and stored.approval["quantity"] == (
+            default_quantity or 3
+        )
+        assert published == [f"jobs/publish/{product['product_id']}/1.json"]
+    else:
+        assert stored.attention["code"] == "AUTO_PUBLISH_WAITING" and published == []
 
 
 def test_a_failed_provider_leaves_the_last_good_version_current(api, sandbox, monkeypatch) -> None:  # type: ignore[no-untyped-def]
