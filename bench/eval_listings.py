@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
-from chalicelib.providers.local_writer import LocalWriter
 from werkzeug.serving import make_server
 
 from bench.report import write_section
@@ -25,6 +24,7 @@ from chalicelib.marketplace.mercadolibre import MercadoLibreClient, MercadoLibre
 from chalicelib.pictures import compose_main_picture, full_decode
 from chalicelib.providers.listing import Photo
 from chalicelib.providers.local_remover import LocalRemover
+from chalicelib.providers.local_writer import LocalWriter
 from infra.local.mercadolibre.server import create_app
 from infra.local.mercadolibre.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxState
 from tests.photos import grocery_photo
