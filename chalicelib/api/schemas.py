@@ -6,10 +6,11 @@ Unknown fields are refused (`extra="forbid"`), so a typo never silently does not
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from chalicelib.domain.confidence import Band
 from chalicelib.domain.limits import CONTENT_TYPES, MAX_IMAGE_BYTES, MAX_IMAGES, PROMPT_MAX_CHARS
@@ -28,7 +29,20 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
-Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PROMPT_MAX_CHARS)]
+
+
+def _readable(value: Any) -> Any:
+    """Control characters are never part of a seller's text: drop them (tabs and newlines stay)."""
+    if isinstance(value, str):
+        return "".join(c for c in value if c in "\t\n" or unicodedata.category(c) != "Cc").strip()
+    return value
+
+
+Prompt = Annotated[
+    str,
+    BeforeValidator(_readable),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=PROMPT_MAX_CHARS),
+]
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 

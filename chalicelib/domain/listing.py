@@ -135,15 +135,22 @@ def title_problems(title: str, limit: int = DEFAULT_TITLE_LIMIT) -> list[Problem
 
 def tidy_description(text: str) -> str:
     """Plain text only: no HTML, links, e-mails, phone numbers or prices; tidy blank lines."""
-    text = _TAG.sub("", text)
-    for pattern in (_URL, _EMAIL, _PRICE, _PHONE):
-        text = pattern.sub("", text)
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.replace("\r", "").split("\n")]
-    tidy: list[str] = []
-    for line in lines:
-        if line or (tidy and tidy[-1]):
-            tidy.append(line)
-    return "\n".join(tidy).strip()[:50_000]
+    # Until nothing changes: removing one piece (a tag, a bracket, a link) can join its neighbours
+    # into another.
+    previous = None
+    while previous != text:
+        previous = text
+        text = _TAG.sub("", text)
+        text = text.replace("<", "").replace(">", "")  # plain text needs no angle brackets
+        for pattern in (_URL, _EMAIL, _PRICE, _PHONE):
+            text = pattern.sub("", text)
+        lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.replace("\r", "").split("\n")]
+        tidy: list[str] = []
+        for line in lines:
+            if line or (tidy and tidy[-1]):
+                tidy.append(line)
+        text = "\n".join(tidy).strip()
+    return text[:50_000]
 
 
 def description_problems(text: str) -> list[Problem]:

@@ -6,7 +6,8 @@ import unicodedata
 
 
 def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Compatibility forms first (a mathematical bold A is an "A"), then case: the other order is not stable.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
