@@ -73,7 +73,6 @@ class RouteTable:
         return {
             "openapi": "3.1.0",
             "info": {"title": "IntelliPost API", "version": "1"},
-            "servers": [{"url": self.prefix}],
             "paths": paths,
             "components": {
                 "schemas": schemas.get("$defs", {}),
@@ -95,7 +94,9 @@ class RouteTable:
             )
         if route.query is not None:
             for name, field in route.query.model_fields.items():
-                schema = route.query.model_json_schema()["properties"][name]
+                schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")[
+                    "properties"
+                ][name]
                 operation["parameters"].append(
                     {"name": name, "in": "query", "required": field.is_required(), "schema": schema}
                 )

@@ -71,7 +71,7 @@ class SettingsUpdate(Body):
 
     @model_validator(mode="after")
     def _something_to_change(self) -> SettingsUpdate:
-        if not self.model_fields_set:
+        if all(getattr(self, name) is None for name in self.model_fields_set):
             raise ValueError("send at least one setting to change")
         return self
 
@@ -130,7 +130,7 @@ class ConnectCallback(Body):
 class CategorySearch(Body):
     q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     site: Site | None = None
-    limit: Annotated[int, Field(ge=1, le=10)] = 5
+    limit: Annotated[int, Field(ge=1, le=8)] = 5  # MercadoLibre's own cap
 
 
 # -- products --------------------------------------------------------------------------------------
