@@ -21,7 +21,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-local.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade "pip<26.3"  # chalice 1.34 asks for pip < 26.3
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -r requirements-local.txt
 	touch $@
 
