@@ -137,14 +137,16 @@ def process_publish_job(key: str) -> None:
         # A redelivered job after a failed run: it is still the approved one, so it goes on.
         product.update(actions=status_actions(product, ProductStatus.PUBLISHING))
     try:
+        used = accounts.credentials(product.user_id)
         try:
-            item = _publish(product, version, job, accounts.credentials(product.user_id))
+            item = _publish(product, version, job, used)
         except MercadoLibreError as error:
             if error.status != 401:
                 raise
             # The token expired early (revoked, or MercadoLibre's clock): refresh once and go on.
-            refused = accounts.credentials(product.user_id).access_token
-            item = _publish(product, version, job, accounts.credentials(product.user_id, refused=refused))
+            item = _publish(
+                product, version, job, accounts.credentials(product.user_id, refused=used.access_token)
+            )
     except MercadoLibreError as error:
         _fail(product, error)
         return
