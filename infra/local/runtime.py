@@ -166,15 +166,14 @@ class EventRuntime:
             for message in messages:
                 while not self._slots.acquire(timeout=0.5):
                     if self.stop.is_set():
-                        self._hand_back(sub, message)
+                        self._hand_back(sub.queue_url, message["ReceiptHandle"])
                         return
                 pool.submit(self._process_and_release, sub, message)
 
-    def _hand_back(self, sub: Subscription, message: dict[str, Any]) -> None:
+    def _hand_back(self, queue_url: str, receipt: str) -> None:
+        """Make a held message visible again at once; one already redelivered or gone needs nothing."""
         with contextlib.suppress(ClientError):
-            self.sqs.change_message_visibility(
-                QueueUrl=sub.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
+            self.sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
 
     def _process_and_release(self, sub: Subscription, message: dict[str, Any]) -> None:
         try:
@@ -250,12 +249,7 @@ class EventRuntime:
             held = list(self._delayed.values())
             self._delayed.clear()
         for entry in held:
-            queue_url, receipt = entry.split("\n", 1)
-            # A message already redelivered or gone has nothing to hand back.
-            with contextlib.suppress(ClientError):
-                self.sqs.change_message_visibility(
-                    QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
-                )
+            self._hand_back(*entry.split("\n", 1))
 
     # -- dead letters ----------------------------------------------------------------------------
 
