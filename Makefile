@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint typecheck package replay-dead-letters clean models bench eval
+.PHONY: backup restore
 
 help:
 	@echo "make run      start the product locally (emulator, API, event runtime) until Ctrl-C"
@@ -15,6 +16,8 @@ help:
 	@echo "make eval     the local listing writer's quality on the sample photos, into BENCHMARKS.md"
 	@echo "make package  build the AWS deployment (chalice package --pkg-format terraform) into build/"
 	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
+	@echo "make backup   every local table and object into .local/backups/intellipost-<time>.tar.gz"
+	@echo "make restore FILE=...  bring a backup back (into an empty running emulator, else the next run)"
 	@echo "make clean    wipe local state (.local/) and build output"
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-local.txt
@@ -59,6 +62,13 @@ package: $(STAMP)
 
 replay-dead-letters: $(STAMP)
 	$(BIN)/python -m infra.local.runtime replay-dead-letters
+
+# Local backups: reads the running emulator (or the last saved state); see infra/local/backup.py.
+backup: $(STAMP)
+	$(BIN)/python -m infra.local.backup backup
+
+restore: $(STAMP)
+	$(BIN)/python -m infra.local.backup restore "$(FILE)"
 
 clean:
 	rm -rf .local build

@@ -35,11 +35,12 @@ def _scan(dynamodb: Any, table: str) -> Iterator[dict[str, Any]]:
 
 
 class Snapshot:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, endpoint_url: str | None = None) -> None:
+        """`endpoint_url`: an emulator other than AWS_ENDPOINT_URL's (`make restore` into a fresh one)."""
         self.folder = folder
-        self.dynamodb = boto3.client("dynamodb")
-        self.s3 = boto3.client("s3")
-        self.sqs = boto3.client("sqs")
+        self.dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url)
+        self.s3 = boto3.client("s3", endpoint_url=endpoint_url)
+        self.sqs = boto3.client("sqs", endpoint_url=endpoint_url)
 
     @property
     def exists(self) -> bool:
