@@ -1,0 +1,181 @@
+"""The Terraform seam: `chalice package` merged with `infra/terraform/*.tf`, then init and apply.
+
+Everything that shells out to `chalice` or `terraform` lives in `Terraform`; the rest of the
+deploy only sees `Terraform.apply(stage) -> outputs`, so tests hand in a stand-in that changes the
+functions in the emulator the way an apply would.
+
+The working directory is `build/deploy/<stage>/`: the merged `chalice.tf.json`, its
+`deployment.zip` and a copy of `infra/terraform/*.tf`, applied as one root module.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from infra.deploy.release import LIVE
+from infra.local.environment import ROOT, stage_environment
+
+MODULE_DIR = ROOT / "infra" / "terraform"
+WORK_ROOT = ROOT / "build" / "deploy"
+
+
+class TerraformError(RuntimeError):
+    pass
+
+
+def _retarget(value: Any, replacements: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for old, new in replacements.items():
+            value = value.replace(old, new)
+        return value
+    if isinstance(value, list):
+        return [_retarget(item, replacements) for item in value]
+    if isinstance(value, dict):
+        return {key: _retarget(item, replacements) for key, item in value.items()}
+    return value
+
+
+def merge(chalice: dict[str, Any], media_bucket: str, alias: str = LIVE) -> dict[str, Any]:
+    """Chalice's Terraform, adjusted to live beside `infra/terraform` and to serve through `alias`.
+
+    - its `terraform` block goes: it pins `aws < 5` and Terraform `< 1.4`, which contradicts
+      `infra/terraform/main.tf`, and a module declares `required_providers` only once;
+    - every function gets an alias (created at `$LATEST`; after that only `make deploy` moves it,
+      hence `ignore_changes`), and API Gateway, the S3 notifications and their permissions invoke
+      the alias instead of `$LATEST`, so an apply changes no traffic until the alias moves;
+    - the notification names the media bucket through `aws_s3_bucket.media`, so Terraform creates
+      the bucket before wiring it;
+    - an output lists the function names, for the release step.
+    """
+    doc = copy.deepcopy(chalice)
+    doc.pop("terraform", None)
+    resources = doc["resource"]
+    functions = sorted(resources["aws_lambda_function"])
+    replacements = {}
+    for name in functions:
+        for attribute in ("invoke_arn", "arn"):
+            replacements[f"${{aws_lambda_function.{name}.{attribute}}}"] = (
+                f"${{aws_lambda_alias.{name}.{attribute}}}"
+            )
+    others = {kind: block for kind, block in resources.items() if kind != "aws_lambda_function"}
+    resources.update(_retarget(others, replacements))
+    doc["locals"] = _retarget(doc.get("locals", {}), replacements)
+
+    for permission in resources.get("aws_lambda_permission", {}).values():
+        for name in functions:
+            if permission["function_name"] == f"${{aws_lambda_alias.{name}.arn}}":
+                permission["function_name"] = f"${{aws_lambda_function.{name}.function_name}}"
+                permission["qualifier"] = alias
+    s3_permissions = [
+        f"aws_lambda_permission.{key}"
+        for key, permission in sorted(resources.get("aws_lambda_permission", {}).items())
+        if permission.get("principal") == "s3.amazonaws.com"
+    ]
+    for notification in resources.get("aws_s3_bucket_notification", {}).values():
+        if notification.get("bucket") == media_bucket:
+            notification["bucket"] = "${aws_s3_bucket.media.bucket}"
+        # S3 checks it may invoke each destination when the notification is written.
+        notification["depends_on"] = sorted({*notification.get("depends_on", []), *s3_permissions})
+
+    resources["aws_lambda_alias"] = {
+        name: {
+            "name": alias,
+            "description": "What the triggers invoke; `make deploy` moves it, and moves it back.",
+            "function_name": f"${{aws_lambda_function.{name}.function_name}}",
+            "function_version": "$LATEST",
+            "lifecycle": {"ignore_changes": ["function_version"]},
+        }
+        for name in functions
+    }
+    doc.setdefault("output", {})["function_names"] = {
+        "description": "Lambda function names by Chalice name; make deploy releases each of them.",
+        "value": {name: f"${{aws_lambda_function.{name}.function_name}}" for name in functions},
+    }
+    return doc
+
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+class Terraform:
+    """`chalice package` + `terraform init/apply/output` in `build/deploy/<stage>/`.
+
+    `backend_config`: a file of S3 backend settings (`bucket`, `key`, `region`, `use_lockfile`),
+    passed as `terraform init -backend-config=...`. Without it the state stays in the working
+    directory, which `make clean` deletes: fine for a first try of `dev`, refused for `prod`.
+    """
+
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        executable: str = "terraform",
+        backend_config: Path | None = None,
+        run: Run = subprocess.run,
+    ) -> None:
+        self.workdir = workdir
+        self.executable = executable
+        self.backend_config = backend_config
+        self.run = run
+
+    def _call(self, args: list[str], cwd: Path, capture: bool = False) -> str:
+        result = self.run(args, cwd=cwd, text=True, capture_output=capture, check=False)
+        if result.returncode != 0:
+            tail = (result.stderr or "").strip()[-2000:] if capture else "(its output is above)"
+            command = f"{Path(args[0]).name} {args[1]}"
+            raise TerraformError(f"`{command}` failed with exit code {result.returncode}: {tail}")
+        return result.stdout or ""
+
+    def prepare(self, stage: str, workdir: Path) -> None:
+        """Package the app and lay out the one root module Terraform applies."""
+        package_dir = workdir / "chalice-package"
+        shutil.rmtree(package_dir, ignore_errors=True)
+        for stale in [*workdir.glob("*.tf"), *workdir.glob("*.tf.json")]:
+            stale.unlink()
+        workdir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+        # The venv's chalice, the one pinned in requirements-dev.txt.
+        chalice = str(Path(sys.executable).parent / "chalice")
+        result = self.run(
+            [chalice, "package", "--stage", stage, "--pkg-format", "terraform", str(package_dir)],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise TerraformError(
+                f"`chalice package --stage {stage}` failed with exit code {result.returncode}"
+            )
+        generated = json.loads((package_dir / "chalice.tf.json").read_text())
+        merged = merge(generated, stage_environment(stage)["MEDIA_BUCKET"])
+        (workdir / "chalice.tf.json").write_text(json.dumps(merged, indent=2))
+        shutil.copy2(package_dir / "deployment.zip", workdir / "deployment.zip")
+        for module_file in sorted(MODULE_DIR.glob("*.tf")):
+            shutil.copy2(module_file, workdir / module_file.name)
+        if self.backend_config is not None:
+            backend: dict[str, Any] = {"terraform": {"backend": {"s3": {}}}}
+            (workdir / "backend.tf.json").write_text(json.dumps(backend, indent=2))
+
+    def apply(self, stage: str) -> dict[str, Any]:
+        """Returns Terraform's outputs by name (values only)."""
+        workdir = self.workdir or WORK_ROOT / stage
+        self.prepare(stage, workdir)
+        init = [self.executable, "init", "-input=false"]
+        if self.backend_config is not None:
+            init.append(f"-backend-config={self.backend_config.resolve()}")
+        self._call(init, workdir)
+        variables = [f"-var=stage={stage}"]
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if region:
+            variables.append(f"-var=region={region}")
+        self._call([self.executable, "apply", "-input=false", "-auto-approve", *variables], workdir)
+        outputs = json.loads(self._call([self.executable, "output", "-json"], workdir, capture=True))
+        return {name: entry["value"] for name, entry in outputs.items()}
