@@ -30,6 +30,32 @@ _CODE_BY_STATUS = {
 }
 
 
+# On every answer, errors included. The API speaks JSON to scripts: nothing in it is a page to render,
+# frame, sniff into HTML or hand to another site. HSTS is also set by CloudFront/API Gateway in AWS;
+# sending it here too costs nothing (browsers ignore it over plain http, as `make run` serves).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+
+
+def secure(response: Response) -> Response:
+    """The security headers, and a Cache-Control that keeps sellers' data out of every cache: an
+    answer with an ETag (the events poll) may stay in the browser's own cache, revalidated each time,
+    so If-None-Match and 304 keep working. A header the route set itself wins."""
+    present = {name.lower() for name in response.headers}
+    defaults = {
+        **SECURITY_HEADERS,
+        "Cache-Control": "private, no-cache" if "etag" in present else "no-store",
+    }
+    for name, value in defaults.items():
+        if name.lower() not in present:
+            response.headers[name] = value
+    return response
+
+
 class ApiError(ChaliceUnhandledError):
     """An error the caller can act on. Subclassing ChaliceUnhandledError lets it reach middleware."""
 
@@ -89,6 +115,6 @@ def http_middleware(request: Request, get_response: Callable[[Request], Response
                 logger.warning("request failed", extra={"code": folded.code, "status": folded.status})
                 response = error_response(folded, request_id)
         response.headers[REQUEST_ID_HEADER] = request_id
-        return response
+        return secure(response)
 
     return in_invocation("api_handler", request_id, handle)  # type: ignore[no-any-return]
