@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck package replay-dead-letters clean models bench eval
+.PHONY: help run test lint typecheck package replay-dead-letters clean models bench eval \
+	bench-cold-start bench-api bench-cost bench-pipeline
 .PHONY: backup restore
 
 help:
 	@echo "make run      start the product locally (emulator, API, event runtime) until Ctrl-C"
 	@echo "make test     lint, type checks and the whole test suite"
-	@echo "make bench    measure speed and memory into BENCHMARKS.md"
+	@echo "make bench    measure speed, memory and cost into BENCHMARKS.md (bench-pipeline, bench-api...)"
 	@echo "make eval     the local listing writer's quality on the sample photos, into BENCHMARKS.md"
 	@echo "make package  build the AWS deployment (chalice package --pkg-format terraform) into build/"
 	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
@@ -50,6 +51,20 @@ STAGE := dev
 # Speed and memory figures into BENCHMARKS.md (a few minutes; loopback only).
 bench: $(STAMP) models
 	$(BIN)/python -m bench.images
+	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.api_load
+	$(BIN)/python -m bench.cost
+	$(BIN)/python -m bench.pipeline_load
+
+# One part of `make bench` at a time.
+bench-cold-start: $(STAMP)
+	$(BIN)/python -m bench.cold_start
+bench-api: $(STAMP)
+	$(BIN)/python -m bench.api_load
+bench-cost: $(STAMP) models
+	$(BIN)/python -m bench.cost
+bench-pipeline: $(STAMP) models
+	$(BIN)/python -m bench.pipeline_load
 
 # The local listing writer on the sample photos against the sandbox, into BENCHMARKS.md.
 eval: $(STAMP) models
