@@ -175,7 +175,18 @@ def _main_picture_out(product: Product, images: list[Image]) -> MainPicture | No
         reason=Reason(**(product.main_choice or {"code": "UNKNOWN", "message": ""})),
         provider=str(about.get("provider", "")),
         model=str(about.get("model", "")),
-        fallback_reason=about.get("fallback_reason"),
+        fallback=_fallback(about.get("fallback_from")),
+    )
+
+
+def _fallback(fallback_from: list[str] | None) -> Reason | None:
+    if not fallback_from:
+        return None
+    provider, cause = fallback_from
+    return Reason(
+        code="BACKGROUND_FALLBACK",
+        message=f"{provider} could not cut this photo out ({cause}); the local remover did",
+        params={"provider": provider, "cause": cause},
     )
 
 

@@ -168,7 +168,7 @@ def _main_picture(photo: bytes) -> tuple[bytes, dict[str, Any]]:
         "model": cutout.model,
         "milliseconds": round(cutout.milliseconds, 1),
         "uncertainty": cutout.uncertainty,
-        "fallback_reason": cutout.fallback_reason,
+        "fallback_from": cutout.fallback_from,
         "total_milliseconds": round((time.perf_counter() - started) * 1000, 1),
     }
     return picture, about

@@ -186,6 +186,7 @@ class UploadForm(BaseModel):
 class Finding(BaseModel):
     code: str
     message: str
+    params: dict[str, Any] = {}
 
 
 class PhotoQuality(BaseModel):
@@ -205,7 +206,8 @@ class MainPicture(BaseModel):
     reason: Reason
     provider: str
     model: str
-    fallback_reason: str | None = None
+    # Set when the configured remover failed and the fallback made this picture (code BACKGROUND_FALLBACK).
+    fallback: Reason | None = None
 
 
 class ImageOut(BaseModel):

@@ -37,6 +37,7 @@ class Measurements:
 class Finding:
     code: str
     message: str
+    params: dict[str, float | int] = field(default_factory=dict)  # the numbers, for any language
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def assess(m: Measurements) -> Quality:
     findings: list[Finding] = []
     sharpness = _clamp(math.log1p(m.sharpness) / math.log1p(SHARP_REFERENCE))
     if m.sharpness < BLURRY_BELOW:
-        findings.append(Finding("BLURRY", "blurry"))
+        findings.append(Finding("BLURRY", "blurry", {"sharpness": round(m.sharpness, 1)}))
 
     # Exposure: a mean far from mid-grey or many clipped pixels both cost.
     distance = max(0.0, abs(m.mean_luma - 128) - 40) / 88
@@ -67,14 +68,22 @@ def assess(m: Measurements) -> Quality:
 
     resolution = _clamp(min(m.width, m.height) / RESOLUTION_REFERENCE)
     if resolution < 0.7:
-        findings.append(Finding("LOW_RESOLUTION", "low resolution for a 1200x1200 main picture"))
+        findings.append(
+            Finding(
+                "LOW_RESOLUTION",
+                f"low resolution for a {RESOLUTION_REFERENCE}x{RESOLUTION_REFERENCE} main picture",
+                {"width": m.width, "height": m.height, "reference": RESOLUTION_REFERENCE},
+            )
+        )
 
     # Framing: the product should fill a good part of the frame without being cut off.
     if m.fill is None:
         framing = 0.8  # unknown: neither rewarded nor punished against a known good framing
     elif m.fill < 0.08:
         framing = m.fill / 0.08 * 0.5
-        findings.append(Finding("PRODUCT_TOO_SMALL", "product too small in frame"))
+        findings.append(
+            Finding("PRODUCT_TOO_SMALL", "product too small in frame", {"fill_percent": round(m.fill * 100)})
+        )
     elif m.fill > 0.97 and not m.whole:
         framing = 0.6
         findings.append(Finding("PRODUCT_CUT_OFF", "the product fills the frame and may be cut off"))

@@ -23,7 +23,8 @@ class Cutout:
     model: str  # e.g. "photoroom-v1-segment", "u2netp", "border-colour"
     milliseconds: float
     uncertainty: float | None  # 0 (sure) to 1 (unsure); each adapter documents what its number means
-    fallback_reason: str | None = None  # set when the configured remover failed and a fallback cut this
+    # When the configured remover failed and the fallback cut this: (that remover, its failure code).
+    fallback_from: tuple[str, str] | None = None
 
 
 class BackgroundRemover(Protocol):
@@ -65,7 +66,7 @@ class FallbackRemover:
                 # The primary's reason is what the seller can act on (e.g. Lambda has no local model).
                 logger.warning("the fallback failed too", extra={"code": second.code})
                 raise failure from second
-            return replace(cutout, fallback_reason=f"{self.primary.name} failed: {failure.code}")
+            return replace(cutout, fallback_from=(self.primary.name, failure.code))
 
 
 def background_remover() -> BackgroundRemover:

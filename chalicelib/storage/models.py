@@ -158,7 +158,8 @@ class Product(Model):
     chosen_main_image_id = UnicodeAttribute(null=True)
     main_choice = JSONAttribute(null=True)  # {code, message}
     main_picture_key = UnicodeAttribute(null=True)
-    main_picture = JSONAttribute(null=True)  # {provider, model, milliseconds, uncertainty, fallback_reason}
+    # {provider, model, milliseconds, uncertainty, fallback_from: [remover, failure code] | None}
+    main_picture = JSONAttribute(null=True)
     pictures_revision = NumberAttribute(default=0)  # the revision those belong to
     current_version = NumberAttribute(default=0)  # the listing version the seller sees (0: none yet)
     paused = BooleanAttribute(default=False)  # the seller is making several changes: hold the pipeline

@@ -128,7 +128,7 @@ def test_a_cutout_comes_back_at_the_photo_size(photoroom: FakePhotoRoom) -> None
     assert (cutout.provider, cutout.model) == ("photoroom", "photoroom-v1-segment")
     assert cutout.image.mode == "RGBA" and cutout.image.size == (1200, 900)
     assert cutout.uncertainty == pytest.approx(0.12)
-    assert cutout.fallback_reason is None
+    assert cutout.fallback_from is None
     (seen,) = photoroom.seen
     assert seen.api_key == API_KEY
     assert seen.image_format == "JPEG" and seen.image_size == (1200, 900)
@@ -163,7 +163,7 @@ def test_no_credits_falls_back_to_the_local_remover_at_once(photoroom: FakePhoto
     cutout = background_remover().cutout(photo())
     assert len(photoroom.seen) == 1  # 402 is final: no retry
     assert cutout.provider == "local"
-    assert cutout.fallback_reason == "photoroom failed: PHOTOROOM_CREDITS_EXHAUSTED"
+    assert cutout.fallback_from == ("photoroom", "PHOTOROOM_CREDITS_EXHAUSTED")
     assert cutout.image.size == (1200, 900)
 
 

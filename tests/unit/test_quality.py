@@ -100,3 +100,22 @@ def test_no_photos_no_choice_and_one_photo_is_the_only_one() -> None:
     assert choose_main([], None) is None
     only = choose_main([_candidate("a", 0, sharpness=5.0)], None)
     assert only is not None and only.code == "ONLY_PHOTO"
+
+
+def test_findings_carry_the_numbers_a_translation_needs() -> None:
+    from chalicelib.domain.quality import Measurements, assess
+
+    small = Measurements(
+        width=640,
+        height=480,
+        sharpness=2.0,
+        mean_luma=128,
+        clipped_dark=0.0,
+        clipped_bright=0.0,
+        fill=0.03,
+        whole=True,
+    )
+    findings = {f.code: f.params for f in assess(small).findings}
+    assert findings["LOW_RESOLUTION"] == {"width": 640, "height": 480, "reference": 1200}
+    assert findings["PRODUCT_TOO_SMALL"] == {"fill_percent": 3}
+    assert "sharpness" in findings["BLURRY"]

@@ -642,6 +642,13 @@ export interface components {
             code: string;
             /** Message */
             message: string;
+            /**
+             * Params
+             * @default {}
+             */
+            params: {
+                [key: string]: unknown;
+            };
         };
         /** HealthOut */
         HealthOut: {
@@ -872,11 +879,8 @@ export interface components {
          * @description The listing's main picture (after) next to the photo it was made from (before), and why that one.
          */
         MainPicture: {
-            /**
-             * Fallback Reason
-             * @default null
-             */
-            fallback_reason: string | null;
+            /** @default null */
+            fallback: components["schemas"]["Reason"] | null;
             /** Image Id */
             image_id: string;
             /** Model */
