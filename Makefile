@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help run test lint typecheck package replay-dead-letters clean models bench eval \
 	bench-cold-start bench-api bench-cost bench-pipeline
 .PHONY: backup restore
+.PHONY: deploy test-localstack
 
 help:
 	@echo "make run      start the product locally (emulator, API, event runtime) until Ctrl-C"
@@ -16,6 +17,8 @@ help:
 	@echo "make bench    measure speed, memory and cost into BENCHMARKS.md (bench-pipeline, bench-api...)"
 	@echo "make eval     the local listing writer's quality on the sample photos, into BENCHMARKS.md"
 	@echo "make package  build the AWS deployment (chalice package --pkg-format terraform) into build/"
+	@echo "make deploy STAGE=dev|prod  back up the tables, terraform apply, move the live aliases, smoke check; rolls back on failure"
+	@echo "make test-localstack  the integration suite against LocalStack (LOCALSTACK_ENDPOINT, or Docker)"
 	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
 	@echo "make backup   every local table and object into .local/backups/intellipost-<time>.tar.gz"
 	@echo "make restore FILE=...  bring a backup back (into an empty running emulator, else the next run)"
@@ -77,6 +80,14 @@ package: $(STAMP)
 
 replay-dead-letters: $(STAMP)
 	$(BIN)/python -m infra.local.runtime replay-dead-letters
+
+# AWS: needs Terraform, AWS credentials and TF_VAR_panel_origin (README: Operations, Deploy).
+deploy: $(STAMP)
+	$(BIN)/python -m infra.deploy --stage $(STAGE)
+
+# The integration suite against LocalStack: LOCALSTACK_ENDPOINT=http://host:4566, else Docker.
+test-localstack: $(STAMP)
+	$(BIN)/python -m infra.deploy.localstack $(PYTEST_ARGS)
 
 # Local backups: reads the running emulator (or the last saved state); see infra/local/backup.py.
 backup: $(STAMP)

@@ -24,7 +24,9 @@ from infra.local import emulator
 from infra.local.environment import apply, emulator_environment
 
 EMULATOR_PORT = emulator.free_port()
-ENDPOINT = f"http://127.0.0.1:{EMULATOR_PORT}"
+# `make test-localstack` sets LOCALSTACK_ENDPOINT: the same suite then runs against that endpoint.
+LOCALSTACK_ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT")
+ENDPOINT = LOCALSTACK_ENDPOINT or f"http://127.0.0.1:{EMULATOR_PORT}"
 apply(emulator_environment(ENDPOINT))
 os.environ["JWT_SECRET"] = secrets.token_urlsafe(48)
 os.environ["TOKENS_LOCAL_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -46,6 +48,12 @@ def stop_process_group(process: subprocess.Popen[bytes], sig: int = signal.SIGTE
 @pytest.fixture(scope="session")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A moto server for this test session; its log lands in the session's temp folder."""
+    if LOCALSTACK_ENDPOINT:
+        from infra.deploy.localstack import attach
+
+        attach(LOCALSTACK_ENDPOINT)  # every service the suite uses answers, or a clear error
+        yield ENDPOINT
+        return
     log: Path = tmp_path_factory.mktemp("emulator") / "moto.log"
     process = emulator.start_moto(EMULATOR_PORT, log=log)
     yield ENDPOINT
