@@ -13,6 +13,9 @@ export default {
       directives: {
         'default-src': ['self'],
         'script-src': ['self'],
+        // Svelte writes style attributes (style="width: {x}%", transitions, app.html's wrapper) and
+        // hashes cannot cover attributes; without this the meta policy's default-src blocks them.
+        'style-src': ['self', 'unsafe-inline'],
         'img-src': ['self', 'data:', 'blob:', 'http:', 'https:'],
         'connect-src': ['self', 'http:', 'https:'],
         'object-src': ['none'],

@@ -1,3 +1,6 @@
+import os
+from urllib.parse import urlencode
+
 from chalice.app import Response
 
 from chalicelib.api.edge import answer, caller, query
@@ -24,12 +27,28 @@ def connect_mercadolibre() -> Response:
 )
 def mercadolibre_callback() -> Response:
     # No bearer token here: this is a browser redirect; the signed single-use state names the seller.
-    back = query(blueprint.current_request, ConnectCallback)
-    if back.error or not back.code:
-        raise ApiError(
-            400, "CONNECT_DENIED", f"MercadoLibre did not authorize: {back.error_description or back.error}"
-        )
-    return answer(accounts.finish_connection(back.state, back.code))
+    # With a panel (PANEL_URL), the browser goes on to its settings page, which reads the outcome
+    # (`connected=mercadolibre` or `connect_error=CODE`) and shows the account or the error in words.
+    panel = os.environ.get("PANEL_URL", "").rstrip("/")
+    try:
+        back = query(blueprint.current_request, ConnectCallback)
+        if back.error or not back.code:
+            raise ApiError(
+                400,
+                "CONNECT_DENIED",
+                f"MercadoLibre did not authorize: {back.error_description or back.error}",
+            )
+        account = accounts.finish_connection(back.state, back.code)
+    except ApiError as error:
+        if not panel:
+            raise
+        return _to_panel(panel, {"connect_error": error.code})
+    return _to_panel(panel, {"connected": "mercadolibre"}) if panel else answer(account)
+
+
+def _to_panel(panel: str, outcome: dict[str, str]) -> Response:
+    location = f"{panel}/settings?{urlencode(outcome)}"
+    return Response(body="", status_code=303, headers={"Location": location, "Cache-Control": "no-store"})
 
 
 @route(

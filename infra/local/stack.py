@@ -2,8 +2,9 @@
 
 Starts (in this order) the emulator (moto server, unless AWS_ENDPOINT_URL already points at a
 running one), provisions it, restores the last snapshot, switches on the S3 events, then the API
-(`chalice local`) and the event runtime. SIGINT/SIGTERM stops them in reverse order, by PID, after a
-final snapshot; nothing is left listening.
+(`chalice local`), the event runtime and the panel (web/build behind infra/local/panel.py, with the
+API on the same origin). SIGINT/SIGTERM stops them in reverse order, by PID, after a final
+snapshot; nothing is left listening.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from infra.local.environment import ROOT, STATE_DIR, apply, emulator_environment
 from infra.local.mercadolibre.state import DEFAULT_CLIENT_ID as SANDBOX_CLIENT_ID
 from infra.local.mercadolibre.state import DEFAULT_CLIENT_SECRET as SANDBOX_CLIENT_SECRET
 
+PANEL_BUILD = ROOT / "web" / "build"
 SNAPSHOT_EVERY_SECONDS = float(os.environ.get("SNAPSHOT_EVERY_SECONDS", "15"))
 
 
@@ -76,6 +78,10 @@ def main() -> int:
     # Loopback unless told otherwise (docker-compose sets 0.0.0.0 inside its container).
     api_host = os.environ.get("API_HOST", "127.0.0.1")
     emulator_port = int(os.environ.get("EMULATOR_PORT", "4566"))
+    panel_port = int(os.environ.get("PANEL_PORT", "8080"))
+    panel_url = f"http://127.0.0.1:{panel_port}"
+    # `make run` sets PANEL=off when the panel could not be built (no Node 20.19+).
+    panel_built = (PANEL_BUILD / "index.html").is_file() and os.environ.get("PANEL", "on") != "off"
     state_dir = STATE_DIR
     logs = state_dir / "logs"
 
@@ -84,10 +90,12 @@ def main() -> int:
         endpoint, moto = external, None
         _say(f"Using the emulator already running at {endpoint} (its own persistence applies).")
     else:
-        busy = [port for port in (api_port, sandbox_port) if not emulator.port_is_free(port)]
+        ports = (api_port, sandbox_port, *((panel_port,) if panel_built else ()))
+        busy = [port for port in ports if not emulator.port_is_free(port)]
         if busy:
             _say(
-                f"Port {busy[0]} is in use: is another `make run` running? Set API_PORT/SANDBOX_PORT.",
+                f"Port {busy[0]} is in use: is another `make run` running? "
+                "Set API_PORT/SANDBOX_PORT/PANEL_PORT.",
                 sys.stderr,
             )
             return 1
@@ -103,6 +111,9 @@ def main() -> int:
         MERCADOLIBRE_CLIENT_ID=SANDBOX_CLIENT_ID,
         MERCADOLIBRE_REDIRECT_URI=f"http://127.0.0.1:{api_port}/api/v1/ml/callback",
     )
+    if panel_built:
+        # After connecting MercadoLibre the seller lands back on the panel's settings page.
+        env["PANEL_URL"] = panel_url
     apply(env)
 
     # Imported after the environment is set: the models read their table names at import.
@@ -135,6 +146,9 @@ def main() -> int:
         Service("events", [sys.executable, "-m", "infra.local.runtime"], logs),
         Service("mercadolibre", sandbox_command, logs),
     ]
+    if panel_built:
+        panel_command = [sys.executable, "-m", "infra.local.panel", "--port", str(panel_port)]
+        services.insert(0, Service("panel", [*panel_command, "--api-port", str(api_port)], logs, echo=False))
     stopping = threading.Event()
 
     def request_stop(_signum: int, _frame: object) -> None:
@@ -147,8 +161,14 @@ def main() -> int:
         _say(f"The API did not start; see {api.log_path}", sys.stderr)
         stopping.set()
     else:
+        panel_line = (
+            f"Panel: {panel_url}\n"
+            if panel_built
+            else "Panel: not served (it needs Node 20.19+ to build: see README, then `make web`)\n"
+        )
         _say(
-            "\nIntelliPost is running on its embedded defaults (local emulator, no keys):\n"
+            f"\n{panel_line}"
+            "IntelliPost is running on its embedded defaults (local emulator, no keys):\n"
             f"  API              http://127.0.0.1:{api_port}/api/v1  (try /api/v1/health/detailed)\n"
             f"  AWS emulator     {endpoint}  ({'moto server' if moto else 'external'})\n"
             f"  MercadoLibre     {sandbox_url}  (the local sandbox: test seller, real categories)\n"
@@ -169,7 +189,7 @@ def main() -> int:
             snapshot.save(tables, [bucket])
             last_snapshot = time.monotonic()
 
-    _say("Stopping: API, then event runtime (finishing running steps), then saving state...")
+    _say("Stopping: panel and API, then event runtime (finishing running steps), then saving state...")
     for service in services:
         service.stop()
     if snapshot is not None:

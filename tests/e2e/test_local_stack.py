@@ -36,6 +36,7 @@ class Stack:
         self.api_port = free_port()
         self.emulator_port = free_port()
         self.sandbox_port = free_port()
+        self.panel_port = free_port()  # served when web/build exists
         self.api = f"http://127.0.0.1:{self.api_port}/api/v1"
         self.endpoint = f"http://127.0.0.1:{self.emulator_port}"
         self.runs = 0
@@ -47,6 +48,7 @@ class Stack:
             API_PORT=str(self.api_port),
             EMULATOR_PORT=str(self.emulator_port),
             SANDBOX_PORT=str(self.sandbox_port),
+            PANEL_PORT=str(self.panel_port),
             INTELLIPOST_STATE_DIR=str(self.state_dir),
             SNAPSHOT_EVERY_SECONDS="1",
         )
@@ -85,7 +87,7 @@ class Stack:
     def stop_like_ctrl_c(self, process: subprocess.Popen[bytes]) -> None:
         process.send_signal(signal.SIGINT)
         assert process.wait(60) == 0
-        for port in (self.api_port, self.emulator_port, self.sandbox_port):
+        for port in (self.api_port, self.emulator_port, self.sandbox_port, self.panel_port):
             assert port_is_free(port), f"port {port} is still bound after Ctrl-C"
 
 
