@@ -10,10 +10,15 @@ STAMP := $(VENV)/.installed
 	bench-cold-start bench-api bench-cost bench-pipeline
 .PHONY: backup restore
 .PHONY: deploy test-localstack
+.PHONY: web web-test e2e-browser browser node-check
 
 help:
-	@echo "make run      start the product locally (emulator, API, event runtime) until Ctrl-C"
-	@echo "make test     lint, type checks and the whole test suite"
+	@echo "make run      start the product locally (panel, emulator, API, event runtime) until Ctrl-C"
+	@echo "make test     lint, type checks and the whole test suite, the panel's included"
+	@echo "make web      build the panel (web/build; needs Node 20.19+)"
+	@echo "make web-test the panel's type checks (svelte-check) and unit tests (Vitest)"
+	@echo "make e2e-browser  the panel end to end in Chromium (Playwright) against the local stack"
+	@echo "make browser  make sure Chromium is installed (apt-get on Debian/Ubuntu)"
 	@echo "make bench    measure speed, memory and cost into BENCHMARKS.md (bench-pipeline, bench-api...)"
 	@echo "make eval     the local listing writer's quality on the sample photos, into BENCHMARKS.md"
 	@echo "make package  build the AWS deployment (chalice package --pkg-format terraform) into build/"
@@ -36,8 +41,55 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-local.txt
 models: $(STAMP)
 	$(BIN)/python -m infra.local.models .cache/models
 
+# Without Node the API still runs; the stack says the panel is not served (PANEL=off).
 run: $(STAMP) models
-	$(BIN)/python -m infra.local.stack
+	@if $(MAKE) --no-print-directory web; then panel=on; else panel=off; \
+		echo "*** The panel was not built (see above): starting the API without it. ***"; fi; \
+		PANEL=$$panel $(BIN)/python -m infra.local.stack
+
+# --- the panel (web/): Node 20.19+ ----------------------------------------------------------------
+WEB := web
+WEB_DEPS := $(WEB)/node_modules/.installed
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/static -type f 2>/dev/null) \
+	$(addprefix $(WEB)/,package.json svelte.config.js vite.config.ts tsconfig.json)
+CHROMIUM ?= /usr/bin/chromium
+NODE_MIN := 20.19
+export NODE_IS_RECENT := const [a, b] = process.versions.node.split('.').map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)
+
+node-check:
+	@command -v node >/dev/null && node -e "$$NODE_IS_RECENT" || { \
+		echo "The panel needs Node.js $(NODE_MIN) or newer (found: $$(node --version 2>/dev/null || echo none))."; \
+		echo "  Debian 13+ / Ubuntu 25.04+: sudo apt-get install nodejs npm"; \
+		echo "  older releases ship Node 18: use https://github.com/nodesource/distributions or nvm (nvm install 22)"; \
+		exit 1; }
+
+# npm ci only when the lock file changed (it wipes node_modules, and with it this stamp).
+$(WEB_DEPS): $(WEB)/package-lock.json $(WEB)/package.json | node-check
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB)/build/index.html: $(WEB_DEPS) $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+	touch $@
+
+web: node-check $(WEB)/build/index.html
+
+web-test: node-check $(WEB_DEPS)
+	cd $(WEB) && npm run check && npx vitest run
+
+# Debian's Chromium for Playwright (Playwright's own browser downloads are not used).
+browser:
+	@test -x "$(CHROMIUM)" && exit 0; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "Chromium is missing at $(CHROMIUM): install it, or set CHROMIUM=/path/to/chromium."; exit 1; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else \
+		echo "Chromium is missing: run  sudo apt-get install --no-install-recommends chromium"; exit 1; fi; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		$$sudo apt-get install -y -qq --no-install-recommends chromium
+
+# The panel end to end against its own local stack (free ports, a temporary state folder).
+e2e-browser: $(STAMP) models browser web
+	cd $(WEB) && CHROMIUM="$(CHROMIUM)" npx playwright test
 
 lint: $(STAMP)
 	$(BIN)/ruff check --no-cache .
@@ -46,8 +98,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck models
+test: lint typecheck models web-test
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory e2e-browser
 
 PACKAGE_DIR := build/terraform
 STAGE := dev
