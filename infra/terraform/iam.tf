@@ -154,7 +154,7 @@ data "aws_iam_policy_document" "images" {
   }
 
   statement {
-    sid = "ReadPhotosAndJobs"
+    sid     = "ReadPhotosAndJobs"
     actions = ["s3:GetObject"]
     resources = [
       "${aws_s3_bucket.media.arn}/uploads/*",

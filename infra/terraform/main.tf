@@ -3,13 +3,24 @@
 # bucket notifications come from `make package` (chalice package --pkg-format terraform); see
 # README.md for how the two are applied together.
 
+# The deploy step applies these files in one directory with the chalice.tf.json that `make package`
+# writes, as one root module. A module may declare required_providers only once, so the deploy
+# drops chalice's `terraform` block and this one must accept what chalice's resources were written
+# for: AWS provider ">= 3.61.0, < 5" and null ">= 2, < 4" (chalice 1.34). 4.67 is the last 4.x
+# release and has every argument used here (CloudFront origin access control came in 4.29, DynamoDB
+# deletion protection in 4.59). tests/unit/test_terraform.py checks the ranges.
 terraform {
-  required_version = ">= 1.5"
+  required_version = ">= 1.3"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 5.0"
+      version = ">= 4.67, < 5"
+    }
+    # Only chalice.tf.json uses it (data.null_data_source.chalice).
+    null = {
+      source  = "hashicorp/null"
+      version = ">= 2, < 4"
     }
   }
 }
@@ -43,12 +54,36 @@ variable "region" {
 }
 
 variable "panel_origin" {
-  description = "Origin of the web panel allowed to POST uploads to the media bucket, e.g. https://panel.example.com (no path, no trailing slash)."
+  description = "Origin the seller opens the web panel at, when it is not the CloudFront distribution's own domain (e.g. https://panel.example.com pointed at it). Empty: the CloudFront domain."
   type        = string
+  default     = ""
 
   validation {
-    condition     = can(regex("^https?://[^/]+$", var.panel_origin))
-    error_message = "The panel origin is a scheme and host (and optional port) only, e.g. https://panel.example.com."
+    condition     = var.panel_origin == "" || can(regex("^https://[^/]+$", var.panel_origin))
+    error_message = "The panel origin is https:// and a host (and optional port) only, e.g. https://panel.example.com."
+  }
+}
+
+variable "panel_certificate_arn" {
+  description = "ACM certificate (in us-east-1, as CloudFront requires) for panel_origin's host. Needed only with panel_origin."
+  type        = string
+  default     = ""
+}
+
+variable "alarm_email" {
+  description = "Address subscribed to the alarm topic (AWS asks it to confirm). Empty: no subscription; subscribe a pager or chat hook to the `alarm_topic_arn` output instead."
+  type        = string
+  default     = ""
+}
+
+variable "ai_daily_budget_usd" {
+  description = "The AiCostUsd metric summed over one day above this raises the AI cost alarm."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.ai_daily_budget_usd > 0
+    error_message = "ai_daily_budget_usd must be a positive number of US dollars."
   }
 }
 
@@ -56,4 +91,10 @@ locals {
   # Bucket and table names must equal the stage's environment variables in .chalice/config.json
   # (tests/unit/test_terraform.py checks it).
   name_prefix = "intellipost-${var.stage}"
+
+  # Where the panel is served from: the seller's browser sends this as Origin to the API and the
+  # media bucket.
+  panel_origin = var.panel_origin != "" ? var.panel_origin : "https://${aws_cloudfront_distribution.panel.domain_name}"
 }
+
+data "aws_caller_identity" "current" {}

@@ -70,3 +70,27 @@ output "content_policy_arn" {
 output "publish_policy_arn" {
   value = aws_iam_policy.publish.arn
 }
+
+output "panel_url" {
+  description = "Where the seller opens the panel (and, under /api/v1, where the panel reaches the API)."
+  value       = local.panel_origin
+}
+
+output "panel_bucket_name" {
+  description = "Upload web/build here."
+  value       = aws_s3_bucket.panel.bucket
+}
+
+output "panel_distribution_id" {
+  description = "For invalidating /index.html after an upload."
+  value       = aws_cloudfront_distribution.panel.id
+}
+
+output "alarm_topic_arn" {
+  description = "Every alarm publishes here; subscribe more endpoints to it."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "access_logs_bucket_name" {
+  value = aws_s3_bucket.access_logs.bucket
+}

@@ -86,17 +86,25 @@ resource "aws_s3_bucket_lifecycle_configuration" "media" {
   }
 }
 
-# The panel uploads photos straight to S3 with the presigned POST forms the API returns.
+# The panel uploads photos straight to S3 with the presigned POST forms the API returns (so photos
+# never pass through API Gateway's 10 MB body cap; the form's policy caps each file's size), and
+# reads pictures through presigned GET links. Only the panel's origin may do either from a browser.
 resource "aws_s3_bucket_cors_configuration" "media" {
   bucket = aws_s3_bucket.media.id
 
   cors_rule {
-    allowed_methods = ["POST"]
-    allowed_origins = [var.panel_origin]
+    allowed_methods = ["POST", "GET"]
+    allowed_origins = [local.panel_origin]
     allowed_headers = ["*"]
     expose_headers  = ["ETag", "Location"]
     max_age_seconds = 3000
   }
+}
+
+resource "aws_s3_bucket_logging" "media" {
+  bucket        = aws_s3_bucket.media.id
+  target_bucket = aws_s3_bucket.access_logs.id
+  target_prefix = "s3/media/"
 }
 
 # TLS only.
@@ -125,4 +133,121 @@ resource "aws_s3_bucket_policy" "media" {
   policy = data.aws_iam_policy_document.media_bucket.json
 
   depends_on = [aws_s3_bucket_public_access_block.media]
+}
+
+# --- access logs --------------------------------------------------------------------------------
+
+# S3 server access logs of the media and panel buckets: who read or wrote which object, for incident
+# work. SSE-S3 because S3 log delivery cannot write to a bucket whose default key is a KMS key.
+resource "aws_s3_bucket" "access_logs" {
+  #checkov:skip=CKV_AWS_145:S3 server access log delivery cannot write to a bucket whose default encryption is SSE-KMS; SSE-S3 instead.
+  bucket = "${local.name_prefix}-access-logs"
+}
+
+resource "aws_s3_bucket_ownership_controls" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
+  bucket     = aws_s3_bucket.access_logs.id
+  depends_on = [aws_s3_bucket_versioning.access_logs]
+
+  rule {
+    id     = "expire-logs"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = 90
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+data "aws_iam_policy_document" "access_logs" {
+  statement {
+    sid       = "S3LogDelivery"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.access_logs.arn}/s3/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logging.s3.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [aws_s3_bucket.media.arn, aws_s3_bucket.panel.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "access_logs" {
+  bucket     = aws_s3_bucket.access_logs.id
+  policy     = data.aws_iam_policy_document.access_logs.json
+  depends_on = [aws_s3_bucket_public_access_block.access_logs]
 }
