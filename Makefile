@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 .PHONY: backup restore
 .PHONY: deploy test-localstack
 .PHONY: web web-test e2e-browser browser node-check
+.PHONY: checkov
 
 help:
 	@echo "make run      start the product locally (panel, emulator, API, event runtime) until Ctrl-C"
@@ -22,6 +23,7 @@ help:
 	@echo "make bench    measure speed, memory and cost into BENCHMARKS.md (bench-pipeline, bench-api...)"
 	@echo "make eval     the local listing writer's quality on the sample photos, into BENCHMARKS.md"
 	@echo "make package  build the AWS deployment (chalice package --pkg-format terraform) into build/"
+	@echo "make checkov  checkov over infra/terraform (its own venv, .venv-checkov; skips explained in .checkov.yaml)"
 	@echo "make deploy STAGE=dev|prod  back up the tables, terraform apply, move the live aliases, smoke check; rolls back on failure"
 	@echo "make test-localstack  the integration suite against LocalStack (LOCALSTACK_ENDPOINT, or Docker)"
 	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
@@ -130,6 +132,18 @@ package: $(STAMP)
 	rm -rf $(PACKAGE_DIR)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --pkg-format terraform $(PACKAGE_DIR)
 	@echo "Deployment zip: $(PACKAGE_DIR)/deployment.zip"
+
+# Checkov pins many libraries of its own, so it gets its own venv, never the project's.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+
+$(CHECKOV_VENV)/.installed:
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --config-file infra/terraform/.checkov.yaml
 
 replay-dead-letters: $(STAMP)
 	$(BIN)/python -m infra.local.runtime replay-dead-letters
