@@ -7,9 +7,11 @@ second gets 409 with the current version, never a silent overwrite.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib import clock, pipeline, timeline
 from chalicelib.api.schemas import (
@@ -180,9 +182,16 @@ def edit(user_id: str, product_id: str, change: ListingEdit) -> ListingOut:
         confidence=_seller_confidence(base, edited, missing, len(required)),
     )
     if change.reset:
-        _regenerate(product, f"writing {', '.join(change.reset)} again")
+        _regenerate(
+            product, "REWRITING_FIELDS", f"writing {', '.join(change.reset)} again", {"fields": change.reset}
+        )
     elif new_category and "attributes" not in edited:
-        _regenerate(product, f"filling the technical sheet of {category['name']}")
+        _regenerate(
+            product,
+            "FILLING_SHEET",
+            f"filling the technical sheet of {category['name']}",
+            {"category": category["name"]},
+        )
     return listing_out(version, _sheet(category["id"]))
 
 
@@ -211,29 +220,26 @@ def restore(user_id: str, product_id: str, number: int) -> ListingOut:
 def change_prompt(user_id: str, product_id: str, prompt: str) -> ProductOut:
     product = owned(user_id, product_id)
     _editable(product)
-    try:
-        product.update(
-            actions=[
-                Product.prompt.set(prompt),
-                Product.search_text.set(search_text(prompt, product.title)),
-                Product.revision.add(1),
-                Product.updated_at.set(clock.now()),
-            ]
-        )
-    except UpdateError:
-        raise ApiError(
-            409, "CONFLICT", "the product changed while you edited it; reload and try again"
-        ) from None
-    timeline.record(product_id, "edit", "PROMPT_CHANGED", "prompt changed: writing the listing again")
-    pipeline.advance(product)
+    _regenerate(
+        product,
+        "PROMPT_CHANGED",
+        "prompt changed: writing the listing again",
+        changes=[Product.prompt.set(prompt), Product.search_text.set(search_text(prompt, product.title))],
+    )
     return get(user_id, product_id)
 
 
-def _regenerate(product: Product, message: str) -> None:
+def _regenerate(
+    product: Product,
+    code: str,
+    message: str,
+    params: dict[str, Any] | None = None,
+    changes: Sequence[Action] = (),
+) -> None:
     """A new revision: the pipeline writes the listing again, keeping only what is still edited."""
-    product.refresh(consistent_read=True)
-    product.update(actions=[Product.revision.add(1), Product.updated_at.set(clock.now())])
-    timeline.record(product.product_id, "edit", "REGENERATING", message)
+    # The update answers with the whole item, so the pipeline sees the new revision.
+    product.update(actions=[*changes, Product.revision.add(1), Product.updated_at.set(clock.now())])
+    timeline.record(product.product_id, "edit", code, message, params)
     pipeline.advance(product)
 
 
