@@ -116,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         for line in missing:
             print(f"  - {line}", file=sys.stderr)
         return 2
+    if backend_config is None:
+        print(
+            f"Note: no TF_BACKEND_CONFIG: the state stays in build/deploy/{args.stage}/, "
+            "which make clean deletes."
+        )
     if os.environ.get("AWS_ENDPOINT_URL"):
         print(f"Note: AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} sends every AWS call there.")
 
