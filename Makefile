@@ -77,7 +77,7 @@ $(WEB)/build/index.html: $(WEB_DEPS) $(WEB_SOURCES)
 web: node-check $(WEB)/build/index.html
 
 web-test: node-check $(WEB_DEPS)
-	cd $(WEB) && npm run check && npx vitest run
+	cd $(WEB) && npm run check && npm run check:e2e && npx vitest run
 
 # Debian's Chromium for Playwright (Playwright's own browser downloads are not used).
 browser:
