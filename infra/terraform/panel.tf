@@ -244,7 +244,6 @@ resource "aws_cloudfront_distribution" "panel" {
   enabled             = true
   comment             = "IntelliPost ${var.stage} panel"
   is_ipv6_enabled     = true
-  http_version        = "http2and3"
   price_class         = "PriceClass_100"
   default_root_object = "index.html"
   aliases             = var.panel_origin == "" ? [] : [trimprefix(var.panel_origin, "https://")]
