@@ -283,17 +283,18 @@ resource "aws_cloudfront_distribution" "panel" {
     }
   }
 
-  # The API: never cached, every method, HTTPS only (a redirect would turn a POST into a GET).
+  # The API: never cached, every method, HTTPS only (a redirect would turn a POST into a GET). No
+  # headers policy: the API sets its own on every answer (chalicelib/http.py: CSP default-src
+  # 'none', HSTS, nosniff, no-store), stricter for JSON than the panel's.
   ordered_cache_behavior {
-    path_pattern               = "/api/*"
-    target_origin_id           = local.api_origin_id
-    allowed_methods            = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
-    cached_methods             = ["GET", "HEAD"]
-    viewer_protocol_policy     = "https-only"
-    compress                   = true
-    cache_policy_id            = data.aws_cloudfront_cache_policy.caching_disabled.id
-    origin_request_policy_id   = data.aws_cloudfront_origin_request_policy.all_viewer_except_host.id
-    response_headers_policy_id = aws_cloudfront_response_headers_policy.panel.id
+    path_pattern             = "/api/*"
+    target_origin_id         = local.api_origin_id
+    allowed_methods          = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+    cached_methods           = ["GET", "HEAD"]
+    viewer_protocol_policy   = "https-only"
+    compress                 = true
+    cache_policy_id          = data.aws_cloudfront_cache_policy.caching_disabled.id
+    origin_request_policy_id = data.aws_cloudfront_origin_request_policy.all_viewer_except_host.id
   }
 
   restrictions {

@@ -628,8 +628,8 @@ def test_the_panel_is_served_over_https_from_a_private_bucket(terraform: dict[st
     assert panel["viewer_protocol_policy"] == "redirect-to-https"
     [api] = blocks(distribution, "ordered_cache_behavior")
     assert (api["path_pattern"], api["viewer_protocol_policy"]) == ("/api/*", "https-only")
-    for behavior in (panel, api):
-        assert behavior["response_headers_policy_id"] == "${aws_cloudfront_response_headers_policy.panel.id}"
+    assert panel["response_headers_policy_id"] == "${aws_cloudfront_response_headers_policy.panel.id}"
+    assert "response_headers_policy_id" not in api  # the API's own headers (chalicelib/http.py) stand
     # The SPA fallback is a viewer-request function on the panel only: an error page rewrite would
     # also turn the API's JSON 403/404 into the panel page.
     [association] = blocks(panel, "function_association")
