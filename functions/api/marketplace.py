@@ -28,7 +28,7 @@ def connect_mercadolibre() -> Response:
 def mercadolibre_callback() -> Response:
     # No bearer token here: this is a browser redirect; the signed single-use state names the seller.
     # With a panel (PANEL_URL), the browser goes on to its settings page, which reads the outcome
-    # (`connected=mercadolibre` or `connect_error=CODE`) and shows the account or the error in words.
+    # (`ml=connected`, or `ml=error&code=CODE`) and shows the account or the error in words.
     panel = os.environ.get("PANEL_URL", "").rstrip("/")
     try:
         back = query(blueprint.current_request, ConnectCallback)
@@ -42,8 +42,8 @@ def mercadolibre_callback() -> Response:
     except ApiError as error:
         if not panel:
             raise
-        return _to_panel(panel, {"connect_error": error.code})
-    return _to_panel(panel, {"connected": "mercadolibre"}) if panel else answer(account)
+        return _to_panel(panel, {"ml": "error", "code": error.code})
+    return _to_panel(panel, {"ml": "connected"}) if panel else answer(account)
 
 
 def _to_panel(panel: str, outcome: dict[str, str]) -> Response:

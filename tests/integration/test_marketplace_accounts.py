@@ -64,13 +64,13 @@ def test_with_a_panel_the_callback_lands_on_its_settings_page(api, sandbox, monk
     query = "&".join(f"{k}={requests.utils.quote(v)}" for k, v in back.items())
     landed = api.call("GET", f"/ml/callback?{query}")
     assert landed.status_code == 303
-    assert landed.headers["Location"] == "http://127.0.0.1:8080/settings?connected=mercadolibre"
+    assert landed.headers["Location"] == "http://127.0.0.1:8080/settings?ml=connected"
     assert seller.call("GET", "/ml/account").json["nickname"] == "TIENDA_PANEL"
     # A failure lands there too, with the code the panel puts in words.
     again = api.call("GET", f"/ml/callback?{query}")
-    assert again.headers["Location"] == "http://127.0.0.1:8080/settings?connect_error=CONNECT_EXPIRED"
+    assert again.headers["Location"] == "http://127.0.0.1:8080/settings?ml=error&code=CONNECT_EXPIRED"
     denied = api.call("GET", "/ml/callback?error=access_denied&state=abc.def")
-    assert denied.headers["Location"].endswith("/settings?connect_error=CONNECT_DENIED")
+    assert denied.headers["Location"].endswith("/settings?ml=error&code=CONNECT_DENIED")
 
 
 def test_two_functions_refreshing_at_once_spend_the_refresh_token_once(api, sandbox) -> None:  # type: ignore[no-untyped-def]
