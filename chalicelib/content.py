@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
@@ -36,9 +37,9 @@ from chalicelib.domain.search import fold, search_text
 from chalicelib.domain.sites import currency_of
 from chalicelib.http import ApiError
 from chalicelib.marketplace import catalog
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 from chalicelib.pictures import full_decode
-from chalicelib.pipeline import fail, status_actions
+from chalicelib.pipeline import fail, images_of, status_actions
 from chalicelib.providers.listing import (
     AttributeGuess,
     ListingWriter,
@@ -87,6 +88,9 @@ def process_content_job(key: str) -> None:
     except _Duplicate:
         logger.info("content job already done; duplicate delivery", extra={"key": key})
         return
+    count("ListingsGenerated", 1, MetricUnit.Count, source=version.usage["provider"])
+    # The writer's calls for this listing (Gemini's tokens at the configured prices; 0 for local).
+    count("AiCostUsd", float(version.usage["cost_usd"]), MetricUnit.NoUnit)
     _publish_or_wait(product, version)
 
 
@@ -333,6 +337,22 @@ def _facts_json(facts: ProductFacts) -> dict[str, Any]:
     return json.loads(json.dumps(asdict(facts)))  # type: ignore[no-any-return]
 
 
+def _count_upload_to_ready(product_id: str, version: ListingVersion) -> None:
+    """UploadToReadySeconds: from the last photo received to this listing being ready. Only when a
+    photo arrived since the version before: a prompt edit or a restore is not an upload's wait."""
+    received = [i.received_at for i in images_of(product_id) if i.status == "accepted" and i.received_at]
+    if not received:
+        return
+    last = max(received)
+    if int(version.version) > 1:
+        try:
+            if ListingVersion.get(product_id, int(version.version) - 1).created_at >= last:
+                return
+        except DoesNotExist:
+            pass
+    count("UploadToReadySeconds", (clock.now() - last).total_seconds(), MetricUnit.Seconds)
+
+
 def _publish_or_wait(product: Product, version: ListingVersion) -> None:
     """Ready for the seller; or, at or above the seller's auto-publish threshold, approved the same way
     a seller approves (price from the prompt; quantity from the prompt or the seller's default)."""
@@ -353,6 +373,7 @@ def _publish_or_wait(product: Product, version: ListingVersion) -> None:
     except UpdateError:
         logger.info("listing outdated while it was written", extra={"product_id": product.product_id})
         return
+    _count_upload_to_ready(product.product_id, version)
     timeline.record(
         product.product_id,
         "content",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import clock, timeline
@@ -21,7 +22,7 @@ from chalicelib.domain.sites import currency_of
 from chalicelib.http import ApiError
 from chalicelib.marketplace import accounts
 from chalicelib.marketplace.mercadolibre import MercadoLibreError, get_mercadolibre
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 from chalicelib.pipeline import fail, status_actions
 from chalicelib.products import get, owned
 from chalicelib.storage import blobs
@@ -152,6 +153,7 @@ def process_publish_job(key: str) -> None:
         return
     except ApiError as error:  # the account needs reconnecting
         fail(product, "publish", error.code, error.message, {"retry": True})
+        count("PublishFailed", 1, MetricUnit.Count, cause=error.code)
         return
     product.update(
         actions=[
@@ -163,6 +165,7 @@ def process_publish_job(key: str) -> None:
     timeline.record(
         product.product_id, "publish", "PUBLISHED", "published on MercadoLibre", item, percent=100
     )
+    count("PublishSucceeded", 1, MetricUnit.Count)
 
 
 def _publish(
@@ -253,3 +256,4 @@ def _fail(product: Product, error: MercadoLibreError) -> None:
             "MercadoLibre did not answer; try publishing again in a moment",
         )
     fail(product, "publish", code, message, {"causes": causes, "status": error.status, "retry": True})
+    count("PublishFailed", 1, MetricUnit.Count, cause=code)  # one of the three codes above, never text

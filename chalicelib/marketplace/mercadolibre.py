@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import requests
 
 from chalicelib.config import required, secret
+from chalicelib.observability import provider_call
 
 # Where each site's sellers sign in (the authorization host differs by country).
 AUTH_HOSTS = {
@@ -121,6 +122,7 @@ class MercadoLibreClient:
 
     # -- transport -----------------------------------------------------------------------------
 
+    @provider_call("mercadolibre")  # retries included: what the step waits
     def _call(
         self, method: str, path: str, token: str | None = None, *, idempotent: bool = True, **kwargs: Any
     ) -> requests.Response:
@@ -198,6 +200,7 @@ class MercadoLibreClient:
         }
         return self._tokens(form)
 
+    @provider_call("mercadolibre")
     def _tokens(self, form: dict[str, str]) -> TokenSet:
         # Never retried: a token grant that reached MercadoLibre may already have spent the code.
         response = self.session.post(

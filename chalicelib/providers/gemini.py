@@ -34,7 +34,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from chalicelib.config import MissingSetting, secret
-from chalicelib.observability import logger
+from chalicelib.observability import logger, provider_call
 from chalicelib.providers.listing import (
     AttributeGuess,
     Copy,
@@ -251,6 +251,7 @@ class GeminiWriter:
         title = " ".join(answer.title.split())
         return Copy(title=title, description=answer.description.strip()), usage
 
+    @provider_call("gemini")  # each call to Gemini, its schema retry included
     def _ask(
         self,
         call: str,

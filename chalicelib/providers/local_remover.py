@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from chalicelib.observability import provider_call
 from chalicelib.providers.background import BackgroundRemovalFailed, Cutout
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class LocalRemover:
         configured = os.environ.get("U2NETP_MODEL_PATH")
         self.model_path = model_path or (Path(configured) if configured else DEFAULT_MODEL_PATH)
 
+    @provider_call("local_remover")
     def cutout(self, photo: Image.Image) -> Cutout:
         started = time.perf_counter()
         np = _numpy()

@@ -33,6 +33,7 @@ from PIL import Image
 
 from chalicelib.domain.search import fold
 from chalicelib.domain.sites import currency_of, language_of
+from chalicelib.observability import provider_call
 from chalicelib.providers.listing import (
     AttributeGuess,
     Copy,
@@ -858,6 +859,7 @@ class LocalWriter:
         # Attribute names from the sheets this writer filled, for the description's technical details.
         self._attribute_names: dict[str, str] = {}
 
+    @provider_call("local_writer")
     def read(self, prompt: str, photos: list[Photo], site: str) -> tuple[ProductFacts, Usage]:
         started = time.perf_counter()
         parsed = parse_prompt(prompt, site)
@@ -872,6 +874,7 @@ class LocalWriter:
         facts = read_facts(parsed, boxes)
         return facts, _usage(model, started)
 
+    @provider_call("local_writer")
     def fill_attributes(
         self, facts: ProductFacts, attributes: list[dict[str, Any]], photos: list[Photo], site: str
     ) -> tuple[list[AttributeGuess], Usage]:
@@ -879,6 +882,7 @@ class LocalWriter:
         self._attribute_names.update({str(a["id"]): str(a["name"]) for a in attributes if a.get("name")})
         return fill(facts, attributes), _usage("rules", started)
 
+    @provider_call("local_writer")
     def write(
         self,
         facts: ProductFacts,

@@ -20,10 +20,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+from aws_lambda_powertools.metrics import MetricUnit
 from PIL import Image, UnidentifiedImageError
 
 from chalicelib.config import MissingSetting, secret
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger, provider_call
 from chalicelib.providers.background import BackgroundRemovalFailed, Cutout
 
 DEFAULT_BASE_URL = "https://sdk.photoroom.com"
@@ -36,6 +37,7 @@ TIMEOUT = (5.0, 60.0)  # (connect, read) seconds
 ATTEMPTS = 3
 MAX_WAIT = 20.0  # a longer Retry-After is not worth a Lambda's time: the fallback answers sooner
 RETRYABLE = {429, 500, 502, 503, 504}
+DEFAULT_PRICE_USD = 0.02  # one v1 segment call; failed calls are not billed. For AiCostUsd.
 
 
 class PhotoRoomRemover:
@@ -55,10 +57,12 @@ class PhotoRoomRemover:
         self.sleep = sleep
         self._session: requests.Session | None = None
 
+    @provider_call("photoroom")
     def cutout(self, photo: Image.Image) -> Cutout:
         started = time.perf_counter()
         upload = _jpeg_upload(photo)
         response = self._post(upload)
+        count("AiCostUsd", price_per_call(), MetricUnit.NoUnit)  # answered, so billed
         image = _cutout_at_size(response.content, photo)
         return Cutout(
             image=image,
@@ -121,6 +125,10 @@ class PhotoRoomRemover:
         raise BackgroundRemovalFailed(
             "PHOTOROOM_UNAVAILABLE", "PhotoRoom is not answering right now; try again in a few minutes."
         )
+
+
+def price_per_call() -> float:
+    return float(os.environ.get("PHOTOROOM_PRICE_USD") or DEFAULT_PRICE_USD)
 
 
 def _raise_final(response: requests.Response) -> None:
