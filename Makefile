@@ -12,6 +12,7 @@ STAMP := $(VENV)/.installed
 .PHONY: deploy test-localstack
 .PHONY: web web-test e2e-browser browser node-check
 .PHONY: checkov
+.PHONY: chaos security
 
 help:
 	@echo "make run      start the product locally (panel, emulator, API, event runtime) until Ctrl-C"
@@ -27,6 +28,8 @@ help:
 	@echo "make deploy STAGE=dev|prod  back up the tables, terraform apply, move the live aliases, smoke check; rolls back on failure"
 	@echo "make test-localstack  the integration suite against LocalStack (LOCALSTACK_ENDPOINT, or Docker)"
 	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
+	@echo "make chaos    faults injected into the running pipeline (kills, duplicates, outages, failing providers); table into CHAOS.md"
+	@echo "make security hostile uploads, the access matrix, no secrets in logs, the API contract, then checkov"
 	@echo "make backup   every local table and object into .local/backups/intellipost-<time>.tar.gz"
 	@echo "make restore FILE=...  bring a backup back (into an empty running emulator, else the next run)"
 	@echo "make clean    wipe local state (.local/) and build output"
@@ -66,7 +69,7 @@ node-check:
 		exit 1; }
 
 # npm ci only when the lock file changed (it wipes node_modules, and with it this stamp).
-$(WEB_DEPS): $(WEB)/package-lock.json $(WEB)/package.json | node-check
+$(WEB_DEPS): $(WEB)/package-lock.json | node-check
 	cd $(WEB) && npm ci --no-audit --no-fund
 	touch $@
 
@@ -165,3 +168,14 @@ restore: $(STAMP)
 
 clean:
 	rm -rf .local build
+
+# Faults injected into the running pipeline, every step (a few minutes; loopback only). Table: CHAOS.md.
+chaos: $(STAMP) models
+	CHAOS_REPORT=CHAOS.md $(BIN)/python -m pytest -q -m chaos tests/chaos
+
+# Hostile files through the real upload path, who may see what, no secret in a log, the API contract,
+# then checkov over the Terraform.
+security: $(STAMP) models
+	$(BIN)/python -m pytest -q tests/security tests/integration/test_access.py \
+		tests/integration/test_no_secrets_in_logs.py tests/e2e/test_api_contract.py
+	$(MAKE) checkov

@@ -20,6 +20,11 @@ export const SMALL_PHOTO = resolve(
   'tests/data/photos/grocery/Valio-Vanilla-Yoghurt/Valio-Vanilla-Yoghurt_004.jpg'
 );
 
+/** The API's upload limits, as the panel reads them. */
+export const limits: { min_width: number; min_height: number; max_images: number } = JSON.parse(
+  readFileSync(resolve(import.meta.dirname, '..', 'src', 'lib', 'api', 'limits.json'), 'utf8')
+);
+
 // Read at run time: the catalogues grow while the panel is written.
 const catalogues: Record<Language, Catalogue> = {
   es: JSON.parse(readFileSync(join(I18N, 'es.json'), 'utf8')),
