@@ -24,6 +24,8 @@ from infra.deploy.release import LIVE
 from infra.local.environment import ROOT, stage_environment
 
 MODULE_DIR = ROOT / "infra" / "terraform"
+# Lambda's own default for asynchronous invocations, written out: two more tries, then the queue.
+DEAD_LETTER_RETRIES = 2
 WORK_ROOT = ROOT / "build" / "deploy"
 
 
@@ -43,14 +45,25 @@ def _retarget(value: Any, replacements: dict[str, str]) -> Any:
     return value
 
 
-def merge(chalice: dict[str, Any], media_bucket: str, alias: str = LIVE) -> dict[str, Any]:
+def role_reference(function: str) -> str:
+    return f"${{aws_iam_role.{function}.arn}}"
+
+
+def merge(
+    chalice: dict[str, Any], media_bucket: str, alias: str = LIVE, retries: int = DEAD_LETTER_RETRIES
+) -> dict[str, Any]:
     """Chalice's Terraform, adjusted to live beside `infra/terraform` and to serve through `alias`.
 
     - its `terraform` block goes: it pins `aws < 5` and Terraform `< 1.4`, which contradicts
       `infra/terraform/main.tf`, and a module declares `required_providers` only once;
+    - every function must run with its own role from `infra/terraform/iam.tf`
+      (`${aws_iam_role.<function>.arn}`, named in `.chalice/config.json`); a package with any other
+      role (chalice's generated one, say) is refused;
     - every function gets an alias (created at `$LATEST`; after that only `make deploy` moves it,
       hence `ignore_changes`), and API Gateway, the S3 notifications and their permissions invoke
       the alias instead of `$LATEST`, so an apply changes no traffic until the alias moves;
+    - every function S3 invokes (asynchronously) sends an event that still fails after
+      `retries` retries to its dead-letter queue (`aws_sqs_queue.dead_letter`, queues.tf);
     - the notification names the media bucket through `aws_s3_bucket.media`, so Terraform creates
       the bucket before wiring it;
     - an output lists the function names, for the release step.
@@ -59,6 +72,25 @@ def merge(chalice: dict[str, Any], media_bucket: str, alias: str = LIVE) -> dict
     doc.pop("terraform", None)
     resources = doc["resource"]
     functions = sorted(resources["aws_lambda_function"])
+    wrong_roles = [
+        f"{name} runs as {body.get('role')!r}"
+        for name, body in sorted(resources["aws_lambda_function"].items())
+        if body.get("role") != role_reference(name)
+    ]
+    if wrong_roles or "aws_iam_role" in resources:
+        raise TerraformError(
+            "every function must run with its own role from infra/terraform/iam.tf "
+            '(.chalice/config.json: "manage_iam_role": false and "iam_role_arn": '
+            '"${aws_iam_role.<function>.arn}" per function); '
+            + ("; ".join(wrong_roles) or f"chalice still creates {sorted(resources['aws_iam_role'])}")
+        )
+    for name in functions:
+        # Never a function without its permissions (nor a dead-letter destination: Lambda checks
+        # the role may send there when it is set).
+        function = resources["aws_lambda_function"][name]
+        function["depends_on"] = sorted(
+            {*function.get("depends_on", []), f"aws_iam_role_policy_attachment.{name}"}
+        )
     replacements = {}
     for name in functions:
         for attribute in ("invoke_arn", "arn"):
@@ -74,6 +106,13 @@ def merge(chalice: dict[str, Any], media_bucket: str, alias: str = LIVE) -> dict
             if permission["function_name"] == f"${{aws_lambda_alias.{name}.arn}}":
                 permission["function_name"] = f"${{aws_lambda_function.{name}.function_name}}"
                 permission["qualifier"] = alias
+    s3_invoked = sorted(
+        name
+        for name in functions
+        for permission in resources.get("aws_lambda_permission", {}).values()
+        if permission.get("principal") == "s3.amazonaws.com"
+        and permission["function_name"] == f"${{aws_lambda_function.{name}.function_name}}"
+    )
     s3_permissions = [
         f"aws_lambda_permission.{key}"
         for key, permission in sorted(resources.get("aws_lambda_permission", {}).items())
@@ -95,6 +134,18 @@ def merge(chalice: dict[str, Any], media_bucket: str, alias: str = LIVE) -> dict
         }
         for name in functions
     }
+    if s3_invoked:
+        resources["aws_lambda_function_event_invoke_config"] = {
+            name: {
+                "function_name": f"${{aws_lambda_function.{name}.function_name}}",
+                "qualifier": f"${{aws_lambda_alias.{name}.name}}",
+                "maximum_retry_attempts": retries,
+                "destination_config": {
+                    "on_failure": {"destination": f'${{aws_sqs_queue.dead_letter["{name}"].arn}}'}
+                },
+            }
+            for name in s3_invoked
+        }
     doc.setdefault("output", {})["function_names"] = {
         "description": "Lambda function names by Chalice name; make deploy releases each of them.",
         "value": {name: f"${{aws_lambda_function.{name}.function_name}}" for name in functions},

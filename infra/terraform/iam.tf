@@ -1,9 +1,14 @@
-# Least-privilege policies, one per Lambda function, written by hand.
+# Least-privilege roles, one per Lambda function, written by hand.
 #
-# Today Chalice still generates (autogen_policy) each function's role policy. A later deploy issue
-# sets `"autogen_policy": false` in .chalice/config.json and attaches these policies to the roles
-# `chalice package` emits instead (outputs `api_handler_policy_arn` and `ingest_policy_arn`).
-# CloudWatch Logs permissions stay with the role Chalice generates.
+# Chalice manages no IAM for dev and prod: `.chalice/config.json` sets `"manage_iam_role": false`
+# and names each function's role here as `${aws_iam_role.<function>.arn}` (chalice.tf.json is
+# Terraform JSON, so the reference resolves when both are applied as one module). `make deploy`
+# refuses a package whose functions use any other role (infra/deploy/terraform.py, `merge`).
+# Each role carries its function's policy below: its own log group, the tables, bucket prefixes and
+# key operations it uses, the SSM parameters under /intellipost/<stage>/ when it reads a secret,
+# and its dead-letter queue when it is an event function. Secrets are SecureString parameters
+# encrypted with the stage key (alias/intellipost-<stage>), which each Key statement lets the
+# function decrypt; the same statement covers the encrypted dead-letter queue.
 
 locals {
   product_table_arns = [
@@ -28,11 +33,53 @@ locals {
   # Query on a global secondary index is authorised on the index ARN.
   table_index_arns = [for arn in local.table_arns : "${arn}/index/*"]
   app_prefixes     = ["uploads/", "processed/", "jobs/"]
+
+  # Chalice's function names: the REST API handler is `<app>-<stage>`, the others
+  # `<app>-<stage>-<function>` (tests/unit/test_terraform.py compares them with chalice.tf.json).
+  function_names = {
+    api_handler = local.name_prefix
+    ingest      = "${local.name_prefix}-ingest"
+    images      = "${local.name_prefix}-images"
+    content     = "${local.name_prefix}-content"
+    publish     = "${local.name_prefix}-publish"
+  }
+  # Each function writes only to its own log group (Lambda creates it on the first write).
+  log_group_arns = {
+    for function, name in local.function_names :
+    function => "arn:aws:logs:${var.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/lambda/${name}:*"
+  }
+  # The secrets each function's code reads through config.secret(), as SSM parameter names
+  # (SecureString) under this prefix; .chalice/config.json names them (*_PARAMETER).
+  secret_parameters_arn = "arn:aws:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter/intellipost/${var.stage}/*"
+}
+
+# Only Lambda may assume the functions' roles, and only for this account's functions.
+data "aws_iam_policy_document" "lambda_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
 }
 
 # --- api_handler: every /api/v1 route ----------------------------------------------------------
 
 data "aws_iam_policy_document" "api_handler" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [local.log_group_arns["api_handler"]]
+  }
+
   statement {
     sid = "Tables"
     actions = [
@@ -72,9 +119,9 @@ data "aws_iam_policy_document" "api_handler" {
 
   statement {
     sid = "Secrets"
-    # JWT_SECRET_PARAMETER in .chalice/config.json: a SecureString the stage owns.
+    # JWT_SECRET_PARAMETER and MERCADOLIBRE_CLIENT_SECRET_PARAMETER (the MercadoLibre callback).
     actions   = ["ssm:GetParameter"]
-    resources = ["arn:aws:ssm:${var.region}:*:parameter/intellipost/${var.stage}/*"]
+    resources = [local.secret_parameters_arn]
   }
 
   statement {
@@ -92,9 +139,26 @@ resource "aws_iam_policy" "api_handler" {
   policy      = data.aws_iam_policy_document.api_handler.json
 }
 
+resource "aws_iam_role" "api_handler" {
+  name               = "${local.name_prefix}-api-handler"
+  description        = "IntelliPost ${var.stage} api_handler function (.chalice/config.json names it)."
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+}
+
+resource "aws_iam_role_policy_attachment" "api_handler" {
+  role       = aws_iam_role.api_handler.name
+  policy_arn = aws_iam_policy.api_handler.arn
+}
+
 # --- ingest: every object created under uploads/ ----------------------------------------------
 
 data "aws_iam_policy_document" "ingest" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [local.log_group_arns["ingest"]]
+  }
+
   statement {
     sid = "Tables"
     actions = [
@@ -144,9 +208,26 @@ resource "aws_iam_policy" "ingest" {
   policy      = data.aws_iam_policy_document.ingest.json
 }
 
+resource "aws_iam_role" "ingest" {
+  name               = "${local.name_prefix}-ingest"
+  description        = "IntelliPost ${var.stage} ingest function (.chalice/config.json names it)."
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+}
+
+resource "aws_iam_role_policy_attachment" "ingest" {
+  role       = aws_iam_role.ingest.name
+  policy_arn = aws_iam_policy.ingest.arn
+}
+
 # --- images: every images job under jobs/images/ ----------------------------------------------
 
 data "aws_iam_policy_document" "images" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [local.log_group_arns["images"]]
+  }
+
   statement {
     sid       = "Tables"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
@@ -172,6 +253,13 @@ data "aws_iam_policy_document" "images" {
   }
 
   statement {
+    sid = "Secrets"
+    # PHOTOROOM_API_KEY_PARAMETER.
+    actions   = ["ssm:GetParameter"]
+    resources = [local.secret_parameters_arn]
+  }
+
+  statement {
     sid       = "Key"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.main.arn]
@@ -190,9 +278,26 @@ resource "aws_iam_policy" "images" {
   policy      = data.aws_iam_policy_document.images.json
 }
 
+resource "aws_iam_role" "images" {
+  name               = "${local.name_prefix}-images"
+  description        = "IntelliPost ${var.stage} images function (.chalice/config.json names it)."
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+}
+
+resource "aws_iam_role_policy_attachment" "images" {
+  role       = aws_iam_role.images.name
+  policy_arn = aws_iam_policy.images.arn
+}
+
 # --- content: every content job under jobs/content/ --------------------------------------------
 
 data "aws_iam_policy_document" "content" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [local.log_group_arns["content"]]
+  }
+
   statement {
     sid       = "Tables"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
@@ -216,9 +321,10 @@ data "aws_iam_policy_document" "content" {
   }
 
   statement {
-    sid       = "Secrets"
+    sid = "Secrets"
+    # GEMINI_API_KEY_PARAMETER.
     actions   = ["ssm:GetParameter"]
-    resources = ["arn:aws:ssm:${var.region}:*:parameter/intellipost/${var.stage}/*"]
+    resources = [local.secret_parameters_arn]
   }
 
   statement {
@@ -240,9 +346,26 @@ resource "aws_iam_policy" "content" {
   policy      = data.aws_iam_policy_document.content.json
 }
 
+resource "aws_iam_role" "content" {
+  name               = "${local.name_prefix}-content"
+  description        = "IntelliPost ${var.stage} content function (.chalice/config.json names it)."
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+}
+
+resource "aws_iam_role_policy_attachment" "content" {
+  role       = aws_iam_role.content.name
+  policy_arn = aws_iam_policy.content.arn
+}
+
 # --- publish: every publish job under jobs/publish/ --------------------------------------------
 
 data "aws_iam_policy_document" "publish" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [local.log_group_arns["publish"]]
+  }
+
   statement {
     sid       = "Tables"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
@@ -259,9 +382,10 @@ data "aws_iam_policy_document" "publish" {
   }
 
   statement {
-    sid       = "Secrets"
+    sid = "Secrets"
+    # MERCADOLIBRE_CLIENT_SECRET_PARAMETER (refreshing a seller's MercadoLibre token).
     actions   = ["ssm:GetParameter"]
-    resources = ["arn:aws:ssm:${var.region}:*:parameter/intellipost/${var.stage}/*"]
+    resources = [local.secret_parameters_arn]
   }
 
   statement {
@@ -281,4 +405,15 @@ resource "aws_iam_policy" "publish" {
   name        = "${local.name_prefix}-publish"
   description = "IntelliPost ${var.stage} publish function: jobs/publish/ in, MercadoLibre items out."
   policy      = data.aws_iam_policy_document.publish.json
+}
+
+resource "aws_iam_role" "publish" {
+  name               = "${local.name_prefix}-publish"
+  description        = "IntelliPost ${var.stage} publish function (.chalice/config.json names it)."
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+}
+
+resource "aws_iam_role_policy_attachment" "publish" {
+  role       = aws_iam_role.publish.name
+  policy_arn = aws_iam_policy.publish.arn
 }

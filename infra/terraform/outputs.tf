@@ -43,7 +43,7 @@ output "kms_alias" {
 }
 
 output "dead_letter_queue_arns" {
-  description = "On-failure destination per event function, wired by `make deploy`."
+  description = "On-failure destination per event function (the merged chalice.tf.json wires them)."
   value       = { for name, queue in aws_sqs_queue.dead_letter : name => queue.arn }
 }
 

@@ -29,7 +29,7 @@ from infra.deploy.__main__ import deploy
 from infra.deploy.backup import back_up_tables, stage_tables
 from infra.deploy.release import LIVE, live_version
 from infra.deploy.smoke import judge, smoke_check
-from infra.deploy.terraform import MODULE_DIR, Terraform, TerraformError
+from infra.deploy.terraform import MODULE_DIR, Terraform, TerraformError, merge
 from infra.local.emulator import free_port
 from tests.unit.test_terraform import load_terraform
 
@@ -388,8 +388,73 @@ def test_the_merged_terraform_serves_every_trigger_through_the_live_alias(
     assert set(merged["output"]["function_names"]["value"]) == functions
 
 
-def test_what_the_merge_refers_to_exists_in_infra_terraform() -> None:
-    resources = load_terraform(MODULE_DIR)["resource"]
+def test_every_merged_function_runs_with_its_own_role_once_its_policy_is_attached(
+    applied: tuple[Path, list[list[str]], dict[str, Any]],
+) -> None:
+    workdir, _, _ = applied
+    resources = json.loads((workdir / "chalice.tf.json").read_text())["resource"]
+    assert "aws_iam_role" not in resources and "aws_iam_role_policy" not in resources
+    for name, function in resources["aws_lambda_function"].items():
+        assert function["role"] == f"${{aws_iam_role.{name}.arn}}"
+        assert f"aws_iam_role_policy_attachment.{name}" in function["depends_on"]
+
+
+def test_failed_events_go_to_each_functions_dead_letter_queue_after_two_retries(
+    applied: tuple[Path, list[list[str]], dict[str, Any]],
+) -> None:
+    workdir, _, _ = applied
+    resources = json.loads((workdir / "chalice.tf.json").read_text())["resource"]
+    configs = resources["aws_lambda_function_event_invoke_config"]
+    event_functions = set(load_terraform(MODULE_DIR)["locals"]["event_functions"])
+    assert set(configs) == event_functions == {"ingest", "images", "content", "publish"}
+    for name, config in configs.items():
+        assert config["function_name"] == f"${{aws_lambda_function.{name}.function_name}}"
+        # S3 invokes the alias, and an alias has its own asynchronous settings.
+        assert config["qualifier"] == f"${{aws_lambda_alias.{name}.name}}"
+        assert config["maximum_retry_attempts"] == 2
+        destination = config["destination_config"]["on_failure"]["destination"]
+        assert destination == f'${{aws_sqs_queue.dead_letter["{name}"].arn}}'
+
+
+def _generated(applied: tuple[Path, list[list[str]], dict[str, Any]]) -> dict[str, Any]:
+    workdir, _, _ = applied
+    generated: dict[str, Any] = json.loads((workdir / "chalice-package" / "chalice.tf.json").read_text())
+    return generated
+
+
+def test_a_package_whose_functions_use_chalices_generated_role_is_refused(
+    applied: tuple[Path, list[list[str]], dict[str, Any]],
+) -> None:
+    generated = _generated(applied)
+    # What chalice writes with its defaults (manage_iam_role true, autogen_policy).
+    generated["resource"]["aws_iam_role"] = {"default-role": {"name": "intellipost-dev"}}
+    for function in generated["resource"]["aws_lambda_function"].values():
+        function["role"] = "${aws_iam_role.default-role.arn}"
+    with pytest.raises(TerraformError, match=r"ingest runs as '\$\{aws_iam_role.default-role.arn\}'"):
+        merge(generated, "intellipost-dev-media")
+
+
+def test_a_function_with_another_functions_role_is_refused(
+    applied: tuple[Path, list[list[str]], dict[str, Any]],
+) -> None:
+    generated = _generated(applied)
+    generated["resource"]["aws_lambda_function"]["publish"]["role"] = "${aws_iam_role.api_handler.arn}"
+    with pytest.raises(TerraformError) as refused:
+        merge(generated, "intellipost-dev-media")
+    assert "publish runs as" in str(refused.value) and "ingest" not in str(refused.value)
+    del generated["resource"]["aws_lambda_function"]["publish"]
+    assert "publish" not in merge(generated, "intellipost-dev-media")["resource"]["aws_lambda_alias"]
+
+
+def test_what_the_merge_refers_to_exists_in_infra_terraform(
+    applied: tuple[Path, list[list[str]], dict[str, Any]],
+) -> None:
+    terraform = load_terraform(MODULE_DIR)
+    resources = terraform["resource"]
     assert "media" in resources["aws_s3_bucket"]
+    functions = set(_generated(applied)["resource"]["aws_lambda_function"])
+    assert functions <= set(resources["aws_iam_role"]), "a function without its role in iam.tf"
+    assert functions <= set(resources["aws_iam_role_policy_attachment"]), "a role without its policy"
+    assert "local.event_functions" in resources["aws_sqs_queue"]["dead_letter"]["for_each"]
     # Nothing the merge adds may clash with the hand-written module.
     assert "aws_lambda_alias" not in resources and "aws_lambda_function" not in resources

@@ -55,6 +55,18 @@ def test_the_chalice_config_names_parameters_never_secret_values(stage: str) -> 
             assert name == "TOKENS_KMS_KEY_ID" and value.startswith("alias/"), name
 
 
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_aws_stages_name_every_secret_under_the_stage_prefix_the_roles_may_read(stage: str) -> None:
+    """iam.tf grants ssm:GetParameter on /intellipost/<stage>/* and nothing else."""
+    env = stage_environment(stage)
+    # TOKENS_LOCAL_KEY seals tokens only where there is no KMS key (locally); AWS uses TOKENS_KMS_KEY_ID.
+    for name in sorted(secrets_in_code() - {"TOKENS_LOCAL_KEY"}):
+        parameter = env.get(f"{name}_PARAMETER")
+        assert parameter, f"{stage}: {name}_PARAMETER is not set, the function would fail to start"
+        assert parameter.startswith(f"/intellipost/{stage}/"), parameter
+    assert env["TOKENS_KMS_KEY_ID"] == f"alias/intellipost-{stage}"
+
+
 def test_the_config_file_holds_no_secret_looking_value() -> None:
     config = json.loads(CHALICE_CONFIG.read_text())
     values: list[str] = []
@@ -76,7 +88,11 @@ def test_the_config_file_holds_no_secret_looking_value() -> None:
 def test_no_terraform_output_is_or_carries_a_secret() -> None:
     outputs = load_terraform(TERRAFORM_DIR)["output"]
     generated = merge(
-        {"resource": {"aws_lambda_function": {"api": {"function_name": "x"}}}},
+        {
+            "resource": {
+                "aws_lambda_function": {"api": {"function_name": "x", "role": "${aws_iam_role.api.arn}"}}
+            }
+        },
         stage_environment("dev")["MEDIA_BUCKET"],
     )["output"]
     for name, output in [*outputs.items(), *generated.items()]:

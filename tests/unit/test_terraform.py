@@ -318,6 +318,90 @@ def test_every_lambda_function_has_a_policy() -> None:
         assert f"{function}_policy_arn" in terraform["output"], function
 
 
+# What each function's code reads through config.secret() (chalicelib/config.py), by function:
+# the API (JWT_SECRET, and MERCADOLIBRE_CLIENT_SECRET in the MercadoLibre callback), images
+# (PHOTOROOM_API_KEY), content (GEMINI_API_KEY), publish (MERCADOLIBRE_CLIENT_SECRET on refresh).
+READS_SECRETS = {"api_handler", "images", "content", "publish"}
+
+
+def _statements(terraform: dict[str, dict[str, Any]], function: str) -> dict[str, dict[str, Any]]:
+    document = terraform["data"]["aws_iam_policy_document"][function]
+    return {statement["sid"]: statement for statement in blocks(document, "statement")}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_function_runs_with_its_own_role_and_least_privilege_policy(
+    terraform: dict[str, dict[str, Any]],
+) -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    functions = set(config["lambda_functions"])
+    roles = terraform["resource"].get("aws_iam_role", {})
+    attachments = terraform["resource"].get("aws_iam_role_policy_attachment", {})
+    trust = one_block(terraform["data"]["aws_iam_policy_document"]["lambda_trust"], "statement")
+    assert one_block(trust, "principals")["identifiers"] == ["lambda.amazonaws.com"]
+    assert trust["actions"] == ["sts:AssumeRole"]
+    for function in sorted(functions):
+        assert function in roles, f"no aws_iam_role.{function} in iam.tf"
+        assert roles[function]["assume_role_policy"] == "${data.aws_iam_policy_document.lambda_trust.json}"
+        attached = [
+            body["policy_arn"]
+            for body in attachments.values()
+            if body["role"] == f"${{aws_iam_role.{function}.name}}"
+        ]
+        assert attached == [f"${{aws_iam_policy.{function}.arn}}"], (function, attached)
+
+        statements = _statements(terraform, function)
+        logs = statements.get("Logs")
+        assert logs and set(logs["actions"]) == {
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "logs:CreateLogGroup",
+        }
+        assert logs["resources"] == [f'${{local.log_group_arns["{function}"]}}'], function
+        for sid, statement in statements.items():
+            for action in statement["actions"]:
+                assert "*" not in action, f"{function}: {sid} allows {action}"
+            assert "*" not in _as_list(statement["resources"]), f"{function}: {sid} on every resource"
+        if function in READS_SECRETS:
+            secrets = statements.get("Secrets")
+            assert secrets, f"{function} reads a secret from SSM but may not"
+            assert secrets["actions"] == ["ssm:GetParameter"]
+            assert secrets["resources"] == ["${local.secret_parameters_arn}"]
+            assert "kms:Decrypt" in statements["Key"]["actions"], f"{function} cannot decrypt its secrets"
+        else:
+            assert "Secrets" not in statements, f"{function} reads no secret"
+    assert set(roles) == functions, f"roles without a function: {sorted(set(roles) - functions)}"
+    parameters = terraform["locals"]["secret_parameters_arn"]
+    assert parameters.endswith(":parameter/intellipost/${var.stage}/*")
+
+
+def test_event_functions_may_send_to_their_own_dead_letter_queue(
+    terraform: dict[str, dict[str, Any]],
+) -> None:
+    for function in terraform["locals"]["event_functions"]:
+        statements = _statements(terraform, function)
+        assert statements["DeadLetter"]["actions"] == ["sqs:SendMessage"]
+        assert statements["DeadLetter"]["resources"] == [f'${{aws_sqs_queue.dead_letter["{function}"].arn}}']
+        # The queue is encrypted with the stage key: sending needs a data key from it.
+        assert {"kms:GenerateDataKey", "kms:Decrypt"} <= set(statements["Key"]["actions"]), function
+        assert statements["Key"]["resources"] == ["${aws_kms_key.main.arn}"]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_chalice_names_our_roles_and_a_regional_api(stage: str) -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    settings = config["stages"][stage]
+    assert settings["manage_iam_role"] is False, "chalice must not generate a role"
+    assert "autogen_policy" not in settings
+    # CloudFront (panel.tf) fronts the API; an EDGE endpoint would put a second distribution behind it.
+    assert settings["api_gateway_endpoint_type"] == "REGIONAL"
+    for function in config["lambda_functions"]:
+        assert settings["lambda_functions"][function]["iam_role_arn"] == f"${{aws_iam_role.{function}.arn}}"
+
+
 def test_stage_is_validated_and_outputs_hold_no_secrets(terraform: dict[str, dict[str, Any]]) -> None:
     stage = terraform["variable"]["stage"]
     condition = one_block(stage, "validation")["condition"]
@@ -458,6 +542,37 @@ def test_what_these_files_use_from_chalice_exists_there(chalice_template: dict[s
     assert ("aws_api_gateway_rest_api", "rest_api") in used
     missing = [f"{t}.{n}" for t, n in sorted(used) if n not in chalice_template["resource"].get(t, {})]
     assert not missing, f"not in chalice.tf.json: {missing}"
+
+
+def test_the_generated_functions_run_with_our_roles_and_log_where_the_policies_allow(
+    terraform: dict[str, dict[str, Any]], chalice_template: dict[str, Any]
+) -> None:
+    resources = chalice_template["resource"]
+    assert "aws_iam_role" not in resources and "aws_iam_role_policy" not in resources
+    names = terraform["locals"]["function_names"]
+    for function, body in resources["aws_lambda_function"].items():
+        assert body["role"] == f"${{aws_iam_role.{function}.arn}}"
+        # The Logs statement names the log group Lambda writes to: /aws/lambda/<function_name>.
+        assert render(names[function], terraform) == body["function_name"], function
+    assert set(names) == set(resources["aws_lambda_function"])
+
+
+def test_the_panel_reaches_the_regional_api_through_its_stage(
+    terraform: dict[str, dict[str, Any]], chalice_template: dict[str, Any]
+) -> None:
+    rest_api = chalice_template["resource"]["aws_api_gateway_rest_api"]["rest_api"]
+    assert rest_api["endpoint_configuration"]["types"] == ["REGIONAL"]
+    distribution = terraform["resource"]["aws_cloudfront_distribution"]["panel"]
+    [api] = [
+        origin for origin in blocks(distribution, "origin") if origin["origin_id"] == "${local.api_origin_id}"
+    ]
+    assert (
+        api["domain_name"]
+        == "${aws_api_gateway_rest_api.rest_api.id}.execute-api.${var.region}.amazonaws.com"
+    )
+    assert api["origin_path"] == "/${aws_api_gateway_deployment.rest_api.stage_name}"
+    deployment = chalice_template["resource"]["aws_api_gateway_deployment"]["rest_api"]
+    assert deployment["stage_name"] == "api"
 
 
 # --- backups ------------------------------------------------------------------------------------
