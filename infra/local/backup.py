@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import quote
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.local import emulator
 from infra.local.environment import STATE_DIR, apply, emulator_environment, stage_environment
@@ -297,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
             print(restore(Path(args.file), endpoint, snapshot_dir))
     except BackupError as error:
         print(f"{args.command} failed: {error}", file=sys.stderr)
+        return 1
+    except (ClientError, BotoCoreError) as error:
+        # The emulator answered, but not as `make run` provisions it (another stack, or stopping).
+        print(f"{args.command} failed: the emulator at {endpoint} refused: {error}", file=sys.stderr)
         return 1
     return 0
 

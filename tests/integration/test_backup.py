@@ -236,3 +236,12 @@ def test_the_command_line_explains_instead_of_tracing(
     assert "restore failed: no backup at" in capsys.readouterr().err
     assert main(["restore"]) == 1
     assert "make restore FILE=" in capsys.readouterr().err
+
+
+def test_an_emulator_make_run_did_not_provision_is_named_not_traced(
+    fresh: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fresh)  # answers, but has none of the app's tables
+    assert main(["backup", "--out", str(tmp_path)]) == 1
+    assert f"backup failed: the emulator at {fresh} refused" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no half-written archive left behind
