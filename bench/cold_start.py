@@ -113,7 +113,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def report(load: str, repeat: int, f: dict[str, Any], imports: list[tuple[str, float]]) -> str:
-    ms = lambda seconds: f"{seconds * 1000:.0f} ms"  # noqa: E731
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:.0f} ms"
+
     first = f["import"] + f["health"] + f["products"]
     rows = [
         ("`python -c pass` (baseline)", ms(f["python"]), "1.00x"),

@@ -131,8 +131,10 @@ def _fact_answer(fact: dict[str, Any] | None) -> dict[str, Any] | None:
 def local_answers(draft: Any) -> dict[str, Any]:
     """The local writer's listing in Gemini's answer schemas."""
     facts = asdict(draft.facts)
-    read = {name: _fact_answer(facts[name]) for name in ("brand", "model", "product", "condition", "colour")}
-    read["specs"] = [{"name": n, **_fact_answer(f)} for n, f in facts["specs"].items()]  # type: ignore[dict-item]
+    read: dict[str, Any] = {
+        name: _fact_answer(facts[name]) for name in ("brand", "model", "product", "condition", "colour")
+    }
+    read["specs"] = [{"name": n, **(_fact_answer(f) or {})} for n, f in facts["specs"].items()]
     read["packaging_text"] = facts["packaging_text"]
     attributes = [
         {k: a.get(k) for k in ("id", "value_id", "value_name", "source", "confidence")}

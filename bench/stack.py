@@ -157,7 +157,7 @@ def register(api: str, email: str) -> str:
 
 
 def create_product(api: str, token: str, prompt: str, photos: list[bytes]) -> dict[str, Any]:
-    declared = [
+    declared: list[dict[str, Any]] = [
         {"file_name": f"{n}.jpg", "content_type": "image/jpeg", "size": len(p)} for n, p in enumerate(photos)
     ]
     answer = requests.post(
