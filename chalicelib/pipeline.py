@@ -112,7 +112,12 @@ def _ask_for_photos(product: Product, rejected: int) -> None:
     actions: list[Any] = [Product.attention.set(attention), Product.updated_at.set(clock.now())]
     if current is not ProductStatus.UPLOADING:
         actions += status_actions(product, move(current, ProductStatus.UPLOADING))
-    product.update(actions=actions)
+    try:
+        product.update(actions=actions)
+    except UpdateError:
+        # Photos judged at once each end here and the row moved under us: look again (asked already?).
+        advance(product)
+        return
     timeline.record(product.product_id, "upload", code, message, {"rejected": rejected})
 
 
@@ -131,6 +136,13 @@ def fail(
             condition=(Product.revision == revision) if revision is not None else None,
         )
     except UpdateError:
-        return False  # a newer revision took over
+        product.refresh(consistent_read=True)
+        if revision is not None and int(product.revision) != revision:
+            return False  # a newer revision took over
+        if product.status == ProductStatus.FAILED.value:
+            return False  # another delivery of the same step failed it first
+        # Only the row's version moved (the seller paused, another delivery wrote): fail it anyway,
+        # or the product would wait in its working state for ever.
+        return fail(product, stage, code, message, params, revision)
     timeline.record(product.product_id, stage, code, message, params)
     return True

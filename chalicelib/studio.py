@@ -202,5 +202,6 @@ def _record_pictures(
         if int(product.revision) != revision:
             logger.info("images job outdated while it ran", extra={"product_id": product.product_id})
             return False
-        raise
+        # Only the row's version moved (another delivery of this job recorded first): record again.
+        return _record_pictures(product, revision, image_id, choice, picture_key, about)
     return True

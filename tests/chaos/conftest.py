@@ -1,0 +1,39 @@
+"""A seller ready to publish, and the chaos report: printed at the end of the session; `make chaos`
+(CHAOS_REPORT=CHAOS.md) also writes it."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.chaos.harness import ROWS, report_table
+from tests.integration.test_marketplace_accounts import connect
+
+
+@pytest.fixture
+def seller(api: Any, sandbox: Any) -> Any:
+    """A seller with a MercadoLibre account (the sandbox's), ready to publish."""
+    seller = api.seller()
+    connect(api, sandbox, seller, f"CHAOS{seller.user_id[-8:]}")
+    return seller
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not ROWS:
+        return
+    table = report_table(ROWS)
+    terminalreporter.write_sep("=", "chaos report")
+    terminalreporter.write_line(table)
+    target = os.environ.get("CHAOS_REPORT")
+    if target:
+        from bench.report import machine
+
+        stamp = f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()} (`make chaos`)."
+        Path(target).write_text(
+            "# Chaos\n\n`make chaos` injects faults into the running pipeline and writes this file.\n"
+            f"Items duplicated and data lost must be 0.\n\n{stamp}\n\n{table}"
+        )

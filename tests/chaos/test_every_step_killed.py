@@ -1,0 +1,62 @@
+"""The event runtime SIGKILLed in the middle of every step (ingest, images, content, publish), one
+product through all four: it still reaches its end state with one result per step, no orphan object
+and one MercadoLibre item. The representative chaos scenario `make test` runs; `make chaos` runs all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.chaos.harness import (
+    RuntimeProcess,
+    approve,
+    audit,
+    sandbox_items,
+    scenario,
+    sell,
+    timeline_codes,
+    wait_status,
+)
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.chaos
+
+
+# Where each step is stopped: between two of its writes, where a crash hurts most.
+STALLS = [
+    ("ingest", "chalicelib.pipeline:advance"),  # photo recorded, images job not written
+    ("images", "chalicelib.studio:_record_pictures"),  # main picture stored, not recorded, no content job
+    ("content", "chalicelib.content:_publish_or_wait"),  # listing version saved, product not ready
+    ("publish", "chalicelib.publisher:_describe"),  # item created on MercadoLibre, no description
+]
+
+
+def test_the_runtime_killed_mid_step_at_every_step(seller: Any, sandbox: Any, tmp_path: Path) -> None:
+    with scenario("runtime SIGKILLed mid-step, once per step") as row:
+        runtime = RuntimeProcess(tmp_path)
+        try:
+            marker = runtime.start(stall=STALLS[0][1])
+            product_id = sell(seller)
+            row.products = 1
+            for n, (step, _) in enumerate(STALLS):
+                wait_for(marker.exists, 120, f"the {step} step to reach its stall point")
+                runtime.kill()
+                row.faults += 1
+                following = STALLS[n + 1][1] if n + 1 < len(STALLS) else None
+                marker = runtime.start(stall=following)
+                if step == "content":
+                    wait_status(seller, product_id, "ready")
+                    assert approve(seller, product_id).status_code == 200
+            done = wait_status(seller, product_id, "published")
+        finally:
+            runtime.stop()
+        assert sandbox_items(sandbox, seller, product_id) == [done["item"]["id"]]
+        codes = timeline_codes(seller, product_id)
+        for code in ("PHOTOS_RECEIVED", "LISTING_READY", "PUBLISHED"):
+            assert codes.count(code) == 1, (code, codes)
+        found = audit(seller, product_id, sandbox)
+        row.duplicated, row.lost, row.completed = found.duplicated, found.lost, 1
+        assert found.problems == []
