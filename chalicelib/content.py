@@ -70,8 +70,11 @@ def process_content_job(key: str) -> None:
     if int(product.revision) != revision:
         logger.info("content job dropped: stale revision", extra={"key": key})
         return
-    if _version_for(product.product_id, revision) is not None:
+    done = _version_for(product.product_id, revision)
+    if done is not None:
         logger.info("content job already done; duplicate delivery", extra={"key": key})
+        if int(product.current_version) < int(done.version):
+            _publish_or_wait(product, done)  # the delivery that wrote it stopped before this
         return
     site = User.get(product.user_id).site
     timeline.record(
@@ -256,6 +259,15 @@ def _write_listing(product: Product, job: dict[str, Any], site: str) -> ListingV
         version.save(condition=ListingVersion.version.does_not_exist())
     except PutError:
         raise _Duplicate() from None
+    # Two deliveries running at once both pass the check at the start and save consecutive numbers:
+    # the lowest number for the revision is the one, a later one steps back.
+    if any(
+        int(other.version) < int(version.version)
+        for other in ListingVersion.query(product.product_id, consistent_read=True)
+        if int(other.revision) == int(version.revision) and other.source == "generated"
+    ):
+        version.delete()
+        raise _Duplicate()
     return version
 
 
@@ -371,6 +383,13 @@ def _publish_or_wait(product: Product, version: ListingVersion) -> None:
             condition=Product.revision == int(version.revision),
         )
     except UpdateError:
+        product.refresh(consistent_read=True)
+        if int(product.revision) == int(version.revision) and int(product.current_version) < int(
+            version.version
+        ):
+            # Only the row's version moved (another step touched the product meanwhile): again.
+            _publish_or_wait(product, version)
+            return
         logger.info("listing outdated while it was written", extra={"product_id": product.product_id})
         return
     _count_upload_to_ready(product.product_id, version)
