@@ -13,7 +13,6 @@ STAMP := $(VENV)/.installed
 .PHONY: web web-test e2e-browser browser node-check
 .PHONY: checkov
 .PHONY: chaos security
-.PHONY: chaos security
 
 help:
 	@echo "make run      start the product locally (panel, emulator, API, event runtime) until Ctrl-C"
@@ -29,8 +28,6 @@ help:
 	@echo "make deploy STAGE=dev|prod  back up the tables, terraform apply, move the live aliases, smoke check; rolls back on failure"
 	@echo "make test-localstack  the integration suite against LocalStack (LOCALSTACK_ENDPOINT, or Docker)"
 	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
-	@echo "make chaos    faults injected into the running pipeline (kills, duplicates, outages, failing providers); table into CHAOS.md"
-	@echo "make security hostile uploads, the access matrix, no secrets in logs, the API contract, then checkov"
 	@echo "make chaos    faults injected into the running pipeline (kills, duplicates, outages, failing providers); table into CHAOS.md"
 	@echo "make security hostile uploads, the access matrix, no secrets in logs, the API contract, then checkov"
 	@echo "make backup   every local table and object into .local/backups/intellipost-<time>.tar.gz"
@@ -171,17 +168,6 @@ restore: $(STAMP)
 
 clean:
 	rm -rf .local build
-
-# Faults injected into the running pipeline, every step (a few minutes; loopback only). Table: CHAOS.md.
-chaos: $(STAMP) models
-	CHAOS_REPORT=CHAOS.md $(BIN)/python -m pytest -q -m chaos tests/chaos
-
-# Hostile files through the real upload path, who may see what, no secret in a log, the API contract,
-# then checkov over the Terraform.
-security: $(STAMP) models
-	$(BIN)/python -m pytest -q tests/security tests/integration/test_access.py \
-		tests/integration/test_no_secrets_in_logs.py tests/e2e/test_api_contract.py
-	$(MAKE) checkov
 
 # Faults injected into the running pipeline, every step (a few minutes; loopback only). Table: CHAOS.md.
 chaos: $(STAMP) models
