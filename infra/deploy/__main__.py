@@ -1,18 +1,23 @@
 """`python -m infra.deploy --stage dev|prod` (`make deploy STAGE=...`): the steps, in order.
 
+0. build the panel (`npm ci && npm run build` in web/; Node.js 20.19+), before anything changes;
 1. back up every table of the stage (on-demand DynamoDB backups named after this deploy);
 2. `chalice package` merged with `infra/terraform`, `terraform init` + `apply` (the functions'
    `$LATEST` changes; the triggers invoke `live`, so no traffic moves yet);
 3. publish a version of every function and move its `live` alias to it;
-4. smoke check `GET /api/v1/health/detailed` on the deployed API;
-5. if it fails, every alias goes back to the version it had and the command exits 1 saying what
-   failed. A failure before step 3 moved no alias, so the stage still runs what it ran before.
+4. upload web/build to the panel bucket (assets first, index.html last, stale files after) and
+   invalidate `/index.html` and `/` in CloudFront;
+5. smoke check `GET /api/v1/health/detailed` on the deployed API and `GET <panel_url>/`;
+6. if step 4 or 5 fails, every alias goes back to the version it had, the panel's files go back to
+   the versions they had, and the command exits 1 saying what failed. A failure before step 3
+   moved no alias, so the stage still runs what it ran before.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import time
@@ -21,8 +26,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from infra.deploy.backup import back_up_tables, stage_tables
+from infra.deploy.panel import PanelError, PanelSite, PanelUpload, build_panel, node_problem
 from infra.deploy.release import ReleaseError, release, roll_back
-from infra.deploy.smoke import SmokeResult, smoke_check
+from infra.deploy.smoke import SmokeResult, panel_check, smoke_check
 from infra.deploy.terraform import Terraform, TerraformError
 
 STAGES = ("dev", "prod")
@@ -30,6 +36,12 @@ STAGES = ("dev", "prod")
 
 class Infrastructure(Protocol):
     def apply(self, stage: str) -> dict[str, Any]: ...
+
+
+class Panel(Protocol):
+    def publish(self, bucket: str, distribution_id: str, reference: str) -> tuple[PanelUpload, str]: ...
+
+    def restore(self, upload: PanelUpload, distribution_id: str, reference: str) -> list[str]: ...
 
 
 def deploy(
@@ -40,15 +52,18 @@ def deploy(
     smoke: Callable[[str, str], SmokeResult] = smoke_check,
     say: Callable[[str], None] = print,
     label: str | None = None,
+    panel: Panel | None = None,
+    panel_smoke: Callable[[str], SmokeResult] = panel_check,
 ) -> int:
+    """Steps 1-6 above; `panel` None deploys the API only (no panel build to upload)."""
     label = label or time.strftime("pre-deploy-%Y%m%dT%H%M%SZ", time.gmtime())
 
     tables = stage_tables(stage)
-    say(f"[1/4] backing up {len(tables)} tables ({label})")
+    say(f"[1/5] backing up {len(tables)} tables ({label})")
     for backup in back_up_tables(dynamodb, tables, label):
         say(f"      {backup.table}: {backup.backup_arn or 'does not exist yet, nothing to back up'}")
 
-    say("[2/4] chalice package + terraform apply")
+    say("[2/5] chalice package + terraform apply")
     try:
         outputs = infrastructure.apply(stage)
     except TerraformError as error:
@@ -57,7 +72,7 @@ def deploy(
         return 1
     functions = sorted(outputs["function_names"].values())
 
-    say(f"[3/4] publishing {len(functions)} functions and moving their live aliases")
+    say(f"[3/5] publishing {len(functions)} functions and moving their live aliases")
     try:
         releases = release(lambda_client, functions)
     except ReleaseError as error:
@@ -66,16 +81,44 @@ def deploy(
     for item in releases:
         say(f"      {item.function}: live {item.previous or '(new)'} -> {item.current}")
 
-    say("[4/4] smoke check")
+    def fail(reason: str, upload: PanelUpload | None) -> int:
+        say(f"DEPLOY FAILED: {reason}")
+        say("Rolling back:")
+        lines = roll_back(lambda_client, releases)
+        if panel is not None and upload is not None:
+            lines += panel.restore(upload, outputs["panel_distribution_id"], label)
+        for line in lines:
+            say(f"      {line}")
+        return 1
+
+    upload = None
+    if panel is None:
+        say("[4/5] panel: not uploaded (no panel build given)")
+    else:
+        say(f"[4/5] uploading the panel to {outputs['panel_bucket_name']}")
+        try:
+            upload, invalidation = panel.publish(
+                outputs["panel_bucket_name"], outputs["panel_distribution_id"], label
+            )
+        except PanelError as error:
+            return fail(f"panel upload: {error}", error.upload)
+        say(
+            f"      {len(upload.uploaded)} uploaded, {len(upload.kept)} unchanged, "
+            f"{len(upload.deleted)} stale deleted; CloudFront invalidation {invalidation}"
+        )
+
+    say("[5/5] smoke check")
     result = smoke(outputs["EndpointURL"], stage)
-    if result.ok:
-        say(f"Deployed {stage}: {result.url} is healthy (attempt {result.attempts}).")
-        return 0
-    say(f"DEPLOY FAILED: smoke check failed: {result.detail}")
-    say("Rolling back:")
-    for line in roll_back(lambda_client, releases):
-        say(f"      {line}")
-    return 1
+    if not result.ok:
+        return fail(f"smoke check failed: {result.detail}", upload)
+    if panel is not None:
+        seen = panel_smoke(outputs["panel_url"])
+        if not seen.ok:
+            return fail(f"panel check failed: {seen.detail}", upload)
+    say(f"Deployed {stage}: {result.url} is healthy (attempt {result.attempts}).")
+    if "panel_url" in outputs:
+        say(f"panel_url: {outputs['panel_url']}")
+    return 0
 
 
 def missing_prerequisites(stage: str, terraform: str, backend_config: Path | None) -> list[str]:
@@ -84,14 +127,23 @@ def missing_prerequisites(stage: str, terraform: str, backend_config: Path | Non
 
     missing = []
     if shutil.which(terraform) is None:
-        missing.append(f"Terraform: `{terraform}` is not on PATH (install Terraform >= 1.5)")
+        missing.append(f"Terraform: `{terraform}` is not on PATH (install Terraform >= 1.3)")
     if boto3.Session().get_credentials() is None:
         missing.append(
             "AWS credentials: none found (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or SSO)"
         )
-    # Terraform matches TF_VAR_<name> case-sensitively, and the variable is `panel_origin`.
-    if not os.environ.get("TF_VAR_panel_origin"):  # noqa: SIM112
-        missing.append("TF_VAR_panel_origin: the panel's origin, e.g. https://panel.example.com")
+    # Optional: without it the panel is served at CloudFront's own domain (output panel_url).
+    # Terraform matches TF_VAR_<name> case-sensitively; the variables are lower case.
+    origin = os.environ.get("TF_VAR_panel_origin", "")  # noqa: SIM112
+    if origin and not re.fullmatch(r"https://[^/]+", origin):
+        missing.append(f"TF_VAR_panel_origin: {origin!r} must be https:// and a host only")
+    if origin and not os.environ.get("TF_VAR_panel_certificate_arn"):  # noqa: SIM112
+        missing.append(
+            "TF_VAR_panel_certificate_arn: a custom panel origin needs its ACM certificate (us-east-1)"
+        )
+    problem = node_problem()
+    if problem:
+        missing.append(problem)
     if backend_config is None and stage == "prod":
         missing.append(
             "TF_BACKEND_CONFIG: prod keeps its Terraform state in S3; name a file with the backend's "
@@ -124,6 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("AWS_ENDPOINT_URL"):
         print(f"Note: AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} sends every AWS call there.")
 
+    print("Building the panel: npm ci && npm run build in web/")
+    try:
+        build = build_panel()
+    except PanelError as error:
+        print(f"DEPLOY FAILED before anything changed: {error}", file=sys.stderr)
+        return 1
+
     import boto3
 
     return deploy(
@@ -131,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         Terraform(executable=args.terraform, backend_config=backend_config),
         boto3.client("lambda"),
         boto3.client("dynamodb"),
+        panel=PanelSite(boto3.client("s3"), boto3.client("cloudfront"), build),
     )
 
 

@@ -1,7 +1,9 @@
-"""The smoke check: the deployed `/api/v1/health/detailed` answers 200, healthy, for this stage.
+"""The smoke check: the deployed `/api/v1/health/detailed` answers 200, healthy, for this stage,
+and the panel's URL serves the panel's index.html.
 
-It goes through API Gateway to the `live` alias, so it exercises the version just released against
-the stage's real tables and bucket. Retries cover API Gateway's propagation and cold starts.
+The API check goes through API Gateway to the `live` alias, so it exercises the version just
+released against the stage's real tables and bucket. Retries cover API Gateway's propagation, cold
+starts and CloudFront's.
 """
 
 from __future__ import annotations
@@ -49,6 +51,29 @@ def judge(status: int, body: Any, stage: str) -> str:
     return ""
 
 
+def _poll(
+    url: str,
+    verdict: Callable[[Any], str],
+    attempts: int,
+    wait_seconds: float,
+    get: Callable[..., Any],
+    sleep: Callable[[float], None],
+) -> SmokeResult:
+    detail = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            response = get(url, timeout=30)
+        except requests.RequestException as error:
+            detail = f"did not answer ({type(error).__name__})"
+        else:
+            detail = verdict(response)
+            if not detail:
+                return SmokeResult(True, url, attempt, "")
+        if attempt < attempts:
+            sleep(wait_seconds)
+    return SmokeResult(False, url, attempts, f"GET {url} {detail} (after {attempts} attempts)")
+
+
 def smoke_check(
     endpoint: str,
     stage: str,
@@ -57,21 +82,39 @@ def smoke_check(
     get: Callable[..., Any] = requests.get,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SmokeResult:
-    url = health_url(endpoint)
-    detail = ""
-    for attempt in range(1, attempts + 1):
+    def verdict(response: Any) -> str:
         try:
-            response = get(url, timeout=30)
-        except requests.RequestException as error:
-            detail = f"did not answer ({type(error).__name__})"
-        else:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            detail = judge(response.status_code, body, stage)
-            if not detail:
-                return SmokeResult(True, url, attempt, "")
-        if attempt < attempts:
-            sleep(wait_seconds)
-    return SmokeResult(False, url, attempts, f"GET {url} {detail} (after {attempts} attempts)")
+            body = response.json()
+        except ValueError:
+            body = None
+        return judge(response.status_code, body, stage)
+
+    return _poll(health_url(endpoint), verdict, attempts, wait_seconds, get, sleep)
+
+
+# Every page of the SvelteKit build loads its code from here; an S3 error page or the API does not.
+PANEL_MARKER = "_app/immutable/"
+
+
+def judge_panel(status: int, content_type: str, body: str) -> str:
+    """What is wrong with the panel's answer; empty when it is the panel's index.html."""
+    if status != 200:
+        return f"answered {status}"
+    if not content_type.startswith("text/html"):
+        return f"answered {content_type or 'no Content-Type'}, not text/html"
+    if PANEL_MARKER not in body:
+        return f"answered an HTML page that does not load the panel ({PANEL_MARKER})"
+    return ""
+
+
+def panel_check(
+    panel_url: str,
+    attempts: int = 6,
+    wait_seconds: float = 5.0,
+    get: Callable[..., Any] = requests.get,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SmokeResult:
+    def verdict(response: Any) -> str:
+        return judge_panel(response.status_code, response.headers.get("Content-Type", ""), response.text)
+
+    return _poll(panel_url.rstrip("/") + "/", verdict, attempts, wait_seconds, get, sleep)

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import stat
+import subprocess
 import sys
 import threading
 import uuid
@@ -25,10 +26,19 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.deploy.__main__ import deploy
+from infra.deploy.__main__ import deploy, missing_prerequisites
 from infra.deploy.backup import back_up_tables, stage_tables
+from infra.deploy.panel import (
+    IMMUTABLE,
+    PanelError,
+    PanelSite,
+    invalidate,
+    node_problem,
+    restore_panel,
+    upload_panel,
+)
 from infra.deploy.release import LIVE, live_version
-from infra.deploy.smoke import judge, smoke_check
+from infra.deploy.smoke import judge, judge_panel, panel_check, smoke_check
 from infra.deploy.terraform import MODULE_DIR, Terraform, TerraformError, merge
 from infra.local.emulator import free_port
 from tests.unit.test_terraform import load_terraform
@@ -149,7 +159,7 @@ def aliases(infra: ApplyInEmulator) -> dict[str, str | None]:
     return {name: live_version(infra.lambda_client, function) for name, function in infra.names.items()}
 
 
-def run_deploy(infra: ApplyInEmulator, lines: list[str], smoke: Any = FAST_SMOKE) -> int:
+def run_deploy(infra: ApplyInEmulator, lines: list[str], smoke: Any = FAST_SMOKE, **panel: Any) -> int:
     return deploy(
         "local",
         infra,
@@ -158,6 +168,7 @@ def run_deploy(infra: ApplyInEmulator, lines: list[str], smoke: Any = FAST_SMOKE
         smoke=smoke,
         say=lines.append,
         label=f"test-{uuid.uuid4().hex[:8]}",
+        **panel,
     )
 
 
@@ -458,3 +469,283 @@ def test_what_the_merge_refers_to_exists_in_infra_terraform(
     assert "local.event_functions" in resources["aws_sqs_queue"]["dead_letter"]["for_each"]
     # Nothing the merge adds may clash with the hand-written module.
     assert "aws_lambda_alias" not in resources and "aws_lambda_function" not in resources
+
+
+# -- the panel: upload, cache headers, stale files, rollback, invalidation ---------------------------
+
+OLD_BUILD = {
+    "index.html": '<script type="module" src="/_app/immutable/entry/start.old111.js"></script>',
+    "_app/immutable/entry/start.old111.js": "export const old = 1;",
+    "_app/immutable/assets/app.same222.css": "body{margin:0}",
+    "_app/version.json": '{"version":"old"}',
+    "retired.txt": "only the old build has me",
+}
+NEW_BUILD = {
+    "index.html": '<link rel="stylesheet" href="/_app/immutable/assets/app.same222.css">'
+    '<script type="module" src="/_app/immutable/entry/start.new333.js"></script>',
+    "_app/immutable/entry/start.new333.js": "export const fresh = 2;",
+    "_app/immutable/assets/app.same222.css": "body{margin:0}",
+    "_app/version.json": '{"version":"new"}',
+    "favicon.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+    "robots.txt": "User-agent: *",
+}
+
+
+def write_build(folder: Path, files: dict[str, str]) -> Path:
+    for key, text in files.items():
+        (folder / key).parent.mkdir(parents=True, exist_ok=True)
+        (folder / key).write_text(text)
+    return folder
+
+
+def panel_bucket(versioned: bool = True) -> str:
+    bucket = f"panel-{uuid.uuid4().hex[:12]}"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    if versioned:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return bucket
+
+
+def served(bucket: str) -> dict[str, str]:
+    s3 = boto3.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() for key in keys}
+
+
+class Recorder:
+    """An S3 client that records each write (and can fail one), passing everything to the emulator."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.client = boto3.client("s3")
+        self.calls: list[tuple[str, str]] = []
+        self.fail_on = fail_on
+
+    def put_object(self, **kwargs: Any) -> Any:
+        if kwargs["Key"] == self.fail_on:
+            raise self.client.exceptions.ClientError(
+                {"Error": {"Code": "SlowDown", "Message": "Reduce your request rate"}}, "PutObject"
+            )
+        self.calls.append(("put", kwargs["Key"]))
+        return self.client.put_object(**kwargs)
+
+    def delete_objects(self, **kwargs: Any) -> Any:
+        self.calls.extend(("delete", item["Key"]) for item in kwargs["Delete"]["Objects"])
+        return self.client.delete_objects(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_the_panel_is_uploaded_with_its_cache_headers_and_content_types(aws: str, tmp_path: Path) -> None:
+    bucket = panel_bucket()
+    upload = upload_panel(boto3.client("s3"), bucket, write_build(tmp_path, NEW_BUILD))
+
+    assert served(bucket) == NEW_BUILD
+    assert sorted(upload.uploaded) == sorted(NEW_BUILD) and upload.kept == upload.deleted == []
+    s3 = boto3.client("s3")
+    expected = {
+        "index.html": ("text/html; charset=utf-8", "no-cache"),
+        "_app/immutable/entry/start.new333.js": ("text/javascript; charset=utf-8", IMMUTABLE),
+        "_app/immutable/assets/app.same222.css": ("text/css; charset=utf-8", IMMUTABLE),
+        "_app/version.json": ("application/json", "no-cache"),
+        "favicon.svg": ("image/svg+xml", "no-cache"),
+        "robots.txt": ("text/plain; charset=utf-8", "no-cache"),
+    }
+    for key, (content_type, cache_control) in expected.items():
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert (head["ContentType"], head["CacheControl"]) == (content_type, cache_control), key
+    assert IMMUTABLE == "public, max-age=31536000, immutable"
+
+
+def test_stale_files_go_only_after_every_new_file_is_up_and_index_html_goes_up_last(
+    aws: str, tmp_path: Path
+) -> None:
+    bucket = panel_bucket()
+    upload_panel(boto3.client("s3"), bucket, write_build(tmp_path / "old", OLD_BUILD))
+    s3 = Recorder()
+    upload = upload_panel(s3, bucket, write_build(tmp_path / "new", NEW_BUILD))
+
+    assert served(bucket) == NEW_BUILD
+    puts = [key for op, key in s3.calls if op == "put"]
+    deletes = [key for op, key in s3.calls if op == "delete"]
+    assert s3.calls == [("put", key) for key in puts] + [("delete", key) for key in deletes]
+    assert sorted(deletes) == ["_app/immutable/entry/start.old111.js", "retired.txt"] == upload.deleted
+    assert puts[0] == "_app/immutable/entry/start.new333.js", "hashed assets first"
+    assert puts[-1] == "index.html", "the page that names the assets last"
+    # A hashed name already in the bucket has the same content: not sent again.
+    assert upload.kept == ["_app/immutable/assets/app.same222.css"]
+    assert "_app/immutable/assets/app.same222.css" not in puts
+
+
+def test_a_failed_upload_leaves_the_old_panel_served_and_restore_removes_the_new_files(
+    aws: str, tmp_path: Path
+) -> None:
+    bucket = panel_bucket()
+    upload_panel(boto3.client("s3"), bucket, write_build(tmp_path / "old", OLD_BUILD))
+    with pytest.raises(
+        PanelError, match=r"uploading the panel to .* failed \(ClientError: .*SlowDown"
+    ) as failed:
+        upload_panel(Recorder(fail_on="favicon.svg"), bucket, write_build(tmp_path / "new", NEW_BUILD))
+
+    now = served(bucket)
+    assert now["index.html"] == OLD_BUILD["index.html"], (
+        "index.html goes up last, so the old one still serves"
+    )
+    assert set(OLD_BUILD) <= set(now), "nothing was deleted before every new file was up"
+    upload = failed.value.upload
+    assert upload is not None and "_app/immutable/entry/start.new333.js" in upload.added
+    restore_panel(boto3.client("s3"), upload)
+    assert served(bucket) == OLD_BUILD
+
+
+def test_restore_brings_back_the_previous_panel_with_its_headers(aws: str, tmp_path: Path) -> None:
+    bucket = panel_bucket()
+    s3 = boto3.client("s3")
+    upload_panel(s3, bucket, write_build(tmp_path / "old", OLD_BUILD))
+    upload = upload_panel(s3, bucket, write_build(tmp_path / "new", NEW_BUILD))
+    assert served(bucket) == NEW_BUILD
+
+    lines = restore_panel(s3, upload)
+
+    assert served(bucket) == OLD_BUILD
+    head = s3.head_object(Bucket=bucket, Key="index.html")
+    assert (head["ContentType"], head["CacheControl"]) == ("text/html; charset=utf-8", "no-cache")
+    assert lines == [
+        "panel: 4 files back to the versions they had",
+        "panel: 3 files this deploy added removed",
+    ]
+
+
+def test_an_unversioned_bucket_or_a_build_without_index_html_is_refused(aws: str, tmp_path: Path) -> None:
+    with pytest.raises(PanelError, match="is not versioned"):
+        upload_panel(
+            boto3.client("s3"), panel_bucket(versioned=False), write_build(tmp_path / "a", NEW_BUILD)
+        )
+    no_index = {key: text for key, text in NEW_BUILD.items() if key != "index.html"}
+    with pytest.raises(PanelError, match=r"has no index\.html: build the panel first"):
+        upload_panel(boto3.client("s3"), panel_bucket(), write_build(tmp_path / "b", no_index))
+
+
+def panel_distribution() -> str:
+    cloudfront = boto3.client("cloudfront")
+    config = {
+        "CallerReference": uuid.uuid4().hex,
+        "Comment": "panel",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "panel", "DomainName": "panel.s3.amazonaws.com"}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "panel", "ViewerProtocolPolicy": "redirect-to-https"},
+    }
+    return str(cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+
+
+def test_cloudfront_forgets_the_entry_page(aws: str) -> None:
+    cloudfront = boto3.client("cloudfront")
+    distribution = panel_distribution()
+    invalidation = invalidate(cloudfront, distribution, f"test-{uuid.uuid4().hex[:8]}")
+    paths = cloudfront.get_invalidation(DistributionId=distribution, Id=invalidation)["Invalidation"]
+    assert paths["InvalidationBatch"]["Paths"]["Items"] == ["/index.html", "/"]
+
+
+def test_the_panel_check_wants_the_panel_page() -> None:
+    page = '<script type="module" src="/_app/immutable/entry/start.abc.js"></script>'
+    assert judge_panel(200, "text/html; charset=utf-8", page) == ""
+    assert judge_panel(403, "application/xml", "<Error>AccessDenied</Error>") == "answered 403"
+    assert judge_panel(200, "application/json", "{}") == "answered application/json, not text/html"
+    assert "does not load the panel" in judge_panel(200, "text/html", "<h1>It works</h1>")
+
+
+class PanelInEmulator(ApplyInEmulator):
+    """An apply that also outputs the panel's bucket and distribution, like panel.tf's outputs."""
+
+    def __init__(self, endpoint: str, prefix: str, panel_url: str) -> None:
+        super().__init__(endpoint, prefix)
+        self.bucket = panel_bucket()
+        self.distribution = panel_distribution()
+        self.panel_url = panel_url
+
+    def apply(self, stage: str) -> dict[str, Any]:
+        return {
+            **super().apply(stage),
+            "panel_bucket_name": self.bucket,
+            "panel_distribution_id": self.distribution,
+            "panel_url": self.panel_url,
+        }
+
+
+def test_a_deploy_uploads_the_panel_and_a_failed_check_brings_the_old_one_back(
+    provisioned: str, real_health: HealthServer, tmp_path: Path
+) -> None:
+    seen: list[str] = []
+
+    def panel_from_bucket(url: str) -> Any:
+        """The distribution as the check sees it: the bucket's index.html."""
+        seen.append(url)
+        page = served(infra.bucket)["index.html"]
+        return FAST_PANEL_CHECK(url, get=lambda *_, **__: FakeResponse(page))
+
+    infra = PanelInEmulator(real_health.endpoint, f"deploy-{uuid.uuid4().hex[:8]}", "https://panel.example")
+    s3, cloudfront = boto3.client("s3"), boto3.client("cloudfront")
+    lines: list[str] = []
+    first = PanelSite(s3, cloudfront, write_build(tmp_path / "old", OLD_BUILD))
+    assert run_deploy(infra, lines, panel=first, panel_smoke=panel_from_bucket) == 0, "\n".join(lines)
+    assert served(infra.bucket) == OLD_BUILD
+    assert seen == ["https://panel.example"]
+    assert "panel_url: https://panel.example" in lines
+    invalidations = cloudfront.list_invalidations(DistributionId=infra.distribution)["InvalidationList"]
+    assert invalidations["Quantity"] == 1
+
+    # The next build's panel page is broken (no assets named): the check fails, and everything goes back.
+    broken = {**NEW_BUILD, "index.html": "<h1>blank</h1>"}
+    lines = []
+    second = PanelSite(s3, cloudfront, write_build(tmp_path / "new", broken))
+    assert run_deploy(infra, lines, panel=second, panel_smoke=panel_from_bucket) == 1
+    report = "\n".join(lines)
+    assert "DEPLOY FAILED: panel check failed" in report and "does not load the panel" in report
+    assert set(aliases(infra).values()) == {"1"}
+    assert served(infra.bucket) == OLD_BUILD
+    assert "panel: 3 files this deploy added removed" in report
+
+
+class FakeResponse:
+    def __init__(self, text: str) -> None:
+        self.status_code = 200
+        self.headers = {"Content-Type": "text/html; charset=utf-8"}
+        self.text = text
+
+
+FAST_PANEL_CHECK = partial(panel_check, attempts=1, wait_seconds=0)
+
+
+def test_the_panel_origin_is_optional_but_a_custom_one_must_be_https_with_a_certificate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def panel_lines() -> list[str]:
+        missing = missing_prerequisites("dev", sys.executable, None)
+        return [line for line in missing if line.startswith("TF_VAR_")]
+
+    monkeypatch.delenv("TF_VAR_panel_origin", raising=False)
+    monkeypatch.delenv("TF_VAR_panel_certificate_arn", raising=False)
+    assert panel_lines() == [], "without it the panel is served at CloudFront's own domain"
+    monkeypatch.setenv("TF_VAR_panel_origin", "http://panel.example.com/")
+    assert panel_lines()[0].startswith("TF_VAR_panel_origin: 'http://panel.example.com/' must be https://")
+    monkeypatch.setenv("TF_VAR_panel_origin", "https://panel.example.com")
+    assert panel_lines() == [
+        "TF_VAR_panel_certificate_arn: a custom panel origin needs its ACM certificate (us-east-1)"
+    ]
+    monkeypatch.setenv("TF_VAR_panel_certificate_arn", "arn:aws:acm:us-east-1:123456789012:certificate/x")
+    assert panel_lines() == []
+
+
+def test_an_old_or_missing_node_is_named_with_what_to_install() -> None:
+    def node(version: str, code: int = 0) -> Any:
+        return lambda *_, **__: subprocess.CompletedProcess(["node"], code, stdout=version, stderr="")
+
+    def missing(*_: Any, **__: Any) -> Any:
+        raise FileNotFoundError("node")
+
+    assert node_problem(node("v20.19.0\n")) == node_problem(node("v22.1.0\n")) == ""
+    assert "needs 20.19 or newer, found v20.18.1" in node_problem(node("v20.18.1\n"))
+    assert "needs 20.19 or newer, found v18.19.0" in node_problem(node("v18.19.0\n"))
+    assert "`node` is not on PATH" in node_problem(missing)
+    assert "nvm install 22" in node_problem(missing)
