@@ -178,3 +178,38 @@ describe('the list', () => {
     expect(get(list).items).toHaveLength(1);
   });
 });
+
+describe('refreshing what is on screen', () => {
+  let calls: URL[];
+  let answer: { items: Product[]; next?: string | null };
+  beforeEach(() => {
+    session.start({ access_token: 'a', refresh_token: 'r', expires_in: 900, token_type: 'Bearer', user: {} as never });
+    calls = [];
+    useFetch(async (input) => {
+      const address = new URL(String(input), 'http://panel.local');
+      calls.push(address);
+      return new Response(JSON.stringify(answer), { status: 200 });
+    });
+  });
+  afterEach(() => session.end());
+
+  it('reads the first page as long as what is shown and replaces it', async () => {
+    answer = { items: [product('9', { status: 'processing' })], next: 'c1' };
+    const list = createProductList(1);
+    await list.load(noFilters);
+    answer = { items: [product('8')], next: null };
+    await list.more();
+    answer = { items: [product('9', { status: 'ready' }), product('8')], next: 'c2' };
+    await list.refresh();
+    expect(calls.at(-1)?.searchParams.get('limit')).toBe('2');
+    expect(calls.at(-1)?.searchParams.get('next')).toBeNull();
+    expect(get(list).items.map((p) => p.status)).toEqual(['ready', 'ready']);
+    expect(get(list).next).toBe('c2');
+  });
+
+  it('does nothing before the first answer', async () => {
+    const list = createProductList(1);
+    await list.refresh();
+    expect(calls).toHaveLength(0);
+  });
+});

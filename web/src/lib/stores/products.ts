@@ -47,6 +47,10 @@ export function filtersToQuery(filters: Filters): string {
   return text ? `?${text}` : '';
 }
 
+/** Statuses that change without the seller doing anything. */
+export const working = (product: Product) =>
+  product.status === 'uploading' || product.status === 'processing' || product.status === 'publishing';
+
 export const hasFilters = (f: Filters) => Boolean(f.status || f.confidence || f.q.trim() || f.attention);
 
 /**
@@ -154,6 +158,26 @@ export function createProductList(pageSize = 20) {
     /** The next page for the same filters (no-op while loading or at the end). */
     more(): Promise<void> {
       return fetchMore(false);
+    },
+    /**
+     * Read again what is on screen (products still working change status by themselves): the first
+     * page, as long as what is shown, replaces the items; nothing flickers while it loads.
+     */
+    async refresh(): Promise<void> {
+      const state = get(store);
+      if (state.loading || !state.loaded || state.error) return;
+      const mine = ++generation;
+      controller?.abort();
+      controller = new AbortController();
+      const limit = Math.min(100, Math.max(pageSize, state.items.length));
+      try {
+        const answer = await page(state.filters, null, state.filters.attention ? 100 : limit, controller.signal);
+        if (mine !== generation) return;
+        const items = state.filters.attention ? answer.items.filter(needsAttention) : answer.items;
+        store.update((s) => ({ ...s, items, next: answer.next ?? null }));
+      } catch {
+        // A missed refresh is not the seller's problem: the next one, or any action, tries again.
+      }
     },
     /** After an error: try the step that failed again. */
     retry(): Promise<void> {
