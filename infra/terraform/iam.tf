@@ -53,7 +53,8 @@ locals {
   secret_parameters_arn = "arn:aws:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter/intellipost/${var.stage}/*"
 }
 
-# Only Lambda may assume the functions' roles, and only for this account's functions.
+# Only Lambda may assume the functions' roles. Only principals of this account with iam:PassRole
+# can hand a role to a function, so AWS's standard execution-role trust needs no further condition.
 data "aws_iam_policy_document" "lambda_trust" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -61,12 +62,6 @@ data "aws_iam_policy_document" "lambda_trust" {
     principals {
       type        = "Service"
       identifiers = ["lambda.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }
