@@ -70,6 +70,11 @@ def process_content_job(key: str) -> None:
     if int(product.revision) != revision:
         logger.info("content job dropped: stale revision", extra={"key": key})
         return
+    if product.status == ProductStatus.FAILED.value:
+        # failed only moves on by the seller's retry (failed -> processing), which writes a job of its
+        # own: a late or redelivered copy would be an illegal failed -> ready (or failed -> failed).
+        logger.info("content job dropped: the product failed; it waits for a retry", extra={"key": key})
+        return
     done = _version_for(product.product_id, revision)
     if done is not None:
         logger.info("content job already done; duplicate delivery", extra={"key": key})
@@ -384,6 +389,12 @@ def _publish_or_wait(product: Product, version: ListingVersion) -> None:
         )
     except UpdateError:
         product.refresh(consistent_read=True)
+        if product.status == ProductStatus.FAILED.value:
+            # Another delivery of this job failed the product meanwhile: the seller's retry applies it.
+            logger.info(
+                "listing saved; the product failed meanwhile", extra={"product_id": product.product_id}
+            )
+            return
         if int(product.revision) == int(version.revision) and int(product.current_version) < int(
             version.version
         ):

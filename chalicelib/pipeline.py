@@ -71,10 +71,26 @@ def _start_images_job(product: Product, accepted: list[Image]) -> None:
                 return  # a newer revision took over; its own advance writes its job
             if int(product.images_job_revision) != revision:
                 raise  # changed for another reason: let the delivery be retried
-    manifest = {
+    if blobs.write_json_once(
+        job_key("images", product.product_id, revision), images_manifest(product, accepted)
+    ):
+        logger.info("images job written", extra={"product_id": product.product_id, "revision": revision})
+        timeline.record(
+            product.product_id,
+            "images",
+            "PHOTOS_RECEIVED",
+            f"all {len(accepted)} photo(s) are in; analysing them",
+            {"count": len(accepted)},
+            percent=10,
+        )
+
+
+def images_manifest(product: Product, accepted: list[Image]) -> dict[str, Any]:
+    """The images job of the product's current revision: its accepted photos and the seller's choice."""
+    return {
         "product_id": product.product_id,
         "user_id": product.user_id,
-        "revision": revision,
+        "revision": int(product.revision),
         "prompt": product.prompt,
         "main_image_id": main_image_id(product, accepted),
         "images": [
@@ -90,16 +106,6 @@ def _start_images_job(product: Product, accepted: list[Image]) -> None:
             for image in accepted
         ],
     }
-    if blobs.write_json_once(job_key("images", product.product_id, revision), manifest):
-        logger.info("images job written", extra={"product_id": product.product_id, "revision": revision})
-        timeline.record(
-            product.product_id,
-            "images",
-            "PHOTOS_RECEIVED",
-            f"all {len(accepted)} photo(s) are in; analysing them",
-            {"count": len(accepted)},
-            percent=10,
-        )
 
 
 def _ask_for_photos(product: Product, rejected: int) -> None:
@@ -126,6 +132,8 @@ def fail(
 ) -> bool:
     """The product cannot go on: `failed` with the reason on it and on the timeline; whatever listing it
     had stays current. With `revision`, only while the product is still on that revision."""
+    if product.status == ProductStatus.FAILED.value:
+        return False  # a redelivered job of the step that failed it: the first reason stands
     try:
         product.update(
             actions=[

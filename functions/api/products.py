@@ -1,6 +1,6 @@
 from chalice.app import Response
 
-from chalicelib import products
+from chalicelib import products, retry
 from chalicelib.api.edge import answer, body, caller, query
 from chalicelib.api.schemas import (
     ImageOrder,
@@ -106,3 +106,14 @@ def choose_main_image(product_id: str) -> Response:
     user_id = caller(blueprint.current_request)
     choice = body(blueprint.current_request, MainImageChoice)
     return answer(products.choose_main_image(user_id, product_id, choice.image_id))
+
+
+@route(
+    "/products/{product_id}/retry",
+    "POST",
+    "Run the step that failed again (photos, listing or publishing), at the same revision",
+    response=ProductOut,
+    errors=(404, 409),
+)
+def retry_product(product_id: str) -> Response:
+    return answer(retry.retry(caller(blueprint.current_request), product_id))
