@@ -85,6 +85,18 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     stdio: ['ignore', console, console]
   });
 
+  // Should the runner itself die (Ctrl-C twice, a crash), the stack goes with it.
+  const orphanGuard = () => {
+    if (stack.exitCode === null && stack.pid !== undefined) {
+      try {
+        process.kill(-stack.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', orphanGuard);
+
   const panelUrl = `http://127.0.0.1:${panel}`;
   const stop = async () => {
     if (stack.exitCode !== null || stack.pid === undefined) return;

@@ -8,6 +8,12 @@
 import type { Page } from '@playwright/test';
 import { expect, limits, newSeller, pattern, photos, SMALL_PHOTO, test, watchConsole, words, type Language } from './support';
 
+type Site = 'MLA' | 'MLB';
+/** The seller's MercadoLibre site: the listing is written in its language, whatever the panel's. */
+const SITES: Record<Language, { site: Site; host: RegExp; price: RegExp }> = {
+  es: { site: 'MLA', host: /^https:\/\/articulo\.mercadolibre\.com\.ar\//, price: /^\$\s2\.500(,00)?$/ },
+  pt: { site: 'MLB', host: /^https:\/\/produto\.mercadolivre\.com\.br\//, price: /^R\$\s2\.500,00$/ }
+};
 const PIPELINE = 150_000; // one pass of the local pipeline, with room for a busy CPU
 const YOGHURT = 'Valio-Vanilla-Yoghurt';
 
@@ -20,12 +26,12 @@ async function signUp(page: Page, language: Language, email: string, password: s
 }
 
 /** The sandbox's own sign-in page (English, not ours), then back through the API's callback. */
-async function authorizeOnSandbox(tab: Page, nickname: string) {
+async function authorizeOnSandbox(tab: Page, nickname: string, site: Site) {
   await expect(tab).toHaveURL(new RegExp(`^${process.env.SANDBOX_URL}/authorization\\?`));
   await tab.getByLabel('Nickname').fill(nickname);
-  await tab.getByLabel('Site').selectOption('MLA');
+  await tab.getByLabel('Site').selectOption(site);
   await tab.getByRole('button', { name: 'Sign in and authorize' }).click();
-  await expect(tab).toHaveURL(/\/settings\?ml=connected$/);
+  await expect(tab).toHaveURL(/\/settings(\?|$)/); // the page reads ?ml=connected, then tidies the address
 }
 
 /** The page the sandbox opens in: a new tab, or this one. */
@@ -46,13 +52,20 @@ test('a seller lists a product from photos to a published item', async ({ page, 
   await expect(page.getByRole('heading', { level: 1, name: t('products.title') })).toBeVisible();
   await shot('products-empty');
 
-  // MercadoLibre: from the settings page to the sandbox's authorization page and back.
+  // Settings: the seller's site, then MercadoLibre through the sandbox's authorization page.
+  const { site, host, price } = SITES[language];
   await page.getByRole('link', { name: t('nav.settings') }).click();
+  const siteChoice = page.getByLabel(t('settings.site'));
+  if ((await siteChoice.inputValue()) !== site) {
+    await siteChoice.selectOption(site);
+    await page.getByRole('button', { name: t('common.save') }).click();
+    await expect(page.getByText(t('settings.saved'))).toBeVisible();
+  }
   const nickname = `TIENDA_${language.toUpperCase()}_${Date.now().toString(36).toUpperCase()}`;
   // The authorization page opens in a new tab (the panel's tab watches for the account), or in
   // this one when a new tab cannot open; either way the callback lands on the settings page.
   const tab = await opening(page, () => page.getByRole('button', { name: t('settings.ml_connect') }).click());
-  await authorizeOnSandbox(tab, nickname);
+  await authorizeOnSandbox(tab, nickname, site);
   await expect(tab.getByText(t('settings.ml_connected_now', { nickname }))).toBeVisible();
   if (tab !== page) await tab.close();
   await expect(page.getByText(words(language, 'settings.ml_state.connected'), { exact: true })).toBeVisible({ timeout: 10_000 });
@@ -78,7 +91,7 @@ test('a seller lists a product from photos to a published item', async ({ page, 
   const chosen = photos(YOGHURT, ['001', '002', '003']);
   await files.setInputFiles(chosen);
   await expect(page.getByTestId('chosen-photo')).toHaveCount(3);
-  await page.getByLabel(t('new.prompt_label')).fill('Yogur de vainilla Valio 1 kg');
+  await page.getByLabel(t('new.prompt_label')).fill(language === 'es' ? 'Yogur de vainilla Valio 1 kg' : 'Iogurte de baunilha Valio 1 kg');
   await shot('new-product');
   await page.getByRole('button', { name: t('new.create') }).click();
 
@@ -119,11 +132,12 @@ test('a seller lists a product from photos to a published item', async ({ page, 
   await page.getByLabel(t('publish.listing_type')).selectOption({ label: words(language, 'publish.listing_type.gold_special') });
   await page.getByRole('radio', { name: t('product.condition.new') }).check();
   await expect(page.getByText(t('publish.check.ok'))).toBeVisible();
+  await expect(page.getByText(price)).toBeVisible(); // the preview, in the site's currency
   await shot('publish');
   await page.getByRole('button', { name: t('publish.submit') }).click();
   await expect(page.getByRole('heading', { name: t('publish.published.title') })).toBeVisible({ timeout: PIPELINE });
   const permalink = page.getByRole('link', { name: t('publish.published.open') });
-  await expect(permalink).toHaveAttribute('href', /mercadolibre\.com\.ar\//);
+  await expect(permalink).toHaveAttribute('href', host);
   await shot('published');
 
   // The list shows it published, with its picture.
