@@ -90,7 +90,10 @@ def build_panel(web_dir: Path = WEB_DIR, run: Run = subprocess.run) -> Path:
     if problem:
         raise PanelError(problem)
     for command in (["npm", "ci", "--no-audit", "--no-fund"], ["npm", "run", "build"]):
-        result = run(command, cwd=web_dir, text=True, check=False)
+        try:
+            result = run(command, cwd=web_dir, text=True, check=False)
+        except FileNotFoundError:
+            raise PanelError("npm is not on PATH: it comes with Node.js (apt-get install npm)") from None
         if result.returncode != 0:
             raise PanelError(f"`{' '.join(command)}` in {web_dir} failed with exit code {result.returncode}")
     build = web_dir / "build"

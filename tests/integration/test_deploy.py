@@ -32,6 +32,7 @@ from infra.deploy.panel import (
     IMMUTABLE,
     PanelError,
     PanelSite,
+    build_panel,
     invalidate,
     node_problem,
     restore_panel,
@@ -749,3 +750,26 @@ def test_an_old_or_missing_node_is_named_with_what_to_install() -> None:
     assert "needs 20.19 or newer, found v18.19.0" in node_problem(node("v18.19.0\n"))
     assert "`node` is not on PATH" in node_problem(missing)
     assert "nvm install 22" in node_problem(missing)
+
+
+def test_the_panel_build_runs_npm_ci_then_build_and_names_what_failed(tmp_path: Path) -> None:
+    calls: list[list[str]] = []
+
+    def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(command)
+        if command[:2] == ["node", "--version"]:
+            return subprocess.CompletedProcess(command, 0, stdout="v22.3.0\n", stderr="")
+        if command == ["npm", "run", "build"]:
+            assert kwargs["cwd"] == tmp_path
+            write_build(tmp_path / "build", NEW_BUILD)
+        return subprocess.CompletedProcess(command, 0, stdout="", stderr="")
+
+    assert build_panel(tmp_path, run) == tmp_path / "build"
+    assert calls[1:] == [["npm", "ci", "--no-audit", "--no-fund"], ["npm", "run", "build"]]
+
+    def failing(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        code = 0 if command[0] == "node" else 1
+        return subprocess.CompletedProcess(command, code, stdout="v22.3.0\n", stderr="")
+
+    with pytest.raises(PanelError, match=r"`npm ci --no-audit --no-fund` in .* failed with exit code 1"):
+        build_panel(tmp_path, failing)
