@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formExpired, s3Problem, uploadToS3, UploadError } from './upload';
+import { formDeadline, formExpired, s3Problem, uploadToS3, UploadError } from './upload';
 
 const form = {
   url: 'http://127.0.0.1:4566/uploads-bucket',
@@ -34,10 +34,10 @@ class FakeXhr {
   }
 }
 
-function start(file = new Blob([new Uint8Array(1000)], { type: 'image/jpeg' }), useForm = form) {
+function start(file = new Blob([new Uint8Array(1000)], { type: 'image/jpeg' }), deadline?: number) {
   const xhr = new FakeXhr();
   const progress: [number, number][] = [];
-  const upload = uploadToS3(useForm, file, (l, t) => progress.push([l, t]), () => xhr as unknown as XMLHttpRequest);
+  const upload = uploadToS3(form, file, (l, t) => progress.push([l, t]), () => xhr as unknown as XMLHttpRequest, deadline);
   return { xhr, progress, upload };
 }
 
@@ -86,8 +86,8 @@ describe('uploading a photo to S3', () => {
     expect(s3Problem(500, 'oops')).toMatchObject({ code: 'UPLOAD_FAILED', params: { status: 500 } });
   });
 
-  it('does not even try with a form that has expired', async () => {
-    const { xhr, upload } = start(undefined, { ...form, expires_at: new Date(Date.now() - 1000).toISOString() });
+  it('does not even try with a form past its deadline', async () => {
+    const { xhr, upload } = start(undefined, Date.now() - 1000);
     await expect(upload.done).rejects.toBeInstanceOf(UploadError);
     await expect(upload.done).rejects.toMatchObject({ code: 'UPLOAD_EXPIRED' });
     expect(xhr.sent).toBeNull();
@@ -95,7 +95,18 @@ describe('uploading a photo to S3', () => {
 
   it('treats a form about to expire as expired (the upload takes time)', () => {
     const now = Date.parse('2026-11-28T10:00:00Z');
-    expect(formExpired({ ...form, expires_at: '2026-11-28T10:00:30Z' }, now)).toBe(true);
-    expect(formExpired({ ...form, expires_at: '2026-11-28T10:05:00Z' }, now)).toBe(false);
+    expect(formExpired(now + 30_000, now)).toBe(true);
+    expect(formExpired(now + 5 * 60_000, now)).toBe(false);
+    expect(formExpired(now + 30_000, now, 0)).toBe(false);
+  });
+
+  it('counts the form\'s life on this device\'s clock, whatever the clock says', () => {
+    const signed = { ...form, expires_at: '2026-11-28T10:15:00Z' };
+    // The server signed it at 10:00 for 15 minutes; this phone's clock is 20 minutes ahead.
+    const phoneNow = Date.parse('2026-11-28T10:20:00Z');
+    const deadline = formDeadline(signed, '2026-11-28T10:00:00Z', phoneNow);
+    expect(deadline).toBe(phoneNow + 15 * 60_000);
+    expect(formExpired(deadline, phoneNow + 10 * 60_000)).toBe(false);
+    expect(formExpired(deadline, phoneNow + 15 * 60_000)).toBe(true);
   });
 });

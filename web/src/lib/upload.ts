@@ -23,9 +23,19 @@ export interface Upload {
   abort(): void;
 }
 
-/** Is the form still usable? A minute of margin: the upload itself takes time. */
-export function formExpired(form: UploadForm, now = Date.now(), marginMs = 60_000): boolean {
-  return Date.parse(form.expires_at) - marginMs <= now;
+/**
+ * When, on this device's clock, the form stops working: its lifetime as the server counted it
+ * (expires_at minus the server's time when it signed it), from the moment it arrived. A phone
+ * whose clock is off by minutes would otherwise think every fresh form had expired, or none.
+ */
+export function formDeadline(form: UploadForm, serverNow: string, receivedAt = Date.now()): number {
+  const lifetime = Date.parse(form.expires_at) - Date.parse(serverNow);
+  return receivedAt + (Number.isFinite(lifetime) ? Math.max(0, lifetime) : 0);
+}
+
+/** Is the form past its deadline? A minute of margin by default: the upload itself takes time. */
+export function formExpired(deadline: number, now = Date.now(), marginMs = 60_000): boolean {
+  return deadline - marginMs <= now;
 }
 
 /** S3 answers errors as XML: <Error><Code>EntityTooLarge</Code><Message>…</Message></Error>. */
@@ -45,11 +55,13 @@ export function uploadToS3(
   form: UploadForm,
   file: Blob,
   onProgress: (loaded: number, total: number) => void,
-  makeRequest: MakeRequest = () => new XMLHttpRequest()
+  makeRequest: MakeRequest = () => new XMLHttpRequest(),
+  /** From formDeadline: a form past it is not even tried. */
+  deadline?: number
 ): Upload {
   const xhr = makeRequest();
   const done = new Promise<void>((resolve, reject) => {
-    if (formExpired(form, Date.now(), 0)) {
+    if (deadline !== undefined && formExpired(deadline, Date.now(), 0)) {
       reject(new UploadError('UPLOAD_EXPIRED'));
       return;
     }

@@ -29,6 +29,8 @@ export interface UploadItem {
   /** The declared image this file fills, and its presigned form. */
   imageId?: string;
   form?: Schemas['UploadForm'];
+  /** When the form stops working, on this device's clock (upload.ts formDeadline). */
+  deadline?: number;
   problem: UploadProblem | null;
   attempts: number;
 }
@@ -83,8 +85,10 @@ export function createUploads() {
       ]);
     },
     /** The API declared the image: this is where the file goes. */
-    assign(key: string, imageId: string, form: Schemas['UploadForm']): void {
-      store.update((items) => items.map((item) => (item.key === key ? { ...item, imageId, form } : item)));
+    assign(key: string, imageId: string, form: Schemas['UploadForm'], deadline?: number): void {
+      store.update((items) =>
+        items.map((item) => (item.key === key ? { ...item, imageId, form, deadline } : item))
+      );
     },
     start(key: string): void {
       if (!find(key).form) throw new IllegalUploadMove(`${key}: no upload form yet`);
