@@ -3,6 +3,10 @@
 CHAOS_STALL="module:function" replaces that function: the first call touches CHAOS_STALL_MARKER and
 every call then waits forever, so the test can SIGKILL the process at exactly that point of a step.
 The points the chaos suite uses sit between two writes of a step, where a crash hurts most.
+
+CHAOS_PAUSE="module:function,module:function" holds each of those functions the first time it is
+called, after touching CHAOS_PAUSE_DIR/paused-{n}, until CHAOS_PAUSE_DIR/release-{n} exists; then it
+runs. The test can change the world (cut the emulator's link) while a step is known to be mid-way.
 """
 
 from __future__ import annotations
@@ -29,9 +33,29 @@ def stall(spec: str, marker: Path) -> None:
     setattr(module, name, stopped)
 
 
+def pause(spec: str, paused: Path, release: Path) -> None:
+    module_name, _, name = spec.partition(":")
+    module = importlib.import_module(module_name)
+    original = getattr(module, name)
+
+    @functools.wraps(original)
+    def held(*args: Any, **kwargs: Any) -> Any:
+        if not paused.exists():
+            paused.touch()
+            while not release.exists():
+                time.sleep(0.1)
+        return original(*args, **kwargs)
+
+    setattr(module, name, held)
+
+
 if __name__ == "__main__":
     if os.environ.get("CHAOS_STALL"):
         stall(os.environ["CHAOS_STALL"], Path(os.environ["CHAOS_STALL_MARKER"]))
+    if os.environ.get("CHAOS_PAUSE"):
+        folder = Path(os.environ["CHAOS_PAUSE_DIR"])
+        for n, spec in enumerate(os.environ["CHAOS_PAUSE"].split(",")):
+            pause(spec, folder / f"paused-{n}", folder / f"release-{n}")
     from infra.local.runtime import main
 
     main()
