@@ -31,6 +31,12 @@ const catalogues: Record<Language, Catalogue> = {
   pt: JSON.parse(readFileSync(join(I18N, 'pt.json'), 'utf8'))
 };
 
+/** A key showing instead of its words: `product.photos.alt`, `errors.IMAGE_TOO_SMALL`... */
+const UNTRANSLATED = new RegExp(
+  `\\b(${[...new Set(Object.keys(catalogues.es).map((key) => key.split('.')[0]))].join('|')})\\.[A-Za-z_]+(\\.[A-Za-z_]+)*\\b`,
+  'g'
+);
+
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -77,11 +83,17 @@ export const test = base.extend<{ language: Language; t: (key: string, params?: 
   t: async ({ language }, use) => {
     await use((key, params) => pattern(language, key, params));
   },
-  // Screenshots of the main screens, per language and viewport, kept as artefacts to look at.
+  // Screenshots of the main screens, per language and viewport, kept as artefacts to look at; each
+  // screen is also checked for what a screenshot shows a person: a catalogue key instead of words,
+  // and content wider than the screen (the panel must work at 360 px).
   shot: async ({ page }, use, testInfo: TestInfo) => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     await use(async (name) => {
       await page.screenshot({ path: join(SCREENSHOTS, `${testInfo.project.name}-${name}.png`), fullPage: true });
+      const text = await page.locator('body').innerText();
+      expect.soft(text.match(UNTRANSLATED) ?? [], `untranslated keys on ${name}`).toEqual([]);
+      const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      expect.soft(widths[0], `${name} is wider than the screen`).toBeLessThanOrEqual(widths[1]);
     });
   }
 });
