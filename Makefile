@@ -90,7 +90,8 @@ browser:
 	if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else \
 		echo "Chromium is missing: run  sudo apt-get install --no-install-recommends chromium"; exit 1; fi; \
 	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		$$sudo apt-get install -y -qq --no-install-recommends chromium
+		$$sudo apt-get install -y -qq --no-install-recommends chromium; \
+	test -x "$(CHROMIUM)" || { echo "Chromium is still missing at $(CHROMIUM): set CHROMIUM=/path/to/chromium."; exit 1; }
 
 # The panel end to end against its own local stack (free ports, a temporary state folder).
 e2e-browser: $(STAMP) models browser web
