@@ -157,6 +157,9 @@ describe('saving with the optimistic lock', () => {
     expect(seen.map((s) => s.method)).toEqual(['PUT', 'GET']);
     if (result.kind !== 'conflict') throw new Error(`expected a conflict, got ${result.kind}`);
     expect(result.current.version).toBe(6);
+    // The full current version (the 409 carries it without its sheet): the sheet's rows survive.
+    expect(result.current.sheet).not.toBeNull();
+    expect(result.rebased.draft.attributes.BRAND).toEqual({ value_id: null, value_name: 'Nike' });
     expect(result.rebased.draft.title).toBe('Mi título');
     expect(result.rebased.draft.description).toBe('Otra descripción');
     expect(result.rebased.theirs).toEqual([{ field: 'title', value: 'Otro título' }]);
