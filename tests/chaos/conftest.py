@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.chaos.harness import ROWS, report_table
+from tests.chaos.harness import ROWS, ProviderDouble, report_table
 from tests.integration.test_marketplace_accounts import connect
 
 
@@ -20,6 +21,14 @@ def seller(api: Any, sandbox: Any) -> Any:
     seller = api.seller()
     connect(api, sandbox, seller, f"CHAOS{seller.user_id[-8:]}")
     return seller
+
+
+@pytest.fixture(scope="session")
+def double() -> Iterator[ProviderDouble]:
+    """PhotoRoom and Gemini on loopback, failing as told (tests/chaos/harness.py)."""
+    server = ProviderDouble()
+    yield server
+    server.close()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -429,3 +429,88 @@ def dead_letters(runtime: EventRuntime, needle: str) -> list[dict[str, Any]]:
                     found.append(message)
                 seen.add(message["MessageId"])
     return found
+
+
+# -- providers that fail on demand ------------------------------------------------------------------
+
+
+class ProviderDouble:
+    """PhotoRoom's and Gemini's wire formats on one loopback server, failing as `mode` says.
+
+    PhotoRoom: `POST /v1/segment` answers the photo back as an opaque PNG cutout (mode "ok"), or
+    `{"detail": ...}` with the status named by the mode ("500", "402"). Gemini: `POST
+    /v1beta/models/{model}:generateContent` answers the JSON its response schema asks for (facts,
+    attributes or copy, read from the request's schema), or Gemini's error body ("429"), an answer
+    later than the client's timeout ("timeout"), or a 200 whose text is not JSON ("invalid-json").
+    """
+
+    def __init__(self) -> None:
+        from werkzeug.serving import make_server
+
+        self.mode = "ok"
+        self.calls: dict[str, int] = {}
+        self.slow_seconds = 3.0
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+
+    def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from werkzeug.wrappers import Request
+
+        request = Request(environ)
+        which = "photoroom" if request.path.endswith("/segment") else "gemini"
+        self.calls[which] = self.calls.get(which, 0) + 1
+        answer = self._photoroom if which == "photoroom" else self._gemini
+        return answer(request, self.mode)(environ, start_response)
+
+    def _photoroom(self, request: Any, mode: str) -> Any:
+        import io
+
+        from PIL import Image
+        from werkzeug.wrappers import Response
+
+        if mode in ("500", "402"):
+            body = {"detail": f"double says {mode}", "status_code": int(mode), "type": "double"}
+            return Response(json.dumps(body), status=int(mode), content_type="application/json")
+        photo = Image.open(request.files["image_file"].stream).convert("RGBA")
+        out = io.BytesIO()
+        photo.save(out, format="PNG")
+        return Response(out.getvalue(), content_type="image/png", headers={"x-uncertainty-score": "0.1"})
+
+    def _gemini(self, request: Any, mode: str) -> Any:
+        from werkzeug.wrappers import Response
+
+        if mode == "429":
+            body = {"error": {"code": 429, "message": "double is busy", "status": "RESOURCE_EXHAUSTED"}}
+            return Response(json.dumps(body), status=429, content_type="application/json")
+        if mode == "timeout":
+            time.sleep(self.slow_seconds)
+        schema = json.loads(request.get_data())["generationConfig"]["responseSchema"]["properties"]
+        if mode == "invalid-json":
+            text = "the listing is {not JSON"
+        elif "attributes" in schema:
+            # BRAND is in every sheet and required by most: the double answers it from the prompt.
+            brand = {"id": "BRAND", "value_name": "Oatly", "source": "prompt", "confidence": 0.95}
+            text = json.dumps({"attributes": [brand]})
+        elif "title" in schema:
+            text = json.dumps(
+                {"title": "Leche De Avena Oatly 1 L", "description": "Leche de avena Oatly, 1 litro."}
+            )
+        else:
+            text = json.dumps(
+                {
+                    "brand": {"value": "Oatly", "source": "prompt", "confidence": 0.95},
+                    "product": {"value": "Leche de avena", "source": "prompt", "confidence": 0.9},
+                    "specs": [],
+                    "packaging_text": ["OATLY"],
+                }
+            )
+        body = {
+            "candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 200, "totalTokenCount": 1200},
+            "modelVersion": "gemini-2.5-flash-001",
+        }
+        return Response(json.dumps(body), content_type="application/json")
