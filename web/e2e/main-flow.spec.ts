@@ -6,7 +6,7 @@
  * Spanish on a desktop, Portuguese on a phone. Screenshots of each main screen are kept.
  */
 import type { Page } from '@playwright/test';
-import { expect, limits, newSeller, pattern, photos, SMALL_PHOTO, test, watchConsole, words, type Language } from './support';
+import { expect, limits, newSeller, pattern, photos, SMALL_PHOTO, test, words, type Language } from './support';
 
 type Site = 'MLA' | 'MLB';
 /** The seller's MercadoLibre site: the listing is written in its language, whatever the panel's. */
@@ -45,8 +45,7 @@ async function opening(page: Page, click: () => Promise<void>): Promise<Page> {
   return tab;
 }
 
-test('a seller lists a product from photos to a published item', async ({ page, language, t, shot }, testInfo) => {
-  const problems = watchConsole(page);
+test('a seller lists a product from photos to a published item', async ({ page, language, t, shot, browserErrors }, testInfo) => {
   const seller = newSeller(testInfo);
   await signUp(page, language, seller.email, seller.password);
   await expect(page.getByRole('heading', { level: 1, name: t('products.title') })).toBeVisible();
@@ -145,5 +144,5 @@ test('a seller lists a product from photos to a published item', async ({ page, 
   await expect(page.getByText(mine)).toBeVisible();
   await shot('products');
   expect(page.url()).not.toBe(productUrl);
-  expect(problems).toEqual([]);
+  expect(browserErrors).toEqual([]);
 });

@@ -5,10 +5,9 @@
  * sends one).
  */
 import { readFileSync } from 'node:fs';
-import { expect, newSeller, photos, test, watchConsole } from './support';
+import { expect, newSeller, photos, test } from './support';
 
-test('the panel is served with the API on its origin, under its CSP', async ({ page }) => {
-  const problems = watchConsole(page);
+test('the panel is served with the API on its origin, under its CSP', async ({ page, browserErrors }) => {
   const answer = await page.goto('/products');
   expect(answer?.headers()['content-security-policy']).toBe("frame-ancestors 'none'");
   expect(answer?.headers()['x-content-type-options']).toBe('nosniff');
@@ -16,7 +15,7 @@ test('the panel is served with the API on its origin, under its CSP', async ({ p
   await expect(page).toHaveURL(/\/login\?next=%2Fproducts$/);
   const health = await page.evaluate(async () => (await fetch('/api/v1/health')).json());
   expect(health).toEqual({ status: 'ok', stage: 'local' });
-  expect(problems).toEqual([]);
+  expect(browserErrors).toEqual([]);
 });
 
 test('a photo goes from the browser straight to S3 with upload progress', async ({ page }, testInfo) => {

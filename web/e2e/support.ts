@@ -76,7 +76,24 @@ export interface Seller {
   password: string;
 }
 
-export const test = base.extend<{ language: Language; t: (key: string, params?: Record<string, string | number>) => RegExp; shot: (name: string) => Promise<void> }>({
+interface Fixtures {
+  language: Language;
+  t: (key: string, params?: Record<string, string | number>) => RegExp;
+  shot: (name: string) => Promise<void>;
+  browserErrors: string[];
+}
+
+export const test = base.extend<Fixtures>({
+  // The browser's own errors, for every test: a failing test shows them next to its own message.
+  browserErrors: [
+    async ({ page }, use, testInfo) => {
+      const errors = watchConsole(page);
+      await use(errors);
+      if (errors.length && testInfo.status !== testInfo.expectedStatus)
+        await testInfo.attach('browser errors', { body: errors.join('\n'), contentType: 'text/plain' });
+    },
+    { auto: true }
+  ],
   language: async ({ locale }, use) => {
     await use(locale?.startsWith('pt') ? 'pt' : 'es');
   },
