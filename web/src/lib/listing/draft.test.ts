@@ -83,8 +83,10 @@ describe('a conflict keeps what the seller typed', () => {
         { id: 'SIZE', name: 'Talle', value_id: null, value_name: '43', source: 'seller', confidence: 1 }
       ]
     });
-    const { draft: next } = rebase(opened, draft, current);
+    const { draft: next, theirs } = rebase(opened, draft, current);
     expect(next.attributes.BRAND.value_name).toBe('Adidas');
     expect(next.attributes.SIZE.value_name).toBe('43');
+    // Both changed the brand: the other value is shown next to the seller's.
+    expect(theirs).toEqual([{ field: 'attributes', value: 'Marca: Puma' }]);
   });
 });

@@ -127,8 +127,16 @@ export function rebase(opened: Listing, draft: Draft, current: Listing): Rebased
   for (const field of mine) {
     const serverChanged = differs(before, server, field);
     if (field === 'attributes') {
+      const names = new Map(readSheet(current.sheet).map((entry) => [entry.id, entry.name]));
       for (const change of changedAttributes(before.attributes, draft.attributes)) {
         next.attributes[change.id] = draft.attributes[change.id];
+        const was = before.attributes[change.id];
+        const theirsNow = server.attributes[change.id];
+        const row = (input: AttributeInput | undefined) => ({ [change.id]: input ?? { value_id: null, value_name: '' } });
+        // Both changed this row, differently: the seller's value stays, the other is shown.
+        if (changedAttributes(row(was), row(theirsNow)).length && changedAttributes(row(theirsNow), row(draft.attributes[change.id])).length) {
+          theirs.push({ field, value: `${names.get(change.id) ?? change.id}: ${theirsNow?.value_name || '—'}` });
+        }
       }
     } else if (field === 'category') {
       next.category = draft.category;
