@@ -28,7 +28,7 @@ help:
 	@echo "make deploy STAGE=dev|prod  back up the tables, terraform apply, move the live aliases, smoke check; rolls back on failure"
 	@echo "make test-localstack  the integration suite against LocalStack (LOCALSTACK_ENDPOINT, or Docker)"
 	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
-	@echo "make chaos    faults in the running pipeline (kills mid-step, duplicates out of order, poison events); table into CHAOS.md"
+	@echo "make chaos    faults in the running pipeline (kills mid-step, duplicates out of order, poison events, emulator outage, failing providers); table into CHAOS.md"
 	@echo "make security hostile uploads, the access matrix, no secrets in logs, the API contract, then checkov"
 	@echo "make backup   every local table and object into .local/backups/intellipost-<time>.tar.gz"
 	@echo "make restore FILE=...  bring a backup back (into an empty running emulator, else the next run)"
