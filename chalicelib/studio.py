@@ -66,6 +66,8 @@ def process_images_job(key: str) -> None:
         return
     picture_key = f"{processed_prefix(product.user_id, product.product_id)}main/{revision}.jpg"
     blobs.write(picture_key, picture, "image/jpeg")
+    # The products list shows the listing's picture (on white), not the raw photo.
+    blobs.write(_thumbnail_of(picture_key), thumbnail_jpeg(reduced_decode(picture)), "image/jpeg")
     main_image = next(image for image in job["images"] if image["image_id"] == choice.image_id)
     if not _record_pictures(product, revision, choice.image_id, asdict(choice), picture_key, about):
         return
@@ -174,6 +176,10 @@ def _main_picture(photo: bytes) -> tuple[bytes, dict[str, Any]]:
     return picture, about
 
 
+def _thumbnail_of(picture_key: str) -> str:
+    return picture_key.removesuffix(".jpg") + "-thumb.jpg"
+
+
 def _record_pictures(
     product: Product,
     revision: int,
@@ -183,7 +189,6 @@ def _record_pictures(
     about: dict[str, Any],
 ) -> bool:
     """Store the revision's pictures on the product, unless a newer revision arrived meanwhile."""
-    main_thumbnail = f"{processed_prefix(product.user_id, product.product_id)}thumbs/{image_id}.jpg"
     try:
         product.update(
             actions=[
@@ -191,7 +196,7 @@ def _record_pictures(
                 Product.main_choice.set({"code": choice["code"], "message": choice["message"]}),
                 Product.main_picture_key.set(picture_key),
                 Product.main_picture.set(about),
-                Product.thumbnail_key.set(main_thumbnail),
+                Product.thumbnail_key.set(_thumbnail_of(picture_key)),
                 Product.pictures_revision.set(revision),
                 Product.updated_at.set(clock.now()),
             ],

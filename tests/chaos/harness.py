@@ -396,9 +396,10 @@ def audit(seller: Any, product_id: str, sandbox: Any | None = None) -> Audit:
             keys |= {obj["Key"] for obj in page.get("Contents", [])}
     wanted = {image.original_key for image in images if image.status == "accepted"}
     wanted |= {image.thumbnail_key for image in images if image.thumbnail_key}
-    if stored.main_picture_key:
-        wanted.add(stored.main_picture_key)
-    referenced = wanted | {v.main_picture_key for v in versions if v.main_picture_key}
+    wanted |= {key for key in (stored.main_picture_key, stored.thumbnail_key) if key}
+    mains = {v.main_picture_key for v in versions if v.main_picture_key}
+    # Each main picture has its small copy for the products list beside it.
+    referenced = wanted | mains | {key.removesuffix(".jpg") + "-thumb.jpg" for key in mains}
     for key in sorted(wanted - keys):
         lost += 1
         problems.append(f"missing object {key}")

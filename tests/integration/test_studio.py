@@ -86,10 +86,14 @@ def test_real_photos_become_a_main_picture_on_white_with_thumbnails_and_a_conten
 
     prefix = f"processed/{seller.user_id}/{product['product_id']}/"
     assert sorted(keys(prefix)) == sorted(
-        [f"{prefix}main/1.jpg"] + [f"{prefix}thumbs/{image['image_id']}.jpg" for image in done["images"]]
+        [f"{prefix}main/1.jpg", f"{prefix}main/1-thumb.jpg"]
+        + [f"{prefix}thumbs/{image['image_id']}.jpg" for image in done["images"]]
     )
     assert max(picture(f"{prefix}thumbs/{sharp_out['image_id']}.jpg").size) == 400
     assert_on_white(picture(f"{prefix}main/1.jpg"))
+    # The products list shows the listing's picture on white, small.
+    assert f"{prefix}main/1-thumb.jpg" in done["thumbnail_url"]
+    assert max(picture(f"{prefix}main/1-thumb.jpg").size) == 400
     # The original stays untouched.
     original = f"uploads/{seller.user_id}/{product['product_id']}/{sharp_out['image_id']}.jpg"
     assert s3().get_object(Bucket=BUCKET, Key=original)["Body"].read() == sharp
