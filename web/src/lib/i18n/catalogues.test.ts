@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'svelte/compiler';
-import { catalogues, languages, pickLanguage, translate, translateCode } from './index';
+import { catalogues, format, languages, pickLanguage, translate, translateCode } from './index';
 
-const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+const placeholders = (text: string) => [...text.matchAll(/\{(\w+)[,}]/g)].map((m) => m[1]).sort();
 
 describe('message catalogues', () => {
   it('every language has every key', () => {
@@ -40,6 +40,13 @@ describe('choosing the language', () => {
   it('fills placeholders and formats numbers for the locale', () => {
     expect(translate('es', 'errors.TOO_MANY_IMAGES', { limit: 8, actual: 9 })).toContain('8');
     expect(translate('es', 'common.request_id', { id: 'r-1' })).toBe('Código de soporte: r-1');
+  });
+
+  it('chooses the plural form the language needs', () => {
+    const template = '{count, plural, =0 {ninguna} one {# foto} other {# fotos}} de {name}';
+    expect(format(template, { count: 1, name: 'Ana' }, 'es')).toBe('1 foto de Ana');
+    expect(format(template, { count: 1200, name: 'Ana' }, 'es')).toBe('1200 fotos de Ana'.replace('1200', new Intl.NumberFormat('es-AR').format(1200)));
+    expect(format(template, { count: 0, name: 'Ana' }, 'es')).toBe('ninguna de Ana');
   });
 
   it('an unknown code falls back to the words the API sent', () => {

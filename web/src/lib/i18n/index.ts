@@ -48,9 +48,19 @@ if (typeof document !== 'undefined') {
   language.subscribe((value) => (document.documentElement.lang = locales[value]));
 }
 
-/** Fill `{name}` placeholders; numbers are formatted for the locale. */
+// `{count, plural, one {# foto} other {# fotos}}`: the ICU plural form, `#` being the number.
+const PLURAL = /\{(\w+),\s*plural,((?:\s*=?\w+\s*\{[^{}]*\})+)\s*\}/g;
+
+/** Fill `{name}` placeholders and plural forms; numbers are formatted for the locale. */
 export function format(template: string, params: Params, lang: Language): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+  const plurals = template.replace(PLURAL, (whole, name: string, cases: string) => {
+    const count = Number(params[name]);
+    if (params[name] === undefined || Number.isNaN(count)) return whole;
+    const forms = Object.fromEntries([...cases.matchAll(/(=?\w+)\s*\{([^{}]*)\}/g)].map((m) => [m[1], m[2]]));
+    const form = forms[`=${count}`] ?? forms[new Intl.PluralRules(locales[lang]).select(count)] ?? forms.other;
+    return form === undefined ? whole : form.replace(/#/g, new Intl.NumberFormat(locales[lang]).format(count));
+  });
+  return plurals.replace(/\{(\w+)\}/g, (whole, name: string) => {
     const value = params[name];
     if (value === undefined || value === null) return whole;
     if (typeof value === 'number') return new Intl.NumberFormat(locales[lang]).format(value);
