@@ -86,10 +86,15 @@ def merge(
         )
     for name in functions:
         # Never a function without its permissions (nor a dead-letter destination: Lambda checks
-        # the role may send there when it is set).
+        # the role may send there when it is set), nor before its log group (logs.tf): Lambda
+        # would make one itself on the first write, without retention or encryption.
         function = resources["aws_lambda_function"][name]
         function["depends_on"] = sorted(
-            {*function.get("depends_on", []), f"aws_iam_role_policy_attachment.{name}"}
+            {
+                *function.get("depends_on", []),
+                f"aws_iam_role_policy_attachment.{name}",
+                "aws_cloudwatch_log_group.functions",
+            }
         )
     replacements = {}
     for name in functions:

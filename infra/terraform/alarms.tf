@@ -19,15 +19,6 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 locals {
   alarm_actions = [aws_sns_topic.alarms.arn]
 
-  # Every function chalice.tf.json creates (the lambda_functions of .chalice/config.json).
-  lambda_function_names = {
-    api_handler = aws_lambda_function.api_handler.function_name
-    ingest      = aws_lambda_function.ingest.function_name
-    images      = aws_lambda_function.images.function_name
-    content     = aws_lambda_function.content.function_name
-    publish     = aws_lambda_function.publish.function_name
-  }
-
   # The API's stage-wide metrics. REST APIs report by name, and chalice names the API after the app
   # in every stage: keep dev and prod in separate accounts or these alarms see both.
   api_dimensions = {
@@ -64,7 +55,7 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
 # --- functions ----------------------------------------------------------------------------------
 
 resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each = local.lambda_function_names
+  for_each = local.function_names
 
   alarm_name          = "${local.name_prefix}-${each.key}-errors"
   alarm_description   = "The ${each.key} function failed (an unhandled error or a timeout)."
@@ -82,7 +73,7 @@ resource "aws_cloudwatch_metric_alarm" "function_errors" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "function_throttles" {
-  for_each = local.lambda_function_names
+  for_each = local.function_names
 
   alarm_name          = "${local.name_prefix}-${each.key}-throttles"
   alarm_description   = "The ${each.key} function was throttled: the account's concurrency is used up."

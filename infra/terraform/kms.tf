@@ -1,8 +1,8 @@
 # One customer-managed key per stage encrypts the buckets' objects (media), the tables, the
 # dead-letter queues and the alarm topic. The policy delegates access to IAM as the default policy
 # does, so the policies in iam.tf grant each function only the key operations it needs, and adds
-# the one service that acts without an IAM role of ours: CloudWatch, publishing alarms to the
-# encrypted topic.
+# the services that act without an IAM role of ours: CloudWatch, publishing alarms to the
+# encrypted topic, and CloudWatch Logs, encrypting the functions' log groups (logs.tf).
 
 data "aws_iam_policy_document" "key" {
   #checkov:skip=CKV_AWS_109:A key policy's "*" resource is this key only; kms:* for the account root is AWS's default policy, delegating to IAM.
@@ -31,10 +31,27 @@ data "aws_iam_policy_document" "key" {
       identifiers = ["cloudwatch.amazonaws.com"]
     }
   }
+
+  statement {
+    sid       = "CloudWatchLogsOfThisStage"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+
+    # The form AWS documents for encrypted log groups, narrowed to this stage's functions' groups.
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${var.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:aws:logs:${var.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/lambda/${local.name_prefix}*"]
+    }
+  }
 }
 
 resource "aws_kms_key" "main" {
-  description             = "IntelliPost ${var.stage}: media bucket, tables, dead-letter queues, alarm topic"
+  description             = "IntelliPost ${var.stage}: media bucket, tables, dead-letter queues, alarm topic, logs"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.key.json

@@ -409,6 +409,7 @@ def test_every_merged_function_runs_with_its_own_role_once_its_policy_is_attache
     for name, function in resources["aws_lambda_function"].items():
         assert function["role"] == f"${{aws_iam_role.{name}.arn}}"
         assert f"aws_iam_role_policy_attachment.{name}" in function["depends_on"]
+        assert "aws_cloudwatch_log_group.functions" in function["depends_on"]
 
 
 def test_failed_events_go_to_each_functions_dead_letter_queue_after_two_retries(

@@ -635,13 +635,11 @@ def test_a_message_in_any_dead_letter_queue_raises_an_alarm(terraform: dict[str,
 
 def test_every_function_has_an_error_and_a_throttle_alarm(terraform: dict[str, dict[str, Any]]) -> None:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    names = terraform["locals"]["lambda_function_names"]
-    assert set(names) == set(config["lambda_functions"])
-    for function, value in names.items():
-        assert value == f"${{aws_lambda_function.{function}.function_name}}"
+    # local.function_names is compared with chalice.tf.json's functions elsewhere in this file.
+    assert set(terraform["locals"]["function_names"]) == set(config["lambda_functions"])
     for alarm_name, metric in (("function_errors", "Errors"), ("function_throttles", "Throttles")):
         alarm = _alarm(terraform, alarm_name)
-        assert alarm["for_each"] == "${local.lambda_function_names}"
+        assert alarm["for_each"] == "${local.function_names}"
         assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == ("AWS/Lambda", metric, "Sum")
         assert alarm["dimensions"] == {"FunctionName": "${each.value}"}
         assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanThreshold", 0)
@@ -814,3 +812,15 @@ def test_every_checkov_skip_says_why() -> None:
     ]
     unexplained = [f"{name}: {check}" for name, check, reason in inline if len((reason or "").strip()) < 20]
     assert not unexplained, f"skipped in a resource without a reason: {unexplained}"
+
+
+def test_every_function_logs_to_an_encrypted_group_that_expires(terraform: dict[str, dict[str, Any]]) -> None:
+    group = terraform["resource"]["aws_cloudwatch_log_group"]["functions"]
+    assert group["for_each"] == "${local.function_names}"
+    assert group["name"] == "/aws/lambda/${each.value}"
+    assert group["retention_in_days"] == "${var.log_retention_days}"
+    assert terraform["variable"]["log_retention_days"]["default"] > 0
+    assert group["kms_key_id"] == "${aws_kms_key.main.arn}"
+    statements = terraform["data"]["aws_iam_policy_document"]["key"]["statement"]
+    logs = next(s for s in statements if s.get("sid") == "CloudWatchLogsOfThisStage")
+    assert logs["principals"][0]["identifiers"] == ["logs.${var.region}.amazonaws.com"]
