@@ -6,13 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck package replay-dead-letters clean models bench eval \
-	bench-cold-start bench-api bench-cost bench-pipeline
-.PHONY: backup restore
-.PHONY: deploy test-localstack
-.PHONY: web web-test e2e-browser browser node-check
-.PHONY: checkov
-.PHONY: chaos security
+.PHONY: help run test lint typecheck package replay-dead-letters clean models eval \
+	bench bench-images bench-cold-start bench-api bench-cost bench-pipeline \
+	backup restore deploy test-localstack checkov chaos security \
+	web web-test e2e-browser browser node-check
 
 help:
 	@echo "make run      start the product locally (panel, emulator, API, event runtime) until Ctrl-C"
@@ -111,14 +108,11 @@ test: lint typecheck models web-test
 PACKAGE_DIR := build/terraform
 STAGE := dev
 # Speed and memory figures into BENCHMARKS.md (a few minutes; loopback only).
-bench: $(STAMP) models
-	$(BIN)/python -m bench.images
-	$(BIN)/python -m bench.cold_start
-	$(BIN)/python -m bench.api_load
-	$(BIN)/python -m bench.cost
-	$(BIN)/python -m bench.pipeline_load
+bench: bench-images bench-cold-start bench-api bench-cost bench-pipeline
 
 # One part of `make bench` at a time.
+bench-images: $(STAMP) models
+	$(BIN)/python -m bench.images
 bench-cold-start: $(STAMP)
 	$(BIN)/python -m bench.cold_start
 bench-api: $(STAMP)
