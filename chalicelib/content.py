@@ -39,7 +39,7 @@ from chalicelib.http import ApiError
 from chalicelib.marketplace import catalog
 from chalicelib.observability import count, logger
 from chalicelib.pictures import full_decode
-from chalicelib.pipeline import fail, images_of, status_actions
+from chalicelib.pipeline import current_version, fail, images_of, status_actions
 from chalicelib.providers.listing import (
     AttributeGuess,
     ListingWriter,
@@ -215,7 +215,7 @@ def compose_listing(
 
 
 def _write_listing(product: Product, job: dict[str, Any], site: str) -> ListingVersion:
-    previous = _current_version(product)
+    previous = current_version(product)
     edited = list(previous.edited) if previous is not None else []
     kept = {name: getattr(previous, name) for name in edited} if previous is not None else {}
     main_quality = next(
@@ -278,15 +278,6 @@ def _write_listing(product: Product, job: dict[str, Any], site: str) -> ListingV
 
 class _Duplicate(Exception):
     """Another delivery of the same job saved the version first."""
-
-
-def _current_version(product: Product) -> ListingVersion | None:
-    if not int(product.current_version):
-        return None
-    try:
-        return ListingVersion.get(product.product_id, int(product.current_version), consistent_read=True)
-    except DoesNotExist:
-        return None
 
 
 def _latest_number(product_id: str) -> int:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import clock, timeline
 from chalicelib.domain.keys import job_key
 from chalicelib.domain.product import ProductStatus, move
 from chalicelib.observability import logger
 from chalicelib.storage import blobs
-from chalicelib.storage.models import Image, Product
+from chalicelib.storage.models import Image, ListingVersion, Product
 
 
 def images_of(product_id: str) -> list[Image]:
@@ -154,3 +154,13 @@ def fail(
         return fail(product, stage, code, message, params, revision)
     timeline.record(product.product_id, stage, code, message, params)
     return True
+
+
+def current_version(product: Product) -> ListingVersion | None:
+    """The listing version the seller sees, if the product has one yet."""
+    if not int(product.current_version):
+        return None
+    try:
+        return ListingVersion.get(product.product_id, int(product.current_version), consistent_read=True)
+    except DoesNotExist:
+        return None

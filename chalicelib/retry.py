@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, pipeline, timeline
 from chalicelib.api.schemas import ProductOut
@@ -27,7 +27,7 @@ from chalicelib.http import ApiError
 from chalicelib.products import get, owned
 from chalicelib.publisher import record_approval
 from chalicelib.storage import blobs
-from chalicelib.storage.models import ListingVersion, Product
+from chalicelib.storage.models import Product
 
 STAGES = ("images", "content", "publish")
 
@@ -52,7 +52,7 @@ def retry(user_id: str, product_id: str) -> ProductOut:
 def failed_stage(product: Product) -> str:
     """The step a failed product stopped at (one of STAGES), from what it already has."""
     revision = int(product.revision)
-    current = _current(product)
+    current = pipeline.current_version(product)
     if product.approval and current is not None and int(current.revision) == revision:
         return "publish"
     if blobs.size_of(job_key("content", product.product_id, revision)) is not None:
@@ -64,7 +64,7 @@ def _publish_again(product: Product) -> None:
     """As if the seller approved again: the current version (edited since, when MercadoLibre asked for
     changes), with the approval's price and quantity."""
     approval = product.approval
-    version = _current(product)
+    version = pipeline.current_version(product)
     assert approval and version is not None  # failed_stage said so
     try:
         record_approval(
@@ -112,15 +112,6 @@ def _job(product: Product, stage: str) -> dict[str, Any]:
         return json.loads(blobs.read(job_key("content", product.product_id, int(product.revision))))  # type: ignore[no-any-return]
     accepted = [i for i in pipeline.images_of(product.product_id) if i.status == "accepted"]
     return pipeline.images_manifest(product, accepted)
-
-
-def _current(product: Product) -> ListingVersion | None:
-    if not int(product.current_version):
-        return None
-    try:
-        return ListingVersion.get(product.product_id, int(product.current_version), consistent_read=True)
-    except DoesNotExist:
-        return None
 
 
 def _say(product: Product, stage: str) -> None:
