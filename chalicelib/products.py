@@ -65,6 +65,9 @@ def list_products(user_id: str, filters: ProductFilters) -> ProductPage:
         by_band = _band_condition(filters.confidence)
         condition = by_band if condition is None else condition & by_band
     results: Iterator[Product]
+    # One page and the item that says another exists; with a filter DynamoDB counts the items it
+    # read, not the ones kept, so let it read whole pages then.
+    page_size = filters.limit + 1 if condition is None else None
     if filters.status:
         results = Product.by_status.query(
             user_id,
@@ -72,6 +75,7 @@ def list_products(user_id: str, filters: ProductFilters) -> ProductPage:
             scan_index_forward=False,
             filter_condition=condition,
             last_evaluated_key=_index_key(user_id, start) if start else None,
+            page_size=page_size,
         )
     else:
         results = Product.query(
@@ -79,6 +83,7 @@ def list_products(user_id: str, filters: ProductFilters) -> ProductPage:
             scan_index_forward=False,
             filter_condition=condition,
             last_evaluated_key=_table_key(user_id, start) if start else None,
+            page_size=page_size,
         )
     items: list[Product] = []
     more = False
