@@ -39,7 +39,7 @@ from chalicelib.http import ApiError
 from chalicelib.marketplace import catalog
 from chalicelib.observability import count, logger
 from chalicelib.pictures import full_decode
-from chalicelib.pipeline import current_version, fail, images_of, status_actions
+from chalicelib.pipeline import current_version, fail, images_of, product_for_job, status_actions
 from chalicelib.providers.listing import (
     AttributeGuess,
     ListingWriter,
@@ -62,18 +62,8 @@ EDITABLE = ("title", "description", "category", "attributes", "condition")
 def process_content_job(key: str) -> None:
     job = json.loads(blobs.read(key))
     revision = int(job["revision"])
-    try:
-        product = Product.get(job["user_id"], job["product_id"], consistent_read=True)
-    except DoesNotExist:
-        logger.info("content job dropped: the product is gone", extra={"key": key})
-        return
-    if int(product.revision) != revision:
-        logger.info("content job dropped: stale revision", extra={"key": key})
-        return
-    if product.status == ProductStatus.FAILED.value:
-        # failed only moves on by the seller's retry (failed -> processing), which writes a job of its
-        # own: a late or redelivered copy would be an illegal failed -> ready (or failed -> failed).
-        logger.info("content job dropped: the product failed; it waits for a retry", extra={"key": key})
+    product = product_for_job(job, key)
+    if product is None:
         return
     done = _version_for(product.product_id, revision)
     if done is not None:

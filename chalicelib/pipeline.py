@@ -164,3 +164,21 @@ def current_version(product: Product) -> ListingVersion | None:
         return ListingVersion.get(product.product_id, int(product.current_version), consistent_read=True)
     except DoesNotExist:
         return None
+
+
+def product_for_job(job: dict[str, Any], key: str) -> Product | None:
+    """The product a step's job is for, or None when the job no longer applies (said in the log)."""
+    try:
+        product = Product.get(job["user_id"], job["product_id"], consistent_read=True)
+    except DoesNotExist:
+        logger.info("job dropped: the product is gone", extra={"key": key})
+        return None
+    if int(product.revision) != int(job["revision"]):
+        logger.info("job dropped: stale revision", extra={"key": key, "current": int(product.revision)})
+        return None
+    if product.status == ProductStatus.FAILED.value:
+        # failed only moves on by the seller's retry (failed -> processing), which writes a job of its
+        # own: a late or redelivered copy would be an illegal failed -> ready (or failed -> failed).
+        logger.info("job dropped: the product failed; it waits for a retry", extra={"key": key})
+        return None
+    return product

@@ -13,14 +13,14 @@ from dataclasses import asdict
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, timeline
 from chalicelib.domain.keys import job_key
 from chalicelib.domain.quality import Candidate, Quality, assess, choose_main
 from chalicelib.observability import logger
 from chalicelib.pictures import compose_main_picture, full_decode, measure, reduced_decode, thumbnail_jpeg
-from chalicelib.pipeline import fail
+from chalicelib.pipeline import fail, product_for_job
 from chalicelib.providers.background import BackgroundRemovalFailed, background_remover
 from chalicelib.storage import blobs
 from chalicelib.storage.models import Image, Product
@@ -33,15 +33,8 @@ def processed_prefix(user_id: str, product_id: str) -> str:
 def process_images_job(key: str) -> None:
     job = json.loads(blobs.read(key))
     revision = int(job["revision"])
-    try:
-        product = Product.get(job["user_id"], job["product_id"], consistent_read=True)
-    except DoesNotExist:
-        logger.info("images job dropped: the product is gone", extra={"key": key})
-        return
-    if int(product.revision) != revision:
-        logger.info(
-            "images job dropped: stale revision", extra={"key": key, "current": int(product.revision)}
-        )
+    product = product_for_job(job, key)
+    if product is None:
         return
     timeline.record(product.product_id, "images", "ANALYSING_PHOTOS", "analysing your photos", percent=20)
     candidates, photos, processing = _score_photos(product, job["images"])
