@@ -8,9 +8,9 @@ function paramsOf(error: ApiError, extra: Params): Params {
   const details = error.details as Params;
   const fmt = get(formats);
   const params: Params = { ...details, ...extra };
-  if (typeof details.bytes === 'number') params.size = fmt.megabytes(details.bytes);
-  if (typeof details.actual === 'number' && details.actual > 1024) params.size = fmt.megabytes(details.actual);
-  if (typeof details.limit === 'number' && details.limit > 1024) params.max = fmt.megabytes(details.limit);
+  if (typeof details.bytes === 'number') params.size = fmt.size(details.bytes);
+  if (typeof details.actual === 'number' && details.actual > 1024) params.size = fmt.size(details.actual);
+  if (typeof details.limit === 'number' && details.limit > 1024) params.max = fmt.size(details.limit);
   params.message ??= error.message;
   params.field ??= details.field ?? '';
   return params;

@@ -110,8 +110,11 @@ export const formats = derived(language, (lang) => {
       new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 }).format(ratio),
     money: (amount: number, currency: string) =>
       new Intl.NumberFormat(locale, { style: 'currency', currency }).format(amount),
-    megabytes: (bytes: number) =>
-      `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(bytes / 1048576)} MB`,
+    /** A file's size as a person reads it: KB under a megabyte, MB with one decimal above. */
+    size: (bytes: number) =>
+      bytes < 1048576
+        ? `${new Intl.NumberFormat(locale, { maximumFractionDigits: 0 }).format(Math.max(1, bytes / 1024))} KB`
+        : `${new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(bytes / 1048576)} MB`,
     date: (iso: string) =>
       new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'numeric', year: 'numeric' }).format(
         new Date(iso)
