@@ -3,6 +3,7 @@
  * the panel shows for a catalogue key (so a test finds "Iniciar sesión" or "Entrar" by the same
  * key), screenshots as artefacts, and the sample photos.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { test as base, expect, type Page, type TestInfo } from '@playwright/test';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -111,6 +112,12 @@ export const test = base.extend<Fixtures>({
       expect.soft(text.match(UNTRANSLATED) ?? [], `untranslated keys on ${name}`).toEqual([]);
       const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
       expect.soft(widths[0], `${name} is wider than the screen`).toBeLessThanOrEqual(widths[1]);
+      // Accessibility basics by axe-core (WCAG 2.1 A and AA): labels, names, contrast, landmarks.
+      const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+      const serious = violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+      expect.soft(serious, `accessibility problems on ${name}`).toEqual([]);
     });
   }
 });
