@@ -27,6 +27,8 @@ import requests
 from infra.local.environment import ROOT
 from infra.local.runtime import EventRuntime, Subscription
 from tests.conftest import stop_process_group
+from tests.integration.test_publishing import approve as approve  # re-exported for the scenarios
+from tests.integration.test_publishing import sandbox_items
 from tests.photos import grocery_photo
 from tests.waiting import wait_for
 
@@ -338,23 +340,6 @@ def wait_status(seller: Any, product_id: str, status: str, seconds: float = 120)
 
 def timeline_codes(seller: Any, product_id: str) -> list[str]:
     return [event["code"] for event in product(seller, product_id)["events"] or []]
-
-
-def approve(seller: Any, product_id: str) -> Any:
-    return seller.call("POST", f"/products/{product_id}/publish", {"price": 4500, "quantity": 3})
-
-
-def sandbox_items(sandbox: Any, seller: Any, sku: str) -> list[str]:
-    from chalicelib.marketplace import accounts
-
-    credentials = accounts.credentials(seller.user_id)
-    answer = requests.get(
-        f"{sandbox.url}/users/{credentials.ml_user_id}/items/search",
-        params={"seller_sku": sku},
-        headers={"Authorization": f"Bearer {credentials.access_token}"},
-        timeout=10,
-    )
-    return answer.json()["results"]  # type: ignore[no-any-return]
 
 
 @dataclass

@@ -26,39 +26,19 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from PIL import Image
 
+from tests.photos import crafted_png, encode
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.security
 
 # A photo that passes every rule, small and fast: a gradient at the minimum size and a bit more.
-WIDTH, HEIGHT = 1024, 768
-
-
-def encode(fmt: str = "JPEG", mode: str = "RGB", size: tuple[int, int] = (WIDTH, HEIGHT)) -> bytes:
-    image = Image.linear_gradient("L").resize(size)
-    if mode != "L":
-        image = image.convert(mode)
-    out = io.BytesIO()
-    image.save(out, fmt)
-    return out.getvalue()
-
-
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def crafted_png(width: int, height: int, bit_depth: int, idat: bytes) -> bytes:
-    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
-    )
+SIZE = (1024, 768)
 
 
 def jpeg_claiming(width: int, height: int) -> bytes:
     """A real JPEG whose frame header (SOF0) says width x height; the scan data stays the small one."""
-    data = bytearray(encode(size=(64, 48)))
+    data = bytearray(encode((64, 48)))
     sof = data.index(b"\xff\xc0")
     data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
@@ -73,11 +53,11 @@ def huge_exif() -> bytes:
     """An EXIF block at the 64 KB segment limit: 5000 IFD entries, each pointing far past the end."""
     entries = b"".join(struct.pack("<HHII", 0x9000 + n, 2, 0xFFFFFFF0, 0x7FFFFFF0) for n in range(5000))
     tiff = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 5000) + entries + b"\x00\x00\x00\x00"
-    return with_app1(encode(), b"Exif\x00\x00" + tiff[: 65533 - 8])
+    return with_app1(encode(SIZE), b"Exif\x00\x00" + tiff[: 65533 - 8])
 
 
 def garbled_exif() -> bytes:
-    return with_app1(encode(), b"Exif\x00\x00MM\x00*\x00\x00\x00\x08" + random.Random(9).randbytes(2000))
+    return with_app1(encode(SIZE), b"Exif\x00\x00MM\x00*\x00\x00\x00\x08" + random.Random(9).randbytes(2000))
 
 
 def zip_of(name: str, text: str) -> bytes:
@@ -97,7 +77,7 @@ class Hostile:
 
 
 def corpus() -> list[Hostile]:
-    jpeg = encode()
+    jpeg = encode(SIZE)
     # 12000x12000 1-bit: 144 MP from ~18 KB of zlib; decoding it would allocate ~144 MB.
     bomb_rows = (b"\x00" + bytes(12000 // 8)) * 12000
     html = b"<html><body><script>alert(document.cookie)</script></body></html>"
@@ -124,10 +104,10 @@ def corpus() -> list[Hostile]:
             b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + random.Random(1).randbytes(4000),
             "IMAGE_FORMAT_UNSUPPORTED",
         ),
-        Hostile("animation.gif.jpg", encode("GIF"), "IMAGE_FORMAT_UNSUPPORTED"),
-        Hostile("photo.webp.jpg", encode("WEBP"), "IMAGE_FORMAT_UNSUPPORTED"),
-        Hostile("print.cmyk.jpg", encode(mode="CMYK"), "IMAGE_COLOUR_MODE"),
-        Hostile("scan-16bit.png", encode("PNG", "I;16"), "IMAGE_COLOUR_MODE", content_type="image/png"),
+        Hostile("animation.gif.jpg", encode(SIZE, "GIF"), "IMAGE_FORMAT_UNSUPPORTED"),
+        Hostile("photo.webp.jpg", encode(SIZE, "WEBP"), "IMAGE_FORMAT_UNSUPPORTED"),
+        Hostile("print.cmyk.jpg", encode(SIZE, mode="CMYK"), "IMAGE_COLOUR_MODE"),
+        Hostile("scan-16bit.png", encode(SIZE, "PNG", "I;16"), "IMAGE_COLOUR_MODE", content_type="image/png"),
         Hostile("larger-than-declared.jpg", jpeg, "IMAGE_LARGER_THAN_DECLARED", declared=len(jpeg) - 100),
         # Real photos with hostile extras: accepted, as the rules intend.
         Hostile("huge-exif.jpg", huge_exif(), "accepted"),

@@ -23,6 +23,7 @@ from chalicelib.domain.photos import (
     sniff_format,
 )
 from chalicelib.photos import inspect_photo
+from tests.photos import crafted_png, encode
 
 CODES = {
     "IMAGE_EMPTY",
@@ -34,28 +35,6 @@ CODES = {
     "IMAGE_TOO_SMALL",
     "IMAGE_COLOUR_MODE",
 }
-
-
-def encode(size: tuple[int, int], fmt: str = "JPEG", mode: str = "RGB", **options: object) -> bytes:
-    """An image with some content (a gradient), so encoders produce real scan data."""
-    image = Image.linear_gradient("L").resize(size)
-    if mode != "L":
-        image = image.convert(mode)
-    out = BytesIO()
-    image.save(out, fmt, **options)
-    return out.getvalue()
-
-
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def crafted_png(width: int, height: int, bit_depth: int, idat: bytes) -> bytes:
-    """A greyscale PNG with a header of our choosing and whatever IDAT we give it."""
-    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
-    )
 
 
 def accepted(result: PhotoFacts | Rejection) -> PhotoFacts:
