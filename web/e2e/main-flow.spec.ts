@@ -123,6 +123,17 @@ test('a seller lists a product from photos to a published item', async ({ page, 
   await expect(publishLink).toBeVisible({ timeout: PIPELINE });
   await expect(title).toHaveValue(mine); // the seller's title survives the AI's second pass
 
+  // Restoring an earlier version while a change is unsaved asks first; cancelling keeps the change.
+  await title.fill(`${mine} 2`);
+  await page.getByText(t('product.versions.show')).click();
+  await page.getByRole('button', { name: t('product.versions.restore_label', { version: 1 }) }).click();
+  const replacing = page.getByRole('dialog', { name: t('product.versions.replace_title', { version: 1 }) });
+  await expect(replacing).toBeVisible();
+  await replacing.getByRole('button', { name: t('common.cancel') }).click();
+  await expect(replacing).toBeHidden();
+  await expect(title).toHaveValue(`${mine} 2`);
+  await title.fill(mine);
+
   // Publish: price, quantity, listing type, condition, the final check, then the permalink.
   await publishLink.click();
   await expect(page.getByRole('heading', { level: 1, name: t('publish.title') })).toBeVisible();
