@@ -52,7 +52,8 @@ def wait_until_up(endpoint_url: str, process: subprocess.Popen[bytes] | None, ti
 
 
 def start_moto(port: int, log: IO[bytes] | Path | None = None) -> subprocess.Popen[bytes]:
-    """moto server on 127.0.0.1:port, in its own process group so it can be stopped by PID."""
+    """moto server (with atomic DynamoDB writes, see moto_server.py) on 127.0.0.1:port, in its own
+    process group so it can be stopped by PID."""
     if not port_is_free(port):
         raise EmulatorError(
             f"port {port} is already in use; stop what runs there or set EMULATOR_PORT to another port"
@@ -64,10 +65,11 @@ def start_moto(port: int, log: IO[bytes] | Path | None = None) -> subprocess.Pop
     elif log is not None:
         out = log
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "infra.local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        cwd=Path(__file__).resolve().parents[2],  # where `infra` is importable
     )
     wait_until_up(f"http://127.0.0.1:{port}", process)
     return process
