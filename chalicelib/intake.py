@@ -6,13 +6,12 @@ dimensions from decoding them. A rejected photo is deleted and explained; the pr
 
 from __future__ import annotations
 
-from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import clock, pipeline, timeline
 from chalicelib.domain.keys import UploadKey
 from chalicelib.domain.photos import PhotoFacts, Rejection, check_size
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import count, logger
 from chalicelib.photos import inspect_photo
 from chalicelib.storage import blobs
 from chalicelib.storage.models import Image, Product
@@ -72,7 +71,7 @@ def _accept(image: Image, facts: PhotoFacts) -> None:
         )
     except UpdateError:
         return  # a concurrent delivery of the same upload got there first
-    metrics.add_metric(name="PhotosAccepted", unit=MetricUnit.Count, value=1)
+    count("PhotosAccepted")
     timeline.record(
         image.product_id,
         "upload",
@@ -97,7 +96,7 @@ def _reject(image: Image, rejection: Rejection) -> None:
         return
     blobs.delete(image.original_key)  # nothing keeps a photo we will never use
     logger.info("photo rejected", extra={"key": image.original_key, "code": rejection.code})
-    metrics.add_metric(name="PhotosRejected", unit=MetricUnit.Count, value=1)
+    count("PhotosRejected")
     timeline.record(
         image.product_id,
         "upload",
@@ -110,5 +109,5 @@ def _reject(image: Image, rejection: Rejection) -> None:
 def _drop(key: str, reason: str) -> None:
     # A stray object can never succeed on retry: delete it, say why, and move on.
     logger.warning("upload dropped", extra={"key": key, "reason": reason})
-    metrics.add_metric(name="UploadsDropped", unit=MetricUnit.Count, value=1)
+    count("UploadsDropped")
     blobs.delete(key)
