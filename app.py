@@ -2,7 +2,7 @@
 
 from chalice.app import Chalice
 
-from chalicelib.http import http_middleware
+from chalicelib.api.http import http_middleware
 from chalicelib.observability import event_middleware
 from functions import api, content, images, ingest, publish
 

@@ -8,7 +8,7 @@ sends by Gemini's documented rules (258 per 768 px image tile, about 4 character
 answers with the local writer's listing for the same photos, so answers have a real listing's length;
 thinking tokens are not modelled (see the report). The adapter turns that into the usage the listing
 version records; cost = recorded tokens x GEMINI_PRICE_*_PER_MTOK (or gemini.py's table for the
-model) + PhotoRoom calls x PHOTOROOM_PRICE_PER_CALL, read from the prod stage of .chalice/config.json.
+model) + PhotoRoom calls x PHOTOROOM_PRICE_USD, read from the prod stage of .chalice/config.json.
 Baseline in the same run: the same calls with every photo sent at full resolution.
 """
 
@@ -110,7 +110,7 @@ def serving(app: Any) -> Iterator[str]:
 
 
 def configured_prices(model: str) -> Prices:
-    """The prod stage's prices: GEMINI_PRICE_*_PER_MTOK / PHOTOROOM_PRICE_PER_CALL, else the model table."""
+    """The prod stage's prices: GEMINI_PRICE_*_PER_MTOK / PHOTOROOM_PRICE_USD, else the model table."""
     from chalicelib.providers import gemini
 
     env = stage_environment("prod")
@@ -118,7 +118,7 @@ def configured_prices(model: str) -> Prices:
     return Prices(
         input_per_mtok=float(env.get("GEMINI_PRICE_INPUT_PER_MTOK") or table_input),
         output_per_mtok=float(env.get("GEMINI_PRICE_OUTPUT_PER_MTOK") or table_output),
-        photoroom_per_call=float(env["PHOTOROOM_PRICE_PER_CALL"]),
+        photoroom_per_call=float(env["PHOTOROOM_PRICE_USD"]),
     )
 
 
@@ -158,9 +158,10 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # a log line per Gemini call is noise here
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    from chalicelib.content import MAX_PHOTOS, READ_SIDE, compose_listing
+    from chalicelib.content import MAX_PHOTOS, READ_SIDE
+    from chalicelib.drafts import compose_listing
+    from chalicelib.imaging import compose_main_picture, full_decode
     from chalicelib.marketplace.mercadolibre import MercadoLibreClient
-    from chalicelib.pictures import compose_main_picture, full_decode
     from chalicelib.providers.gemini import GeminiWriter, model_id
     from chalicelib.providers.listing import Photo
     from chalicelib.providers.local_writer import LocalWriter
@@ -241,7 +242,7 @@ def report(
         "version is what is priced here.\n\n"
         f"Prices (prod stage configuration): {model} ${prices.input_per_mtok:.2f} / "
         f"${prices.output_per_mtok:.2f} per million input / output tokens, PhotoRoom "
-        f"${prices.photoroom_per_call:.3f} per call (`PHOTOROOM_PRICE_PER_CALL`). Not modelled: "
+        f"${prices.photoroom_per_call:.3f} per call (`PHOTOROOM_PRICE_USD`). Not modelled: "
         f"Gemini 2.5's thinking tokens, billed as output (unbounded by default; every 1,000 per call "
         f"adds ${thinking:.4f} to a listing), retries, and a PhotoRoom fallback to the local remover "
         "(which costs nothing).\n\n"

@@ -17,11 +17,11 @@ import requests
 from werkzeug.serving import make_server
 
 from bench.report import write_section
-from chalicelib.content import compose_listing
-from chalicelib.domain.listing import title_problems
+from chalicelib.domain.listing_rules import title_problems
 from chalicelib.domain.search import fold
+from chalicelib.drafts import compose_listing
+from chalicelib.imaging import compose_main_picture, full_decode
 from chalicelib.marketplace.mercadolibre import MercadoLibreClient, MercadoLibreError
-from chalicelib.pictures import compose_main_picture, full_decode
 from chalicelib.providers.listing import Photo
 from chalicelib.providers.local_remover import LocalRemover
 from chalicelib.providers.local_writer import LocalWriter
@@ -156,7 +156,7 @@ def main() -> None:
 
 
 def _required(categories: SandboxCategories, draft: Any) -> set[str]:
-    from chalicelib.domain.listing import required_ids
+    from chalicelib.domain.listing_rules import required_ids
 
     return set(required_ids(categories.category_attributes(draft.category["id"])))
 

@@ -46,7 +46,7 @@ def synthetic_photo(busy: bool, seed: int = 1) -> bytes:
 
 def bare_reduced_decode(data: bytes) -> None:
     """The baseline: JPEG's DCT-scaled decode at the same scale the step asks for, and nothing else."""
-    from chalicelib.pictures import ANALYSIS_SIDE, draft_size
+    from chalicelib.imaging import ANALYSIS_SIDE, draft_size
 
     with Image.open(io.BytesIO(data)) as image:
         image.draft("RGB", draft_size(image.size, ANALYSIS_SIDE))
@@ -63,8 +63,8 @@ def _peak_memory_of_one_photo(data: bytes) -> float:
     """The whole images step for one photo in a fresh process, as a Lambda would run it: peak RSS in MB."""
     script = (
         "import sys, resource\n"
-        "from chalicelib.pictures import reduced_decode, measure, thumbnail_jpeg\n"
-        "from chalicelib.pictures import full_decode, compose_main_picture\n"
+        "from chalicelib.imaging import reduced_decode, measure, thumbnail_jpeg\n"
+        "from chalicelib.imaging import full_decode, compose_main_picture\n"
         "from chalicelib.providers.local_remover import LocalRemover\n"
         "data = sys.stdin.buffer.read()\n"
         "reduced = reduced_decode(data); measure(reduced, 4000, 3000); thumbnail_jpeg(reduced)\n"
@@ -76,7 +76,7 @@ def _peak_memory_of_one_photo(data: bytes) -> float:
 
 
 def main() -> None:
-    from chalicelib.pictures import compose_main_picture, full_decode, measure, reduced_decode, thumbnail_jpeg
+    from chalicelib.imaging import compose_main_picture, full_decode, measure, reduced_decode, thumbnail_jpeg
     from chalicelib.providers.local_remover import LocalRemover
 
     remover = LocalRemover()

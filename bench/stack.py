@@ -84,7 +84,7 @@ class BenchStack:
         self.env = env
 
         from app import app
-        from chalicelib.storage.models import ALL_MODELS
+        from chalicelib.store.models import ALL_MODELS
         from infra.local.provision import provision_resources, switch_on_events
 
         routes = provision_resources(app, env["EVENT_QUEUE_PREFIX"], ALL_MODELS, {env["MEDIA_BUCKET"]})

@@ -1,81 +1,82 @@
-"""The seller's review loop: see the listing, edit it, browse and restore versions, change the prompt.
+"""The seller's side of a listing: review it, edit it, restore a version, change the prompt, approve it.
 
-Every save is a new version; what the seller edited is flagged per field and survives regenerations.
-Edits are checked with the same rules the generator follows. Two edits from the same version: the
-second gets 409 with the current version, never a silent overwrite.
+Every edit is a new listing version by the seller (the fields they touched stay theirs through later
+regenerations); a stale edit is refused with the current version so nothing typed is lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
-from pynamodb.expressions.update import Action
-
-from chalicelib import clock, pipeline, timeline
-from chalicelib.api.schemas import (
-    ListingAttribute,
-    ListingConfidence,
-    ListingEdit,
-    ListingHistory,
-    ListingOut,
-    ListingVersionSummary,
-    ProductOut,
-)
-from chalicelib.domain.confidence import WEIGHTS, band
-from chalicelib.domain.listing import (
+from chalicelib import clock, pipeline, store, timeline
+from chalicelib.domain.confidence import Confidence, after_seller_edit
+from chalicelib.domain.errors import ChangedMeanwhile, Conflict, Invalid, NotFound
+from chalicelib.domain.listing_rules import (
     DEFAULT_TITLE_LIMIT,
     Problem,
     attribute_entry,
+    category_entry,
     description_problems,
+    listing_allowed,
     normalise_value,
     required_ids,
     title_problems,
 )
 from chalicelib.domain.product import ProductStatus
-from chalicelib.domain.search import search_text
-from chalicelib.http import ApiError
+from chalicelib.domain.records import ListingVersion, Product
+from chalicelib.domain.sites import currency_of
 from chalicelib.marketplace import catalog
-from chalicelib.products import get, owned
-from chalicelib.storage.models import ListingVersion, Product
+from chalicelib.products import ProductDetail, get, owned
+
+
+@dataclass(frozen=True)
+class ListingDetail:
+    """A listing version with its category's technical sheet as the panel renders it."""
+
+    version: ListingVersion
+    sheet: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class AttributeValue:
+    id: str
+    value_id: str | None = None
+    value_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ListingChange:
+    """The seller's field edits on `version` (the one they were looking at)."""
+
+    version: int
+    title: str | None = None
+    description: str | None = None
+    category_id: str | None = None
+    attributes: list[AttributeValue] | None = None
+    condition: str | None = None
+    reset: list[str] = field(default_factory=list)  # fields handed back to the generator
+
+
+class ListingChanged(ChangedMeanwhile):
+    """The listing moved on since the seller opened it; `current` is what it is now."""
+
+    def __init__(self, current: ListingVersion) -> None:
+        super().__init__("the listing changed since you opened it; here is the current version")
+        self.current = current
+
+
+# -- reading -------------------------------------------------------------------------------------------
 
 
 def _version(product: Product, number: int | None = None) -> ListingVersion:
-    wanted = number if number is not None else int(product.current_version)
+    wanted = number if number is not None else product.current_version
     if not wanted:
-        raise ApiError(404, "LISTING_NOT_READY", "the listing is still being written; watch the timeline")
-    try:
-        return ListingVersion.get(product.product_id, wanted, consistent_read=True)
-    except DoesNotExist:
-        raise ApiError(404, "VERSION_NOT_FOUND", "no such version", {"version": wanted}) from None
-
-
-def listing_out(version: ListingVersion, sheet: list[dict[str, Any]] | None = None) -> ListingOut:
-    confidence = version.confidence
-    return ListingOut(
-        version=int(version.version),
-        revision=int(version.revision),
-        source=version.source,
-        title=version.title,
-        description=version.description,
-        category=version.category,
-        category_alternatives=version.category_alternatives or [],
-        attributes=[ListingAttribute(**a) for a in version.attributes or []],
-        missing_required=version.missing_required or [],
-        condition=version.condition,
-        confidence=ListingConfidence(
-            overall=confidence["overall"],
-            band=band(confidence["overall"]),
-            parts=confidence["parts"],
-            reasons=confidence.get("reasons", []),
-        ),
-        edited=version.edited or [],
-        provider=str((version.usage or {}).get("provider", "seller")),
-        model=str((version.usage or {}).get("model", "")),
-        created_at=version.created_at,
-        sheet=sheet,
-    )
+        raise NotFound("LISTING_NOT_READY", "the listing is still being written; watch the timeline")
+    version = store.versions.get(product.product_id, wanted)
+    if version is None:
+        raise NotFound("VERSION_NOT_FOUND", "no such version", {"version": wanted})
+    return version
 
 
 def _sheet(category_id: str) -> list[dict[str, Any]]:
@@ -102,40 +103,29 @@ def _sheet(category_id: str) -> list[dict[str, Any]]:
     return sheet
 
 
-def current(user_id: str, product_id: str) -> ListingOut:
+def current(user_id: str, product_id: str) -> ListingDetail:
     version = _version(owned(user_id, product_id))
-    return listing_out(version, _sheet(version.category["id"]))
+    return ListingDetail(version, _sheet(version.category["id"]))
 
 
-def history(user_id: str, product_id: str) -> ListingHistory:
+def history(user_id: str, product_id: str) -> tuple[Product, list[ListingVersion]]:
     product = owned(user_id, product_id)
-    return ListingHistory(
-        versions=[
-            ListingVersionSummary(
-                version=int(v.version),
-                revision=int(v.revision),
-                source=v.source,
-                title=v.title,
-                confidence=float(v.confidence["overall"]),
-                edited=v.edited or [],
-                created_at=v.created_at,
-                current=int(v.version) == int(product.current_version),
-            )
-            for v in ListingVersion.query(product_id, scan_index_forward=False)
-        ]
-    )
+    return product, store.versions.of(product_id)
 
 
-def edit(user_id: str, product_id: str, change: ListingEdit) -> ListingOut:
+# -- editing -------------------------------------------------------------------------------------------
+
+
+def edit(user_id: str, product_id: str, change: ListingChange) -> ListingDetail:
     product = owned(user_id, product_id)
     _editable(product)
     base = _version(product)
-    if int(base.version) != change.version:
-        raise _conflict(base)
+    if base.version != change.version:
+        raise ListingChanged(base)
     category = base.category
     schema = catalog.category_attributes(category["id"])
-    edited = set(base.edited or [])
-    attributes = list(base.attributes or [])
+    edited = set(base.edited)
+    attributes = list(base.attributes)
     problems: list[Problem] = []
     new_category = bool(change.category_id and change.category_id != category["id"])
     if new_category:
@@ -143,7 +133,7 @@ def edit(user_id: str, product_id: str, change: ListingEdit) -> ListingOut:
         category, schema, attributes = _new_category(str(change.category_id), attributes)
         edited.add("category")
     if change.attributes is not None:
-        attributes, attribute_problems = _edited_attributes(schema, attributes, change)
+        attributes, attribute_problems = _edited_attributes(schema, attributes, change.attributes)
         problems += attribute_problems
         edited.add("attributes")
     title = change.title if change.title is not None else base.title
@@ -159,8 +149,7 @@ def edit(user_id: str, product_id: str, change: ListingEdit) -> ListingOut:
     edited -= set(change.reset)
     if problems:
         first = problems[0]
-        raise ApiError(
-            422,
+        raise Invalid(
             "VALIDATION_ERROR",
             first.message,
             {"field": first.field, "reason": first.code, "problems": [p.__dict__ for p in problems]},
@@ -168,6 +157,7 @@ def edit(user_id: str, product_id: str, change: ListingEdit) -> ListingOut:
     filled = {a["id"] for a in attributes}
     required = required_ids(schema)
     missing = [a for a in required if a not in filled]
+    confidence = after_seller_edit(Confidence.from_json(base.confidence), edited, missing, len(required))
     version = _save_version(
         product,
         base,
@@ -179,7 +169,7 @@ def edit(user_id: str, product_id: str, change: ListingEdit) -> ListingOut:
         missing_required=missing,
         condition=change.condition or base.condition,
         edited=sorted(edited),
-        confidence=_seller_confidence(base, edited, missing, len(required)),
+        confidence=confidence.to_json(),
     )
     if change.reset:
         _regenerate(
@@ -192,10 +182,10 @@ def edit(user_id: str, product_id: str, change: ListingEdit) -> ListingOut:
             f"filling the technical sheet of {category['name']}",
             {"category": category["name"]},
         )
-    return listing_out(version, _sheet(category["id"]))
+    return ListingDetail(version, _sheet(category["id"]))
 
 
-def restore(user_id: str, product_id: str, number: int) -> ListingOut:
+def restore(user_id: str, product_id: str, number: int) -> ListingDetail:
     product = owned(user_id, product_id)
     _editable(product)
     old = _version(product, number)
@@ -207,45 +197,25 @@ def restore(user_id: str, product_id: str, number: int) -> ListingOut:
         title=old.title,
         description=old.description,
         category=old.category,
-        attributes=old.attributes or [],
-        missing_required=old.missing_required or [],
+        attributes=old.attributes,
+        missing_required=old.missing_required,
         condition=old.condition,
         edited=["attributes", "category", "condition", "description", "title"],
         confidence=old.confidence,
     )
     timeline.record(product_id, "edit", "VERSION_RESTORED", f"version {number} restored", {"version": number})
-    return listing_out(version, _sheet(version.category["id"]))
+    return ListingDetail(version, _sheet(version.category["id"]))
 
 
-def change_prompt(user_id: str, product_id: str, prompt: str) -> ProductOut:
+def change_prompt(user_id: str, product_id: str, prompt: str) -> ProductDetail:
     product = owned(user_id, product_id)
     _editable(product)
-    _regenerate(
-        product,
-        "PROMPT_CHANGED",
-        "prompt changed: writing the listing again",
-        changes=[Product.prompt.set(prompt), Product.search_text.set(search_text(prompt, product.title))],
-    )
+    _regenerate(product, "PROMPT_CHANGED", "prompt changed: writing the listing again", prompt=prompt)
     return get(user_id, product_id)
 
 
-def _regenerate(
-    product: Product,
-    code: str,
-    message: str,
-    params: dict[str, Any] | None = None,
-    changes: Sequence[Action] = (),
-) -> None:
-    """A new revision: the pipeline writes the listing again, keeping only what is still edited."""
-    # The update answers with the whole item, so the pipeline sees the new revision.
-    product.update(actions=[*changes, Product.revision.add(1), Product.updated_at.set(clock.now())])
-    timeline.record(product.product_id, "edit", code, message, params)
-    pipeline.advance(product)
-
-
-def set_paused(user_id: str, product_id: str, paused: bool) -> ProductOut:
-    product = owned(user_id, product_id)
-    product.update(actions=[Product.paused.set(paused), Product.updated_at.set(clock.now())])
+def set_paused(user_id: str, product_id: str, paused: bool) -> ProductDetail:
+    product = store.products.change(owned(user_id, product_id), paused=paused)
     if paused:
         timeline.record(product_id, "edit", "PAUSED", "automatic updates paused while you edit")
     else:
@@ -254,44 +224,85 @@ def set_paused(user_id: str, product_id: str, paused: bool) -> ProductOut:
     return get(user_id, product_id)
 
 
+# -- approving -----------------------------------------------------------------------------------------
+
+
+def approve(
+    user_id: str,
+    product_id: str,
+    *,
+    price: float,
+    quantity: int,
+    currency: str | None = None,
+    listing_type: str | None = None,
+    condition: str | None = None,
+) -> ProductDetail:
+    """The seller approves the current version: recorded (who, when, which), then the publish job."""
+    product = owned(user_id, product_id)
+    if product.status not in (ProductStatus.READY, ProductStatus.FAILED) or not product.current_version:
+        raise Conflict(
+            "NOT_READY_TO_PUBLISH", f"a product that is {product.status.value} cannot be published now"
+        )
+    account = store.accounts.get(user_id)
+    if account is None:
+        raise Conflict(
+            "MERCADOLIBRE_NOT_CONNECTED",
+            "connect your MercadoLibre account before publishing (GET /ml/connect)",
+        )
+    site_currency = currency_of(account.site)
+    if currency and currency != site_currency:
+        raise Invalid(
+            "VALIDATION_ERROR",
+            f"currency: {account.site} sells in {site_currency}",
+            {"field": "currency", "expected": site_currency},
+        )
+    seller = store.sellers.get(user_id)
+    pipeline.start_publishing(
+        product,
+        _version(product),
+        by=user_id,
+        price=price,
+        currency=site_currency,
+        quantity=quantity,
+        listing_type=listing_type or (seller.listing_type if seller else "gold_special"),
+        condition=condition,
+    )
+    return get(user_id, product_id)
+
+
 # -- helpers -------------------------------------------------------------------------------------------
 
 
+def _regenerate(
+    product: Product,
+    code: str,
+    message: str,
+    params: dict[str, Any] | None = None,
+    **changes: Any,
+) -> None:
+    """A new revision: the pipeline writes the listing again, keeping only what is still edited."""
+    written = store.products.update(product, lambda current: {**changes, "revision": current.revision + 1})
+    timeline.record(product.product_id, "edit", code, message, params)
+    pipeline.advance(written or product)
+
+
 def _editable(product: Product) -> None:
-    status = ProductStatus(product.status)
-    if status is ProductStatus.PUBLISHING:
-        raise ApiError(409, "PRODUCT_BUSY", "the product is being published; try again when it finishes")
-    if status is ProductStatus.PUBLISHED:
-        raise ApiError(409, "PUBLISHED_EDITS_UNSUPPORTED", "published listings cannot be edited here yet")
-
-
-def _conflict(current_version: ListingVersion) -> ApiError:
-    return ApiError(
-        409,
-        "CONFLICT",
-        "the listing changed since you opened it; here is the current version",
-        {"current": listing_out(current_version).model_dump(mode="json")},
-    )
+    if product.status is ProductStatus.PUBLISHING:
+        raise Conflict("PRODUCT_BUSY", "the product is being published; try again when it finishes")
+    if product.status is ProductStatus.PUBLISHED:
+        raise Conflict("PUBLISHED_EDITS_UNSUPPORTED", "published listings cannot be edited here yet")
 
 
 def _new_category(
     category_id: str, attributes: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     detail = catalog.category(category_id)
-    settings = detail.get("settings") or {}
-    if not settings.get("listing_allowed", True):
-        raise ApiError(
-            422,
+    if not listing_allowed(detail):
+        raise Invalid(
             "VALIDATION_ERROR",
             "category_id: listing is not allowed in this category",
             {"field": "category_id", "reason": "CATEGORY_NOT_LISTABLE"},
         )
-    category = {
-        "id": detail["id"],
-        "name": detail["name"],
-        "path": " > ".join(p["name"] for p in detail.get("path_from_root", [])),
-        "title_limit": int(settings.get("max_title_length") or DEFAULT_TITLE_LIMIT),
-    }
     schema = catalog.category_attributes(category_id)
     by_id = {d["id"]: d for d in schema}
     kept = []
@@ -304,16 +315,16 @@ def _new_category(
         )
         if problem is None:
             kept.append({**attribute, "value_id": value_id, "value_name": value_name})
-    return category, schema, kept
+    return category_entry(detail), schema, kept
 
 
 def _edited_attributes(
-    schema: list[dict[str, Any]], attributes: list[dict[str, Any]], change: ListingEdit
+    schema: list[dict[str, Any]], attributes: list[dict[str, Any]], values: list[AttributeValue]
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
     by_id = {d["id"]: d for d in schema}
     current_values = {a["id"]: a for a in attributes}
     problems: list[Problem] = []
-    for value in change.attributes or []:
+    for value in values:
         definition = by_id.get(value.id)
         if definition is None:
             problems.append(
@@ -332,61 +343,26 @@ def _edited_attributes(
 
 
 def _save_version(product: Product, base: ListingVersion, **fields: Any) -> ListingVersion:
-    number = (
-        int(next(iter(ListingVersion.query(product.product_id, scan_index_forward=False, limit=1))).version)
-        + 1
-    )
-    confidence = fields["confidence"]
-    version = ListingVersion(
-        product_id=product.product_id,
-        version=number,
-        revision=int(product.revision),
-        facts=base.facts,
-        category_alternatives=base.category_alternatives,
-        main_picture_key=base.main_picture_key,
-        usage={"provider": "seller", "model": ""},
-        created_at=clock.now(),
-        **fields,
-    )
-    try:
-        version.save(condition=ListingVersion.version.does_not_exist())
-        product.update(
-            actions=[
-                Product.current_version.set(number),
-                Product.title.set(version.title),
-                Product.confidence.set(float(confidence["overall"])),
-                Product.search_text.set(search_text(product.prompt, version.title)),
-                Product.updated_at.set(clock.now()),
-            ],
-            condition=Product.current_version == int(base.version),
+    """The seller's version, made current only while `base` still is: else ListingChanged."""
+    version = store.versions.add(
+        ListingVersion(
+            product_id=product.product_id,
+            version=0,
+            revision=product.revision,
+            facts=base.facts,
+            category_alternatives=base.category_alternatives,
+            main_picture_key=base.main_picture_key,
+            usage={"provider": "seller", "model": ""},
+            created_at=clock.now(),
+            **fields,
         )
-    except (PutError, UpdateError):
-        raise _conflict(_version(owned(product.user_id, product.product_id))) from None
+    )
+
+    def make_current(latest: Product) -> dict[str, Any] | None:
+        if version is None or latest.current_version != base.version:
+            return None
+        return {"current_version": version.version, "title": version.title, "confidence": version.overall}
+
+    if version is None or store.products.update(product, make_current) is None:
+        raise ListingChanged(_version(owned(product.user_id, product.product_id)))
     return version
-
-
-def _seller_confidence(
-    base: ListingVersion, edited: set[str], missing: list[str], required: int
-) -> dict[str, Any]:
-    """What the seller saved counts as checked; required attributes still missing still count against it."""
-    parts = dict(base.confidence["parts"])
-    for name in ("title", "description", "category"):
-        if name in edited:
-            parts[name] = 1.0
-    parts["attributes"] = round(1 - len(missing) / required, 4) if required else 1.0
-    reasons = [
-        r
-        for r in base.confidence.get("reasons", [])
-        if r.get("part") not in edited and r.get("code") != "REQUIRED_ATTRIBUTES_MISSING"
-    ]
-    if missing:
-        reasons.append(
-            {
-                "part": "attributes",
-                "code": "REQUIRED_ATTRIBUTES_MISSING",
-                "message": f"{len(missing)} required attribute(s) missing: {', '.join(missing)}",
-                "params": {"count": len(missing), "attributes": missing},
-            }
-        )
-    overall = round(sum(WEIGHTS[name] * value for name, value in parts.items()), 4)
-    return {"overall": overall, "parts": parts, "reasons": reasons}

@@ -1,79 +1,117 @@
-"""The pipeline's shared moves: what runs next for a product once its photos change.
+"""The pipeline's shared moves: what runs next for a product, and the jobs that hand work on.
 
-Both the API (a photo removed, reordered, chosen as main) and the ingest function (a photo
-arrived) end with `advance`. It is idempotent: duplicate or concurrent deliveries write the images
-job of a revision exactly once (a conditional claim on the product, then an S3 write that only
-creates).
+Jobs are read and written here only. Both the API (a photo removed, reordered, chosen as main) and
+the ingest function (a photo arrived) end with `advance`; the content step ends with
+`ready_or_publish`; an approval (the seller's or auto-publish's) is `start_publishing`. Every move is
+idempotent: duplicate or concurrent deliveries write a revision's job exactly once (a claim on the
+product, then an S3 write that only creates).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-
-from chalicelib import clock, timeline
+from chalicelib import clock, store, timeline
+from chalicelib.domain.errors import ChangedMeanwhile
+from chalicelib.domain.jobs import JOB_TYPES, Approval, ImagesJob, Job, JobPhoto, PublishJob
 from chalicelib.domain.keys import job_key
 from chalicelib.domain.product import ProductStatus, move
+from chalicelib.domain.records import Image, ListingVersion, Product
+from chalicelib.domain.sites import currency_of
 from chalicelib.observability import logger
-from chalicelib.storage import blobs
-from chalicelib.storage.models import Image, ListingVersion, Product
+from chalicelib.store import blobs
+
+# -- jobs ----------------------------------------------------------------------------------------------
 
 
-def images_of(product_id: str) -> list[Image]:
-    return sorted(Image.query(product_id, consistent_read=True), key=lambda image: int(image.position))
+def read_job(key: str) -> Job:
+    """The job behind `jobs/{kind}/...`, typed by its kind."""
+    kind = key.split("/")[1]
+    return JOB_TYPES[kind].from_json(json.loads(blobs.read(key)))
 
 
-def main_image_id(product: Product, images: list[Image]) -> str | None:
-    """The seller's explicit choice while that photo is still usable."""
+def write_job(job: Job, attempt: int = 1) -> bool:
+    """Create the job's manifest, which starts its step; False when that key was written already.
+
+    Images and content jobs are keyed by revision, publish jobs by listing version; a later attempt
+    of the same work (a seller's retry, another approval) gets a key of its own, so it fires.
+    """
+    number = job.approval.version if isinstance(job, PublishJob) else job.revision
+    return blobs.write_json_once(job_key(job.kind, job.product_id, number, attempt), job.to_json())
+
+
+def write_retry_job(job: Job) -> None:
+    """The job again under the first attempt number not taken yet (the first job is still there)."""
+    attempt = 2
+    while not write_job(job, attempt):
+        attempt += 1
+
+
+# -- photos -> images job ------------------------------------------------------------------------------
+
+
+def seller_main_choice(product: Product, images: list[Image]) -> str | None:
+    """The seller's explicit choice of main photo, while that photo is still usable."""
     usable = {image.image_id for image in images if image.status != "rejected"}
     return product.main_image_id if product.main_image_id in usable else None
 
 
-def status_actions(product: Product, target: ProductStatus) -> list[Any]:
-    return [
-        Product.status.set(target.value),
-        Product.status_sort.set(f"{target.value}#{product.product_id}"),
-    ]
-
-
 def advance(product: Product) -> None:
-    product.refresh(consistent_read=True)
-    if product.paused:
-        return  # the seller is making several changes; resuming runs the pipeline once
-    images = images_of(product.product_id)
+    """What runs next now that the product's photos changed: wait for photos still on their way,
+    start the images job of the current revision, or ask for photos when none is usable."""
+    fresh = store.products.get(product.user_id, product.product_id)
+    if fresh is None or fresh.paused:
+        return  # gone; or the seller is making several changes, and resuming runs the pipeline once
+    images = store.images.of(fresh.product_id)
     if any(image.status == "declared" for image in images):
         return  # photos still on their way: the last one to arrive moves the product on
     accepted = [image for image in images if image.status == "accepted"]
     if accepted:
-        _start_images_job(product, accepted)
+        _start_images_job(fresh, accepted)
     else:
-        _ask_for_photos(product, rejected=len(images))
+        _ask_for_photos(fresh, rejected=len(images))
+
+
+def images_job(product: Product, accepted: list[Image]) -> ImagesJob:
+    """The images job of the product's current revision: its accepted photos and the seller's choice."""
+    return ImagesJob(
+        product_id=product.product_id,
+        user_id=product.user_id,
+        revision=product.revision,
+        prompt=product.prompt,
+        main_image_id=seller_main_choice(product, accepted),
+        images=[
+            JobPhoto(
+                image_id=image.image_id,
+                key=image.original_key,
+                position=image.position,
+                format=image.format,
+                width=int(image.width or 0),
+                height=int(image.height or 0),
+                sha256=image.sha256,
+            )
+            for image in accepted
+        ],
+    )
 
 
 def _start_images_job(product: Product, accepted: list[Image]) -> None:
-    revision = int(product.revision)
-    if int(product.images_job_revision) < revision:
-        target = move(ProductStatus(product.status), ProductStatus.PROCESSING)
-        try:
-            product.update(
-                actions=[
-                    *status_actions(product, target),
-                    Product.images_job_revision.set(revision),
-                    Product.attention.remove(),
-                    Product.updated_at.set(clock.now()),
-                ],
-                condition=(Product.revision == revision) & (Product.images_job_revision < revision),
-            )
-        except UpdateError:
-            product.refresh(consistent_read=True)
-            if int(product.revision) != revision:
-                return  # a newer revision took over; its own advance writes its job
-            if int(product.images_job_revision) != revision:
-                raise  # changed for another reason: let the delivery be retried
-    if blobs.write_json_once(
-        job_key("images", product.product_id, revision), images_manifest(product, accepted)
-    ):
+    revision = product.revision
+
+    def claim(current: Product) -> dict[str, Any] | None:
+        if current.revision != revision or current.images_job_revision >= revision:
+            return None  # a newer revision took over, or another delivery claimed this one
+        return {
+            "status": move(current.status, ProductStatus.PROCESSING),
+            "images_job_revision": revision,
+            "attention": None,
+        }
+
+    claimed = store.products.update(product, claim) or store.products.get(product.user_id, product.product_id)
+    if claimed is None or claimed.revision != revision or claimed.images_job_revision != revision:
+        return  # a newer revision took over; its own advance writes its job
+    if write_job(images_job(claimed, accepted)):
         logger.info("images job written", extra={"product_id": product.product_id, "revision": revision})
         timeline.record(
             product.product_id,
@@ -85,46 +123,26 @@ def _start_images_job(product: Product, accepted: list[Image]) -> None:
         )
 
 
-def images_manifest(product: Product, accepted: list[Image]) -> dict[str, Any]:
-    """The images job of the product's current revision: its accepted photos and the seller's choice."""
-    return {
-        "product_id": product.product_id,
-        "user_id": product.user_id,
-        "revision": int(product.revision),
-        "prompt": product.prompt,
-        "main_image_id": main_image_id(product, accepted),
-        "images": [
-            {
-                "image_id": image.image_id,
-                "key": image.original_key,
-                "position": int(image.position),
-                "format": image.format,
-                "width": image.width,
-                "height": image.height,
-                "sha256": image.sha256,
-            }
-            for image in accepted
-        ],
-    }
-
-
 def _ask_for_photos(product: Product, rejected: int) -> None:
     code = "ALL_PHOTOS_REJECTED" if rejected else "NO_PHOTOS"
-    if (product.attention or {}).get("code") == code and product.status == ProductStatus.UPLOADING.value:
+    if (product.attention or {}).get("code") == code and product.status is ProductStatus.UPLOADING:
         return  # already asked
     message = "every photo was rejected; add another photo" if rejected else "add at least one photo"
-    attention = {"code": code, "message": message, "params": {"rejected": rejected}}
-    current = ProductStatus(product.status)
-    actions: list[Any] = [Product.attention.set(attention), Product.updated_at.set(clock.now())]
-    if current is not ProductStatus.UPLOADING:
-        actions += status_actions(product, move(current, ProductStatus.UPLOADING))
+    changes: dict[str, Any] = {
+        "attention": {"code": code, "message": message, "params": {"rejected": rejected}}
+    }
+    if product.status is not ProductStatus.UPLOADING:
+        changes["status"] = move(product.status, ProductStatus.UPLOADING)
     try:
-        product.update(actions=actions)
-    except UpdateError:
+        store.products.change(product, **changes)
+    except ChangedMeanwhile:
         # Photos judged at once each end here and the row moved under us: look again (asked already?).
         advance(product)
         return
     timeline.record(product.product_id, "upload", code, message, {"rejected": rejected})
+
+
+# -- failing -------------------------------------------------------------------------------------------
 
 
 def fail(
@@ -132,53 +150,134 @@ def fail(
 ) -> bool:
     """The product cannot go on: `failed` with the reason on it and on the timeline; whatever listing it
     had stays current. With `revision`, only while the product is still on that revision."""
-    if product.status == ProductStatus.FAILED.value:
-        return False  # a redelivered job of the step that failed it: the first reason stands
-    try:
-        product.update(
-            actions=[
-                *status_actions(product, move(ProductStatus(product.status), ProductStatus.FAILED)),
-                Product.attention.set({"code": code, "message": message, "params": params}),
-                Product.updated_at.set(clock.now()),
-            ],
-            condition=(Product.revision == revision) if revision is not None else None,
-        )
-    except UpdateError:
-        product.refresh(consistent_read=True)
-        if revision is not None and int(product.revision) != revision:
-            return False  # a newer revision took over
-        if product.status == ProductStatus.FAILED.value:
-            return False  # another delivery of the same step failed it first
-        # Only the row's version moved (the seller paused, another delivery wrote): fail it anyway,
-        # or the product would wait in its working state for ever.
-        return fail(product, stage, code, message, params, revision)
+
+    def decide(current: Product) -> dict[str, Any] | None:
+        if current.status is ProductStatus.FAILED:
+            return None  # another delivery of the step that failed it: the first reason stands
+        if revision is not None and current.revision != revision:
+            return None  # a newer revision took over
+        return {
+            "status": move(current.status, ProductStatus.FAILED),
+            "attention": {"code": code, "message": message, "params": params},
+        }
+
+    if store.products.update(product, decide) is None:
+        return False
     timeline.record(product.product_id, stage, code, message, params)
     return True
 
 
+# -- listings ------------------------------------------------------------------------------------------
+
+
 def current_version(product: Product) -> ListingVersion | None:
     """The listing version the seller sees, if the product has one yet."""
-    if not int(product.current_version):
-        return None
-    try:
-        return ListingVersion.get(product.product_id, int(product.current_version), consistent_read=True)
-    except DoesNotExist:
-        return None
+    return (
+        store.versions.get(product.product_id, product.current_version) if product.current_version else None
+    )
 
 
-def product_for_job(job: dict[str, Any], key: str) -> Product | None:
-    """The product a step's job is for, or None when the job no longer applies (said in the log)."""
-    try:
-        product = Product.get(job["user_id"], job["product_id"], consistent_read=True)
-    except DoesNotExist:
-        logger.info("job dropped: the product is gone", extra={"key": key})
-        return None
-    if int(product.revision) != int(job["revision"]):
-        logger.info("job dropped: stale revision", extra={"key": key, "current": int(product.revision)})
-        return None
-    if product.status == ProductStatus.FAILED.value:
-        # failed only moves on by the seller's retry (failed -> processing), which writes a job of its
-        # own: a late or redelivered copy would be an illegal failed -> ready (or failed -> failed).
-        logger.info("job dropped: the product failed; it waits for a retry", extra={"key": key})
-        return None
-    return product
+def ready_or_publish(product: Product, version: ListingVersion) -> bool:
+    """The listing is ready for the seller; or, at or above the seller's auto-publish threshold, approved
+    the same way a seller approves (price from the prompt; quantity from the prompt or their default).
+    False when the version came too late to be the product's current one."""
+
+    def ready(current: Product) -> dict[str, Any] | None:
+        if current.status is ProductStatus.FAILED:
+            # Another delivery of this job failed the product meanwhile: the seller's retry applies it.
+            logger.info(
+                "listing saved; the product failed meanwhile", extra={"product_id": product.product_id}
+            )
+            return None
+        if current.revision != version.revision or current.current_version >= version.version:
+            logger.info("listing outdated while it was written", extra={"product_id": product.product_id})
+            return None
+        return {
+            "status": move(current.status, ProductStatus.READY),
+            "current_version": version.version,
+            "title": version.title,
+            "confidence": version.overall,
+            "attention": None,
+        }
+
+    written = store.products.update(product, ready)
+    if written is None:
+        return False
+    timeline.record(
+        product.product_id,
+        "content",
+        "LISTING_READY",
+        f"your listing is ready to review ({round(version.overall * 100)} % confidence)",
+        {"version": version.version, "confidence": version.overall},
+        percent=100,
+    )
+    seller = store.sellers.get(product.user_id)
+    if seller is None or not seller.auto_publish or version.overall < seller.publish_threshold:
+        return True
+    price = (version.facts.get("price") or {}).get("value")
+    quantity = (version.facts.get("quantity") or {}).get("value") or seller.default_quantity
+    account = store.accounts.get(product.user_id)
+    if account is None or not price or not quantity:
+        missing = "connect your MercadoLibre account" if account is None else "add the price and quantity"
+        attention = {
+            "code": "AUTO_PUBLISH_WAITING",
+            "message": f"ready to publish by itself: {missing}",
+            "params": {"confidence": version.overall, "account": account is not None},
+        }
+        store.products.change(written, attention=attention)
+        return True
+    start_publishing(
+        written,
+        version,
+        by="auto-publish",
+        price=float(str(price).replace(",", ".")),
+        quantity=int(float(quantity)),
+        currency=currency_of(account.site),
+        listing_type=seller.listing_type,
+        condition=version.condition,
+    )
+    return True
+
+
+def start_publishing(
+    product: Product,
+    version: ListingVersion,
+    *,
+    by: str,
+    price: float,
+    currency: str,
+    quantity: int,
+    listing_type: str,
+    condition: str | None,
+) -> Product:
+    """Approval by the seller or by auto-publish, the same way: recorded on the product (who, when,
+    which, on what terms), then the publish job. ChangedMeanwhile when the product moved under it."""
+    attempt = product.publish_attempts + 1
+    approval = Approval(
+        version=version.version,
+        by=by,
+        at=clock.now().isoformat(),
+        price=price,
+        currency=currency,
+        quantity=quantity,
+        listing_type=listing_type,
+        condition=condition or version.condition or "new",
+    )
+    approved = store.products.change(
+        product,
+        status=move(product.status, ProductStatus.PUBLISHING),
+        approval=approval,
+        publish_attempts=attempt,
+        attention=None,
+    )
+    write_job(PublishJob(product.product_id, product.user_id, attempt, approval), attempt)
+    who = "automatically (above your threshold)" if by == "auto-publish" else "by you"
+    timeline.record(
+        product.product_id,
+        "publish",
+        "APPROVED",
+        f"version {version.version} approved {who}; publishing",
+        {"version": version.version, "by": by},
+        percent=0,
+    )
+    return approved

@@ -8,38 +8,31 @@ Nothing is made twice. Only a `failed` product can be retried, and the move out 
 conditional write, so two retries at once start one run. Images and content run again from a job
 of their own (`job_key(..., attempt)`): the first job is still in the bucket and would not fire
 again. Whatever those steps write is keyed by revision (one main picture, one generated listing
-version per revision). Publishing is the seller's approval again, on the publisher's own path, which
+version per revision). Publishing is the seller's approval again, on the publish step's own path, which
 finds an earlier run's item by its SKU instead of creating a second one.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from pynamodb.exceptions import UpdateError
-
-from chalicelib import clock, pipeline, timeline
-from chalicelib.api.schemas import ProductOut
+from chalicelib import pipeline, store, timeline
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.jobs import Job
 from chalicelib.domain.keys import job_key
 from chalicelib.domain.product import ProductStatus, move
-from chalicelib.http import ApiError
-from chalicelib.products import get, owned
-from chalicelib.publisher import record_approval
-from chalicelib.storage import blobs
-from chalicelib.storage.models import Product
+from chalicelib.domain.records import Product
+from chalicelib.products import ProductDetail, get, owned
+from chalicelib.store import blobs
 
 STAGES = ("images", "content", "publish")
 
 
-def retry(user_id: str, product_id: str) -> ProductOut:
+def retry(user_id: str, product_id: str) -> ProductDetail:
     product = owned(user_id, product_id)
-    if product.status != ProductStatus.FAILED.value:
-        raise ApiError(
-            409,
+    if product.status is not ProductStatus.FAILED:
+        raise Conflict(
             "NOT_FAILED",
-            f"only a failed product can be retried; this one is {product.status}",
-            {"status": product.status},
+            f"only a failed product can be retried; this one is {product.status.value}",
+            {"status": product.status.value},
         )
     stage = failed_stage(product)
     if stage == "publish":
@@ -51,11 +44,10 @@ def retry(user_id: str, product_id: str) -> ProductOut:
 
 def failed_stage(product: Product) -> str:
     """The step a failed product stopped at (one of STAGES), from what it already has."""
-    revision = int(product.revision)
     current = pipeline.current_version(product)
-    if product.approval and current is not None and int(current.revision) == revision:
+    if product.approval and current is not None and current.revision == product.revision:
         return "publish"
-    if blobs.size_of(job_key("content", product.product_id, revision)) is not None:
+    if blobs.size_of(job_key("content", product.product_id, product.revision)) is not None:
         return "content"
     return "images"
 
@@ -66,57 +58,35 @@ def _publish_again(product: Product) -> None:
     approval = product.approval
     version = pipeline.current_version(product)
     assert approval and version is not None  # failed_stage said so
-    try:
-        record_approval(
-            product,
-            version,
-            by=product.user_id,
-            price=float(approval["price"]),
-            currency=str(approval["currency"]),
-            quantity=int(approval["quantity"]),
-            listing_type=str(approval["listing_type"]),
-            condition=approval.get("condition"),
-        )
-    except UpdateError:
-        raise _conflict() from None
+    pipeline.start_publishing(
+        product,
+        version,
+        by=product.user_id,
+        price=approval.price,
+        currency=approval.currency,
+        quantity=approval.quantity,
+        listing_type=approval.listing_type,
+        condition=approval.condition,
+    )
     _say(product, "publish")
 
 
 def _run_again(product: Product, stage: str) -> None:
-    revision = int(product.revision)
     job = _job(product, stage)
-    try:
-        # The claim: out of `failed` once, and only while nothing started a newer revision.
-        product.update(
-            actions=[
-                *pipeline.status_actions(
-                    product, move(ProductStatus(product.status), ProductStatus.PROCESSING)
-                ),
-                Product.attention.remove(),
-                Product.updated_at.set(clock.now()),
-            ],
-            condition=Product.revision == revision,
-        )
-    except UpdateError:
-        raise _conflict() from None
+    # The claim: out of `failed` once, and only while nothing started a newer revision (the lock).
+    store.products.change(product, status=move(product.status, ProductStatus.PROCESSING), attention=None)
     _say(product, stage)
-    attempt = 2
-    while not blobs.write_json_once(job_key(stage, product.product_id, revision, attempt), job):
-        attempt += 1  # an earlier retry of this revision took that key
+    pipeline.write_retry_job(job)
 
 
-def _job(product: Product, stage: str) -> dict[str, Any]:
+def _job(product: Product, stage: str) -> Job:
     """The step's job for the current revision: content's as the images step wrote it (it names the
     main picture); images' from the photos, as the pipeline writes it."""
     if stage == "content":
-        return json.loads(blobs.read(job_key("content", product.product_id, int(product.revision))))  # type: ignore[no-any-return]
-    accepted = [i for i in pipeline.images_of(product.product_id) if i.status == "accepted"]
-    return pipeline.images_manifest(product, accepted)
+        return pipeline.read_job(job_key("content", product.product_id, product.revision))
+    accepted = [i for i in store.images.of(product.product_id) if i.status == "accepted"]
+    return pipeline.images_job(product, accepted)
 
 
 def _say(product: Product, stage: str) -> None:
     timeline.record(product.product_id, stage, "RETRYING", f"trying the {stage} step again", {"stage": stage})
-
-
-def _conflict() -> ApiError:
-    return ApiError(409, "CONFLICT", "the product changed meanwhile; reload and try again")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chalicelib import clock
-from chalicelib.api.schemas import EventOut
-from chalicelib.storage.models import ProductEvent
+from chalicelib import clock, store
+from chalicelib.domain.records import Event
 
 
 def record(
@@ -19,34 +18,8 @@ def record(
     percent: int | None = None,
 ) -> None:
     at = f"{clock.now().isoformat(timespec='microseconds')}#{secrets.token_hex(3)}"
-    ProductEvent(
-        product_id=product_id,
-        at=at,
-        stage=stage,
-        code=code,
-        message=message,
-        params=params or {},
-        percent=percent,
-    ).save()
+    store.events.add(product_id, Event(at, stage, code, message, params or {}, percent))
 
 
-def events_of(product_id: str, after: str | None = None, limit: int = 100) -> list[EventOut]:
-    condition = ProductEvent.at > after if after else None
-    rows = ProductEvent.query(product_id, condition, limit=limit)
-    return [
-        EventOut(
-            at=row.at,
-            stage=row.stage,
-            code=row.code,
-            message=row.message,
-            params=row.params or {},
-            percent=None if row.percent is None else int(row.percent),
-        )
-        for row in rows
-    ]
-
-
-def forget(product_id: str) -> None:
-    with ProductEvent.batch_write() as batch:
-        for row in ProductEvent.query(product_id):
-            batch.delete(row)
+def events_of(product_id: str, after: str | None = None) -> list[Event]:
+    return store.events.of(product_id, after)

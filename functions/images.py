@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint, S3Event
 
 from chalicelib.config import required
-from chalicelib.studio import process_images_job
+from chalicelib.images import process_images_job
 
 blueprint = Blueprint(__name__)
 

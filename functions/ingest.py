@@ -6,7 +6,7 @@ from chalice.app import Blueprint, S3Event
 
 from chalicelib.config import required
 from chalicelib.domain.keys import UPLOADS_PREFIX
-from chalicelib.intake import receive_upload
+from chalicelib.ingest import receive_upload
 
 blueprint = Blueprint(__name__)
 

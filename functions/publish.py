@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint, S3Event
 
 from chalicelib.config import required
-from chalicelib.publisher import process_publish_job
+from chalicelib.publish import process_publish_job
 
 blueprint = Blueprint(__name__)
 

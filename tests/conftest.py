@@ -64,7 +64,7 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def provisioned(aws: str) -> str:
     """The app's bucket, tables, queues and S3 notifications, as `make run` creates them."""
     from app import app
-    from chalicelib.storage.models import ALL_MODELS
+    from chalicelib.store.models import ALL_MODELS
     from infra.local.provision import provision_resources, switch_on_events
 
     routes = provision_resources(

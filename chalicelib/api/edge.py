@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from chalice.app import Request, Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.api.http import ApiError
 from chalicelib.auth.tokens import InvalidToken, verify_access_token
-from chalicelib.http import ApiError
 
 MAX_BODY_BYTES = 64 * 1024  # the largest real body (8 declared photos) is under 2 KB
 

@@ -1,17 +1,30 @@
-"""The route table: each route is declared once, and both Chalice and the OpenAPI document read it."""
+"""The route table: each route is declared once, and both Chalice and the OpenAPI document read it.
+
+It is also the edge every handler stands behind: it checks the caller of every route that needs one,
+hands the handler what it asks for by parameter name (the caller's `user_id`, the `body` or `query`
+parsed into the route's models, the `request`), turns what the handler returns into the answer (a
+response model at the route's status), and turns a domain error into the API's error shape.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalice.app import Blueprint
+from chalice.app import Blueprint, Response
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib.api import views
+from chalicelib.api.edge import answer, body, caller, query
+from chalicelib.api.http import from_domain
 from chalicelib.api.schemas import ErrorOut
+from chalicelib.domain.errors import DomainError
+from chalicelib.listings import ListingChanged
 
 Handler = Callable[..., Any]
 
@@ -50,12 +63,38 @@ class RouteTable:
         errors: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.routes.append(
-                Route(path, method, summary, status, auth, body, query, response, errors, handler.__name__)
+            route = Route(
+                path, method, summary, status, auth, body, query, response, errors, handler.__name__
             )
-            return self.blueprint.route(path, methods=[method])(handler)  # type: ignore[no-any-return]
+            self.routes.append(route)
+            return self.blueprint.route(path, methods=[method])(self._edge(route, handler))  # type: ignore[no-any-return]
 
         return register
+
+    def _edge(self, route: Route, handler: Handler) -> Handler:
+        wants = set(inspect.signature(handler).parameters)
+
+        @functools.wraps(handler)
+        def view(**path: str) -> Response:
+            request = self.blueprint.current_request
+            given: dict[str, Any] = dict(path)
+            if route.auth:
+                user_id = caller(request)
+                if "user_id" in wants:
+                    given["user_id"] = user_id
+            if route.body is not None and "body" in wants:
+                given["body"] = body(request, route.body)
+            if route.query is not None and "query" in wants:
+                given["query"] = query(request, route.query)
+            if "request" in wants:
+                given["request"] = request
+            try:
+                result = handler(**given)
+            except DomainError as error:
+                raise from_domain(error, _details(error)) from None
+            return result if isinstance(result, Response) else answer(result, route.status)
+
+        return view
 
     def openapi(self) -> dict[str, Any]:
         models: set[type[BaseModel]] = {ErrorOut}
@@ -122,3 +161,11 @@ class RouteTable:
             statuses.add(413)
         operation["responses"] = {str(route.status): success, **{str(s): error for s in sorted(statuses)}}
         return operation
+
+
+def _details(error: DomainError) -> dict[str, Any]:
+    """What the error says beyond its code: a stale edit carries the listing as it is now, so the
+    panel keeps what the seller typed next to it."""
+    if isinstance(error, ListingChanged):
+        return {**error.params, "current": views.listing_out(error.current).model_dump(mode="json")}
+    return error.params

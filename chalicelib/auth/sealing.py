@@ -17,7 +17,7 @@ from typing import Protocol
 import boto3
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from chalicelib.config import MissingSetting, secret
+from chalicelib.config import MissingSetting, secret, value
 
 
 class KeyWrapper(Protocol):
@@ -68,7 +68,7 @@ class LocalKeys:
 
 @lru_cache(maxsize=1)
 def key_wrapper() -> KeyWrapper:
-    key_id = os.environ.get("TOKENS_KMS_KEY_ID")
+    key_id = value("TOKENS_KMS_KEY_ID")
     if key_id:
         return KmsKeys(key_id)
     try:

@@ -1,4 +1,4 @@
-"""Access tokens: short-lived HS256 JWTs. Refresh tokens are opaque and live in chalicelib.accounts."""
+"""Access tokens: short-lived HS256 JWTs. Refresh tokens are opaque and live in chalicelib.sellers."""
 
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 GREEN_ABOVE = 0.85
 RED_BELOW = 0.70
@@ -42,6 +43,30 @@ class Confidence:
     parts: dict[str, float]
     reasons: list[Reason]
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Confidence:
+        return cls(
+            float(data["overall"]),
+            {name: float(value) for name, value in data["parts"].items()},
+            [Reason(**reason) for reason in data.get("reasons", [])],
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"overall": self.overall, "parts": self.parts, "reasons": [asdict(r) for r in self.reasons]}
+
+
+def _overall(parts: dict[str, float]) -> float:
+    return round(sum(WEIGHTS[name] * value for name, value in parts.items()), 4)
+
+
+def _missing_attributes(missing: list[str]) -> Reason:
+    return Reason(
+        "attributes",
+        "REQUIRED_ATTRIBUTES_MISSING",
+        f"{len(missing)} required attribute(s) missing: {', '.join(missing)}",
+        {"count": len(missing), "attributes": missing},
+    )
+
 
 def listing_confidence(
     *,
@@ -63,14 +88,7 @@ def listing_confidence(
     missing = [attribute for attribute in required if attribute not in filled]
     attributes = 1.0 - len(missing) / len(required) if required else 1.0
     if missing:
-        reasons.append(
-            Reason(
-                "attributes",
-                "REQUIRED_ATTRIBUTES_MISSING",
-                f"{len(missing)} required attribute(s) missing: {', '.join(missing)}",
-                {"count": len(missing), "attributes": missing},
-            )
-        )
+        reasons.append(_missing_attributes(missing))
     title = 1.0
     if not title_has_brand:
         title -= 0.3
@@ -105,5 +123,17 @@ def listing_confidence(
         "main_image": image,
     }
     parts = {name: round(max(0.0, min(1.0, value)), 4) for name, value in parts.items()}
-    overall = round(sum(WEIGHTS[name] * value for name, value in parts.items()), 4)
-    return Confidence(overall, parts, reasons)
+    return Confidence(_overall(parts), parts, reasons)
+
+
+def after_seller_edit(base: Confidence, edited: set[str], missing: list[str], required: int) -> Confidence:
+    """What the seller saved counts as checked; required attributes still missing still count against it."""
+    parts = dict(base.parts)
+    for name in ("title", "description", "category"):
+        if name in edited:
+            parts[name] = 1.0
+    parts["attributes"] = round(1 - len(missing) / required, 4) if required else 1.0
+    reasons = [r for r in base.reasons if r.part not in edited and r.code != "REQUIRED_ATTRIBUTES_MISSING"]
+    if missing:
+        reasons.append(_missing_attributes(missing))
+    return Confidence(_overall(parts), parts, reasons)

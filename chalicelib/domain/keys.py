@@ -49,9 +49,28 @@ JOB_KINDS = ("images", "content", "publish")
 def product_prefixes(user_id: str, product_id: str) -> list[str]:
     return [
         f"{UPLOADS_PREFIX}{user_id}/{product_id}/",
-        f"processed/{user_id}/{product_id}/",
+        processed_prefix(user_id, product_id),
         *(f"jobs/{kind}/{product_id}/" for kind in JOB_KINDS),
     ]
+
+
+# What the images step makes of a product's photos. Keyed by revision or photo: a redelivered job
+# rewrites the same objects.
+def processed_prefix(user_id: str, product_id: str) -> str:
+    return f"processed/{user_id}/{product_id}/"
+
+
+def main_picture_key(user_id: str, product_id: str, revision: int) -> str:
+    return f"{processed_prefix(user_id, product_id)}main/{revision}.jpg"
+
+
+def main_thumbnail_key(main_picture: str) -> str:
+    """The products list shows the listing's picture (on white), not the raw photo."""
+    return main_picture.removesuffix(".jpg") + "-thumb.jpg"
+
+
+def photo_thumbnail_key(user_id: str, product_id: str, image_id: str) -> str:
+    return f"{processed_prefix(user_id, product_id)}thumbs/{image_id}.jpg"
 
 
 def job_key(kind: str, product_id: str, revision: int, attempt: int = 1) -> str:

@@ -1,6 +1,6 @@
 """What makes a seller's photo acceptable, decided from facts about it, without any imaging library.
 
-`chalicelib.photos` decodes the bytes with Pillow and gathers the facts; the rules and the words a
+`chalicelib.imaging` decodes the bytes with Pillow and gathers the facts; the rules and the words a
 seller reads live here. Every rejection carries a stable code and the numbers behind its message,
 so a UI can translate it instead of parsing English.
 """

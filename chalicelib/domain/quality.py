@@ -1,6 +1,6 @@
 """How good a photo is for a listing, and which one becomes the main picture.
 
-Pure: the measurements come from chalicelib.pictures (a reduced decode with Pillow). Scores are
+Pure: the measurements come from chalicelib.imaging (a reduced decode with Pillow). Scores are
 0-1; each part is kept so the panel can show why, and low parts carry a short reason with a code.
 """
 

@@ -6,39 +6,30 @@ per day and category instead of one per listing.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
-from chalicelib import clock
+from chalicelib import clock, store
+from chalicelib.domain.errors import NotFound, Upstream
 from chalicelib.domain.search import fold
-from chalicelib.http import ApiError
 from chalicelib.marketplace.mercadolibre import MercadoLibreError, get_mercadolibre
-from chalicelib.storage.models import MarketplaceCache
 
 CACHE_SECONDS = 24 * 3600
 _CATEGORY_ID = re.compile(r"[A-Z]{3}\d{1,12}")
 
 
 def _cached(key: str, load: Callable[[], Any]) -> Any:
-    try:
-        row = MarketplaceCache.get(key)
-        if row.expires_at > clock.epoch():
-            return json.loads(row.body)
-    except DoesNotExist:
-        pass
+    cached = store.cache.get(key, clock.epoch())
+    if cached is not None:
+        return cached
     try:
         value = load()
     except MercadoLibreError as error:
         if error.status == 404:
-            raise ApiError(404, "CATEGORY_NOT_FOUND", "MercadoLibre has no such category") from None
-        raise ApiError(
-            502, "MERCADOLIBRE_UNAVAILABLE", f"MercadoLibre did not answer: {error.message}"
-        ) from None
-    MarketplaceCache(key=key, body=json.dumps(value), expires_at=int(clock.epoch()) + CACHE_SECONDS).save()
+            raise NotFound("CATEGORY_NOT_FOUND", "MercadoLibre has no such category") from None
+        raise Upstream("MERCADOLIBRE_UNAVAILABLE", f"MercadoLibre did not answer: {error.message}") from None
+    store.cache.put(key, value, int(clock.epoch()) + CACHE_SECONDS)
     return value
 
 
@@ -65,4 +56,4 @@ def category_attributes(category_id: str) -> list[dict[str, Any]]:
 
 def _check(category_id: str) -> None:
     if not _CATEGORY_ID.fullmatch(category_id):
-        raise ApiError(404, "CATEGORY_NOT_FOUND", "no such category", {"category_id": category_id})
+        raise NotFound("CATEGORY_NOT_FOUND", "no such category", {"category_id": category_id})

@@ -9,7 +9,6 @@ Tokens are passed in per call and never logged.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from chalicelib.config import required, secret
+from chalicelib.config import required, secret, value
 from chalicelib.observability import provider_call
 
 # Where each site's sellers sign in (the authorization host differs by country).
@@ -269,8 +268,8 @@ class MercadoLibreClient:
 def get_mercadolibre() -> MercadoLibreClient:
     """Built once from configuration; tests and the local stack point it at the sandbox."""
     return MercadoLibreClient(
-        base_url=os.environ.get("MERCADOLIBRE_API_URL", "https://api.mercadolibre.com"),
-        auth_base_url=os.environ.get("MERCADOLIBRE_AUTH_URL") or None,
+        base_url=str(value("MERCADOLIBRE_API_URL")),
+        auth_base_url=value("MERCADOLIBRE_AUTH_URL"),
         client_id=required("MERCADOLIBRE_CLIENT_ID"),
         client_secret=secret("MERCADOLIBRE_CLIENT_SECRET"),
         redirect_uri=required("MERCADOLIBRE_REDIRECT_URI"),

@@ -7,12 +7,12 @@ one from configuration; handlers never choose.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from PIL import Image
 
+from chalicelib.config import providers
 from chalicelib.observability import logger
 
 
@@ -76,8 +76,7 @@ def background_remover() -> BackgroundRemover:
     """
     from chalicelib.providers.local_remover import LocalRemover
 
-    # `_PARAMETER` is how AWS stages name the key in SSM (see config.secret).
-    if os.environ.get("PHOTOROOM_API_KEY") or os.environ.get("PHOTOROOM_API_KEY_PARAMETER"):
+    if providers()["background_remover"] == "photoroom":
         from chalicelib.providers.photoroom import PhotoRoomRemover
 
         return FallbackRemover(PhotoRoomRemover(), LocalRemover())

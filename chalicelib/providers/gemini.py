@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import time
 from dataclasses import asdict, dataclass
@@ -33,6 +32,7 @@ from google.genai import errors, types
 from PIL import Image
 from pydantic import BaseModel, Field
 
+from chalicelib import config
 from chalicelib.config import MissingSetting, secret
 from chalicelib.observability import logger, provider_call
 from chalicelib.providers.listing import (
@@ -45,14 +45,6 @@ from chalicelib.providers.listing import (
     Usage,
 )
 
-DEFAULT_MODEL = "gemini-2.5-flash"
-# google-genai 3.x defaults the Gemini Developer API to `v1`; `v1beta` is where structured output,
-# system instructions and the model aliases have always been served.
-DEFAULT_API_VERSION = "v1beta"
-DEFAULT_TIMEOUT_MS = 60_000
-DEFAULT_ATTEMPTS = 3  # including the first; the SDK retries timeouts too, so keep attempts x timeout in mind
-DEFAULT_INITIAL_DELAY = 1.0  # seconds
-DEFAULT_MAX_DELAY = 8.0
 RETRY_STATUS_CODES = [429, 500, 502, 503, 504]
 # USD per million tokens (paid tier, prompts under 200k tokens; ai.google.dev/gemini-api/docs/pricing).
 # Output includes thinking tokens, which Gemini bills as output. GEMINI_PRICE_*_PER_MTOK override.
@@ -150,12 +142,12 @@ class ClientOptions:
 
 def client_options() -> ClientOptions:
     return ClientOptions(
-        base_url=os.environ.get("GEMINI_BASE_URL") or None,
-        api_version=os.environ.get("GEMINI_API_VERSION") or DEFAULT_API_VERSION,
-        timeout_ms=int(os.environ.get("GEMINI_TIMEOUT_MS") or DEFAULT_TIMEOUT_MS),
-        attempts=int(os.environ.get("GEMINI_RETRY_ATTEMPTS") or DEFAULT_ATTEMPTS),
-        initial_delay=float(os.environ.get("GEMINI_RETRY_INITIAL_DELAY") or DEFAULT_INITIAL_DELAY),
-        max_delay=float(os.environ.get("GEMINI_RETRY_MAX_DELAY") or DEFAULT_MAX_DELAY),
+        base_url=config.value("GEMINI_BASE_URL"),
+        api_version=str(config.value("GEMINI_API_VERSION")),
+        timeout_ms=int(str(config.value("GEMINI_TIMEOUT_MS"))),
+        attempts=int(str(config.value("GEMINI_RETRY_ATTEMPTS"))),
+        initial_delay=float(str(config.value("GEMINI_RETRY_INITIAL_DELAY"))),
+        max_delay=float(str(config.value("GEMINI_RETRY_MAX_DELAY"))),
     )
 
 
@@ -190,14 +182,14 @@ def _client(api_key: str, options: ClientOptions) -> genai.Client:
 
 
 def model_id() -> str:
-    return os.environ.get("GEMINI_MODEL") or DEFAULT_MODEL
+    return str(config.value("GEMINI_MODEL"))
 
 
 def prices_per_mtok(model: str) -> tuple[float, float]:
     table_input, table_output = PRICES_PER_MTOK.get(model, (0.0, 0.0))
     return (
-        float(os.environ.get("GEMINI_PRICE_INPUT_PER_MTOK") or table_input),
-        float(os.environ.get("GEMINI_PRICE_OUTPUT_PER_MTOK") or table_output),
+        float(config.value("GEMINI_PRICE_INPUT_PER_MTOK") or table_input),
+        float(config.value("GEMINI_PRICE_OUTPUT_PER_MTOK") or table_output),
     )
 
 

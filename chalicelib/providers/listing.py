@@ -4,16 +4,17 @@ Two adapters: Gemini (`google-genai`, when GEMINI_API_KEY is set) and the local 
 rapidocr + prompt parsing + templates, the embedded default). Both return facts with their source,
 and every answer carries its usage (provider, model, tokens, cost, time) so the version records it.
 The rules a listing must follow (title limit and words, plain-text description, valid attribute
-values) are applied afterwards by chalicelib.domain.listing, whatever the adapter said.
+values) are applied afterwards by chalicelib.domain.listing_rules, whatever the adapter said.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from PIL import Image
+
+from chalicelib.config import providers
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class ListingWriter(Protocol):
 
 def listing_writer() -> ListingWriter:
     """Gemini when GEMINI_API_KEY (or GEMINI_API_KEY_PARAMETER) is set, else the local writer."""
-    if os.environ.get("GEMINI_API_KEY") or os.environ.get("GEMINI_API_KEY_PARAMETER"):
+    if providers()["listing_generator"] == "gemini":
         from chalicelib.providers.gemini import GeminiWriter
 
         return GeminiWriter()

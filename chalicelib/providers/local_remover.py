@@ -19,7 +19,6 @@ they are imported on first use and their absence is a LOCAL_MODEL_MISSING failur
 
 from __future__ import annotations
 
-import os
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from chalicelib import config
 from chalicelib.observability import provider_call
 from chalicelib.providers.background import BackgroundRemovalFailed, Cutout
 
@@ -59,8 +59,7 @@ class LocalRemover:
     name = "local"
 
     def __init__(self, model_path: Path | None = None) -> None:
-        configured = os.environ.get("U2NETP_MODEL_PATH")
-        self.model_path = model_path or (Path(configured) if configured else DEFAULT_MODEL_PATH)
+        self.model_path = model_path or config.model_path("U2NETP_MODEL_PATH", DEFAULT_MODEL_PATH)
 
     @provider_call("local_remover")
     def cutout(self, photo: Image.Image) -> Cutout:

@@ -12,7 +12,6 @@ and public clients, so any other JSON `message`/`error` or a plain-text body is 
 from __future__ import annotations
 
 import io
-import os
 import random
 import time
 from collections.abc import Callable
@@ -23,11 +22,11 @@ import requests
 from aws_lambda_powertools.metrics import MetricUnit
 from PIL import Image, UnidentifiedImageError
 
+from chalicelib import config
 from chalicelib.config import MissingSetting, secret
 from chalicelib.observability import count, logger, provider_call
 from chalicelib.providers.background import BackgroundRemovalFailed, Cutout
 
-DEFAULT_BASE_URL = "https://sdk.photoroom.com"
 SEGMENT_PATH = "/v1/segment"
 MODEL = "photoroom-v1-segment"
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024
@@ -37,7 +36,6 @@ TIMEOUT = (5.0, 60.0)  # (connect, read) seconds
 ATTEMPTS = 3
 MAX_WAIT = 20.0  # a longer Retry-After is not worth a Lambda's time: the fallback answers sooner
 RETRYABLE = {429, 500, 502, 503, 504}
-DEFAULT_PRICE_USD = 0.02  # one v1 segment call; failed calls are not billed. For AiCostUsd.
 
 
 class PhotoRoomRemover:
@@ -51,7 +49,7 @@ class PhotoRoomRemover:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._api_key = api_key
-        self.url = (base_url or os.environ.get("PHOTOROOM_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.url = (base_url or str(config.value("PHOTOROOM_BASE_URL"))).rstrip("/")
         self.url += SEGMENT_PATH
         self.backoff_base = backoff_base
         self.sleep = sleep
@@ -128,7 +126,7 @@ class PhotoRoomRemover:
 
 
 def price_per_call() -> float:
-    return float(os.environ.get("PHOTOROOM_PRICE_USD") or DEFAULT_PRICE_USD)
+    return float(str(config.value("PHOTOROOM_PRICE_USD")))
 
 
 def _raise_final(response: requests.Response) -> None:

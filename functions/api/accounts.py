@@ -1,9 +1,7 @@
-from chalice.app import Response
-
-from chalicelib import accounts
-from chalicelib.api.edge import answer, body, caller
+from chalicelib import sellers
 from chalicelib.api.schemas import Credentials, RefreshRequest, SettingsUpdate, TokensOut, UserOut
-from functions.api import blueprint, route
+from chalicelib.api.views import tokens_out, user_out
+from functions.api import route
 
 
 @route(
@@ -16,15 +14,13 @@ from functions.api import blueprint, route
     response=TokensOut,
     errors=(409,),
 )
-def register() -> Response:
-    credentials = body(blueprint.current_request, Credentials)
-    return answer(accounts.register(credentials.email, credentials.password), 201)
+def register(body: Credentials) -> TokensOut:
+    return tokens_out(sellers.register(body.email, body.password))
 
 
 @route("/auth/login", "POST", "Log in", auth=False, body=Credentials, response=TokensOut, errors=(401, 429))
-def log_in() -> Response:
-    credentials = body(blueprint.current_request, Credentials)
-    return answer(accounts.log_in(credentials.email, credentials.password))
+def log_in(body: Credentials) -> TokensOut:
+    return tokens_out(sellers.log_in(body.email, body.password))
 
 
 @route(
@@ -36,8 +32,8 @@ def log_in() -> Response:
     response=TokensOut,
     errors=(401,),
 )
-def refresh() -> Response:
-    return answer(accounts.refresh(body(blueprint.current_request, RefreshRequest).refresh_token))
+def refresh(body: RefreshRequest) -> TokensOut:
+    return tokens_out(sellers.refresh(body.refresh_token))
 
 
 @route(
@@ -48,14 +44,13 @@ def refresh() -> Response:
     status=204,
     body=RefreshRequest,
 )
-def log_out() -> Response:
-    accounts.log_out(body(blueprint.current_request, RefreshRequest).refresh_token)
-    return answer(None, 204)
+def log_out(body: RefreshRequest) -> None:
+    sellers.log_out(body.refresh_token)
 
 
 @route("/me", "GET", "The logged-in seller and their settings", response=UserOut)
-def me() -> Response:
-    return answer(accounts.me(caller(blueprint.current_request)))
+def me(user_id: str) -> UserOut:
+    return user_out(sellers.me(user_id))
 
 
 @route(
@@ -65,6 +60,5 @@ def me() -> Response:
     body=SettingsUpdate,
     response=UserOut,
 )
-def update_settings() -> Response:
-    user_id = caller(blueprint.current_request)
-    return answer(accounts.update_settings(user_id, body(blueprint.current_request, SettingsUpdate)))
+def update_settings(user_id: str, body: SettingsUpdate) -> UserOut:
+    return user_out(sellers.update_settings(user_id, body.model_dump(exclude_unset=True)))

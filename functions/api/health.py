@@ -3,13 +3,13 @@ from chalice.app import Response
 from chalicelib.api.edge import answer
 from chalicelib.api.schemas import DetailedHealthOut, HealthOut
 from chalicelib.config import get_settings
-from chalicelib.health import detailed_health
+from chalicelib.store.health import detailed_health
 from functions.api import route
 
 
 @route("/health", "GET", "Is the API up (touches nothing)", auth=False, response=HealthOut)
-def health() -> Response:
-    return answer(HealthOut(status="ok", stage=get_settings().stage))
+def health() -> HealthOut:
+    return HealthOut(status="ok", stage=get_settings().stage)
 
 
 @route(
@@ -26,5 +26,5 @@ def health_detailed() -> Response:
 
 
 @route("/openapi.json", "GET", "This API's OpenAPI document", auth=False)
-def openapi() -> dict:  # type: ignore[type-arg]
-    return route.openapi()
+def openapi() -> Response:
+    return Response(body=route.openapi(), status_code=200)

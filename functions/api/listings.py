@@ -1,9 +1,9 @@
 import hashlib
 
-from chalice.app import Response
+from chalice.app import Request, Response
 
-from chalicelib import listings, publisher, timeline
-from chalicelib.api.edge import answer, body, caller, query
+from chalicelib import listings, products, timeline
+from chalicelib.api.edge import answer
 from chalicelib.api.schemas import (
     EventsOut,
     EventsQuery,
@@ -14,10 +14,10 @@ from chalicelib.api.schemas import (
     PromptChange,
     PublishRequest,
 )
-from chalicelib.domain.product import ProductStatus
-from chalicelib.http import ApiError
-from chalicelib.products import owned
-from functions.api import blueprint, route
+from chalicelib.api.views import events_out, history_out, listing_out, product_out
+from chalicelib.domain.errors import NotFound
+from chalicelib.listings import AttributeValue, ListingChange
+from functions.api import route
 
 
 @route(
@@ -27,8 +27,8 @@ from functions.api import blueprint, route
     response=ListingOut,
     errors=(404,),
 )
-def get_listing(product_id: str) -> Response:
-    return answer(listings.current(caller(blueprint.current_request), product_id))
+def get_listing(user_id: str, product_id: str) -> ListingOut:
+    return listing_out(listings.current(user_id, product_id))
 
 
 @route(
@@ -39,9 +39,19 @@ def get_listing(product_id: str) -> Response:
     response=ListingOut,
     errors=(404, 409),
 )
-def edit_listing(product_id: str) -> Response:
-    user_id = caller(blueprint.current_request)
-    return answer(listings.edit(user_id, product_id, body(blueprint.current_request, ListingEdit)))
+def edit_listing(user_id: str, product_id: str, body: ListingEdit) -> ListingOut:
+    change = ListingChange(
+        version=body.version,
+        title=body.title,
+        description=body.description,
+        category_id=body.category_id,
+        attributes=None
+        if body.attributes is None
+        else [AttributeValue(a.id, a.value_id, a.value_name) for a in body.attributes],
+        condition=body.condition,
+        reset=list(body.reset),
+    )
+    return listing_out(listings.edit(user_id, product_id, change))
 
 
 @route(
@@ -51,8 +61,8 @@ def edit_listing(product_id: str) -> Response:
     response=ListingHistory,
     errors=(404,),
 )
-def listing_versions(product_id: str) -> Response:
-    return answer(listings.history(caller(blueprint.current_request), product_id))
+def listing_versions(user_id: str, product_id: str) -> ListingHistory:
+    return history_out(*listings.history(user_id, product_id))
 
 
 @route(
@@ -62,11 +72,10 @@ def listing_versions(product_id: str) -> Response:
     response=ListingOut,
     errors=(404, 409),
 )
-def restore_version(product_id: str, version: str) -> Response:
-    user_id = caller(blueprint.current_request)
+def restore_version(user_id: str, product_id: str, version: str) -> ListingOut:
     if not version.isdigit():
-        raise ApiError(404, "VERSION_NOT_FOUND", "no such version", {"version": version})
-    return answer(listings.restore(user_id, product_id, int(version)))
+        raise NotFound("VERSION_NOT_FOUND", "no such version", {"version": version})
+    return listing_out(listings.restore(user_id, product_id, int(version)))
 
 
 @route(
@@ -77,11 +86,8 @@ def restore_version(product_id: str, version: str) -> Response:
     response=ProductOut,
     errors=(404, 409),
 )
-def change_prompt(product_id: str) -> Response:
-    user_id = caller(blueprint.current_request)
-    return answer(
-        listings.change_prompt(user_id, product_id, body(blueprint.current_request, PromptChange).prompt)
-    )
+def change_prompt(user_id: str, product_id: str, body: PromptChange) -> ProductOut:
+    return product_out(listings.change_prompt(user_id, product_id, body.prompt))
 
 
 @route(
@@ -91,8 +97,8 @@ def change_prompt(product_id: str) -> Response:
     response=ProductOut,
     errors=(404,),
 )
-def pause_updates(product_id: str) -> Response:
-    return answer(listings.set_paused(caller(blueprint.current_request), product_id, True))
+def pause_updates(user_id: str, product_id: str) -> ProductOut:
+    return product_out(listings.set_paused(user_id, product_id, True))
 
 
 @route(
@@ -102,8 +108,8 @@ def pause_updates(product_id: str) -> Response:
     response=ProductOut,
     errors=(404,),
 )
-def resume_updates(product_id: str) -> Response:
-    return answer(listings.set_paused(caller(blueprint.current_request), product_id, False))
+def resume_updates(user_id: str, product_id: str) -> ProductOut:
+    return product_out(listings.set_paused(user_id, product_id, False))
 
 
 @route(
@@ -114,15 +120,14 @@ def resume_updates(product_id: str) -> Response:
     response=EventsOut,
     errors=(404,),
 )
-def product_events(product_id: str) -> Response:
-    request = blueprint.current_request
-    product = owned(caller(request), product_id)
-    events = timeline.events_of(product_id, query(request, EventsQuery).after)
+def product_events(user_id: str, product_id: str, query: EventsQuery, request: Request) -> Response:
+    product = products.owned(user_id, product_id)
+    events = timeline.events_of(product_id, query.after)
     tag = hashlib.sha256(f"{product.status}|{events[-1].at if events else ''}".encode()).hexdigest()[:32]
     etag = f'"{tag}"'
     if request.headers and request.headers.get("if-none-match") == etag:
         return Response(body="", status_code=304, headers={"ETag": etag})
-    out = answer(EventsOut(events=events, status=ProductStatus(product.status)))
+    out = answer(events_out(events, product))
     out.headers["ETag"] = etag
     return out
 
@@ -135,6 +140,15 @@ def product_events(product_id: str) -> Response:
     response=ProductOut,
     errors=(404, 409),
 )
-def publish_product(product_id: str) -> Response:
-    user_id = caller(blueprint.current_request)
-    return answer(publisher.approve(user_id, product_id, body(blueprint.current_request, PublishRequest)))
+def publish_product(user_id: str, product_id: str, body: PublishRequest) -> ProductOut:
+    return product_out(
+        listings.approve(
+            user_id,
+            product_id,
+            price=body.price,
+            quantity=body.quantity,
+            currency=body.currency,
+            listing_type=body.listing_type,
+            condition=body.condition,
+        )
+    )

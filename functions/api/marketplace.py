@@ -1,19 +1,21 @@
-import os
 from urllib.parse import urlencode
 
-from chalice.app import Response
+from chalice.app import Request, Response
 
-from chalicelib.api.edge import answer, caller, query
+from chalicelib import sellers
+from chalicelib.api.edge import query
+from chalicelib.api.http import ApiError
 from chalicelib.api.schemas import CategorySearch, ConnectCallback, ConnectOut, MarketplaceAccountOut
-from chalicelib.http import ApiError
-from chalicelib.marketplace import accounts, catalog
-from chalicelib.storage.models import User
-from functions.api import blueprint, route
+from chalicelib.api.views import account_out, connect_out
+from chalicelib.config import panel_url
+from chalicelib.domain.errors import DomainError, Refused
+from chalicelib.marketplace import catalog, connection
+from functions.api import route
 
 
 @route("/ml/connect", "GET", "Start connecting a MercadoLibre account", response=ConnectOut)
-def connect_mercadolibre() -> Response:
-    return answer(accounts.start_connection(caller(blueprint.current_request)))
+def connect_mercadolibre(user_id: str) -> ConnectOut:
+    return connect_out(connection.start_connection(user_id))
 
 
 @route(
@@ -25,25 +27,24 @@ def connect_mercadolibre() -> Response:
     response=MarketplaceAccountOut,
     errors=(400, 502),
 )
-def mercadolibre_callback() -> Response:
+def mercadolibre_callback(request: Request) -> Response | MarketplaceAccountOut:
     # No bearer token here: this is a browser redirect; the signed single-use state names the seller.
     # With a panel (PANEL_URL), the browser goes on to its settings page, which reads the outcome
-    # (`ml=connected`, or `ml=error&code=CODE`) and shows the account or the error in words.
-    panel = os.environ.get("PANEL_URL", "").rstrip("/")
+    # (`ml=connected`, or `ml=error&code=CODE`) and shows the account or the error in words; so the
+    # query is parsed here, where a bad one can still send the browser there.
+    panel = panel_url()
     try:
-        back = query(blueprint.current_request, ConnectCallback)
+        back = query(request, ConnectCallback)
         if back.error or not back.code:
-            raise ApiError(
-                400,
-                "CONNECT_DENIED",
-                f"MercadoLibre did not authorize: {back.error_description or back.error}",
+            raise Refused(
+                "CONNECT_DENIED", f"MercadoLibre did not authorize: {back.error_description or back.error}"
             )
-        account = accounts.finish_connection(back.state, back.code)
-    except ApiError as error:
+        account = connection.finish_connection(back.state, back.code)
+    except (DomainError, ApiError) as error:
         if not panel:
             raise
         return _to_panel(panel, {"ml": "error", "code": error.code})
-    return _to_panel(panel, {"ml": "connected"}) if panel else answer(account)
+    return _to_panel(panel, {"ml": "connected"}) if panel else account_out(account)
 
 
 def _to_panel(panel: str, outcome: dict[str, str]) -> Response:
@@ -54,14 +55,13 @@ def _to_panel(panel: str, outcome: dict[str, str]) -> Response:
 @route(
     "/ml/account", "GET", "The connected MercadoLibre account", response=MarketplaceAccountOut, errors=(404,)
 )
-def mercadolibre_account() -> Response:
-    return answer(accounts.get_account(caller(blueprint.current_request)))
+def mercadolibre_account(user_id: str) -> MarketplaceAccountOut:
+    return account_out(connection.get_account(user_id))
 
 
 @route("/ml/account", "DELETE", "Disconnect the MercadoLibre account", status=204, errors=(404,))
-def disconnect_mercadolibre() -> Response:
-    accounts.disconnect(caller(blueprint.current_request))
-    return answer(None, 204)
+def disconnect_mercadolibre(user_id: str) -> None:
+    connection.disconnect(user_id)
 
 
 @route(
@@ -71,14 +71,11 @@ def disconnect_mercadolibre() -> Response:
     query=CategorySearch,
     errors=(502,),
 )
-def search_categories() -> Response:
-    user_id = caller(blueprint.current_request)
-    search = query(blueprint.current_request, CategorySearch)
-    site = search.site or User.get(user_id).site
-    return Response(body=catalog.predict_categories(site, search.q, search.limit), status_code=200)
+def search_categories(user_id: str, query: CategorySearch) -> Response:
+    site = query.site or sellers.site_of(user_id)
+    return Response(body=catalog.predict_categories(site, query.q, query.limit), status_code=200)
 
 
 @route("/ml/categories/{category_id}/attributes", "GET", "A category's technical sheet", errors=(404, 502))
-def category_attributes(category_id: str) -> Response:
-    caller(blueprint.current_request)
+def category_attributes(user_id: str, category_id: str) -> Response:
     return Response(body=catalog.category_attributes(category_id), status_code=200)

@@ -1,7 +1,4 @@
-from chalice.app import Response
-
 from chalicelib import products, retry
-from chalicelib.api.edge import answer, body, caller, query
 from chalicelib.api.schemas import (
     ImageOrder,
     MainImageChoice,
@@ -11,7 +8,13 @@ from chalicelib.api.schemas import (
     ProductOut,
     ProductPage,
 )
-from functions.api import blueprint, route
+from chalicelib.api.views import product_out, products_page
+from chalicelib.products import DeclaredPhoto
+from functions.api import route
+
+
+def _declared(images: NewImages | NewProduct) -> list[DeclaredPhoto]:
+    return [DeclaredPhoto(i.file_name, i.content_type, i.size) for i in images.images]
 
 
 @route(
@@ -22,15 +25,21 @@ from functions.api import blueprint, route
     body=NewProduct,
     response=ProductOut,
 )
-def create_product() -> Response:
-    user_id = caller(blueprint.current_request)
-    return answer(products.create(user_id, body(blueprint.current_request, NewProduct)), 201)
+def create_product(user_id: str, body: NewProduct) -> ProductOut:
+    return product_out(products.create(user_id, body.prompt, _declared(body)))
 
 
 @route("/products", "GET", "The seller's products, newest first", query=ProductFilters, response=ProductPage)
-def list_products() -> Response:
-    user_id = caller(blueprint.current_request)
-    return answer(products.list_products(user_id, query(blueprint.current_request, ProductFilters)))
+def list_products(user_id: str, query: ProductFilters) -> ProductPage:
+    found, cursor = products.list_products(
+        user_id,
+        limit=query.limit,
+        status=query.status,
+        band=query.confidence,
+        text=query.q,
+        cursor=query.next,
+    )
+    return products_page(found, cursor)
 
 
 @route(
@@ -40,8 +49,8 @@ def list_products() -> Response:
     response=ProductOut,
     errors=(404,),
 )
-def get_product(product_id: str) -> Response:
-    return answer(products.get(caller(blueprint.current_request), product_id))
+def get_product(user_id: str, product_id: str) -> ProductOut:
+    return product_out(products.get(user_id, product_id))
 
 
 @route(
@@ -51,9 +60,8 @@ def get_product(product_id: str) -> Response:
     status=204,
     errors=(404,),
 )
-def delete_product(product_id: str) -> Response:
-    products.delete(caller(blueprint.current_request), product_id)
-    return answer(None, 204)
+def delete_product(user_id: str, product_id: str) -> None:
+    products.delete(user_id, product_id)
 
 
 @route(
@@ -65,9 +73,8 @@ def delete_product(product_id: str) -> Response:
     response=ProductOut,
     errors=(404, 409),
 )
-def add_images(product_id: str) -> Response:
-    user_id = caller(blueprint.current_request)
-    return answer(products.add_images(user_id, product_id, body(blueprint.current_request, NewImages)), 201)
+def add_images(user_id: str, product_id: str, body: NewImages) -> ProductOut:
+    return product_out(products.add_images(user_id, product_id, _declared(body)))
 
 
 @route(
@@ -77,8 +84,8 @@ def add_images(product_id: str) -> Response:
     response=ProductOut,
     errors=(404, 409),
 )
-def delete_image(product_id: str, image_id: str) -> Response:
-    return answer(products.delete_image(caller(blueprint.current_request), product_id, image_id))
+def delete_image(user_id: str, product_id: str, image_id: str) -> ProductOut:
+    return product_out(products.delete_image(user_id, product_id, image_id))
 
 
 @route(
@@ -89,9 +96,8 @@ def delete_image(product_id: str, image_id: str) -> Response:
     response=ProductOut,
     errors=(404, 409),
 )
-def reorder_images(product_id: str) -> Response:
-    user_id = caller(blueprint.current_request)
-    return answer(products.reorder_images(user_id, product_id, body(blueprint.current_request, ImageOrder)))
+def reorder_images(user_id: str, product_id: str, body: ImageOrder) -> ProductOut:
+    return product_out(products.reorder_images(user_id, product_id, body.image_ids))
 
 
 @route(
@@ -102,10 +108,8 @@ def reorder_images(product_id: str) -> Response:
     response=ProductOut,
     errors=(404, 409),
 )
-def choose_main_image(product_id: str) -> Response:
-    user_id = caller(blueprint.current_request)
-    choice = body(blueprint.current_request, MainImageChoice)
-    return answer(products.choose_main_image(user_id, product_id, choice.image_id))
+def choose_main_image(user_id: str, product_id: str, body: MainImageChoice) -> ProductOut:
+    return product_out(products.choose_main_image(user_id, product_id, body.image_id))
 
 
 @route(
@@ -115,5 +119,5 @@ def choose_main_image(product_id: str) -> Response:
     response=ProductOut,
     errors=(404, 409),
 )
-def retry_product(product_id: str) -> Response:
-    return answer(retry.retry(caller(blueprint.current_request), product_id))
+def retry_product(user_id: str, product_id: str) -> ProductOut:
+    return product_out(retry.retry(user_id, product_id))

@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "backup":
             # Imported after the environment is set: the models read their table names at import.
-            from chalicelib.storage.models import ALL_MODELS
+            from chalicelib.store.models import ALL_MODELS
 
             tables = [model.Meta.table_name for model in ALL_MODELS]
             buckets = [stage_environment()["MEDIA_BUCKET"]]

@@ -118,7 +118,7 @@ def main() -> int:
 
     # Imported after the environment is set: the models read their table names at import.
     from app import app
-    from chalicelib.storage.models import ALL_MODELS
+    from chalicelib.store.models import ALL_MODELS
     from infra.local.provision import provision_resources, switch_on_events
     from infra.local.snapshot import Snapshot
 

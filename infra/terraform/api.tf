@@ -6,7 +6,7 @@
 # API Gateway is HTTPS only, and so is every path to it through CloudFront (panel.tf). Request
 # bodies: API Gateway refuses more than 10 MB and the app refuses JSON bodies above 64 KB; photos
 # never come this way, they go straight to S3 through presigned POST forms whose policy caps each
-# file (content-length-range, chalicelib/storage/blobs.py).
+# file (content-length-range, chalicelib/store/blobs.py).
 
 locals {
   # Requests per second (steady) and burst for the whole stage.

@@ -132,7 +132,7 @@ resource "aws_cloudfront_origin_access_control" "panel" {
 
 locals {
   # Presigned POST forms and GET links name the bucket on S3's global endpoint
-  # (https://<bucket>.s3.amazonaws.com/, chalicelib/storage/blobs.py); outside us-east-1 a new
+  # (https://<bucket>.s3.amazonaws.com/, chalicelib/store/blobs.py); outside us-east-1 a new
   # bucket can answer from its regional name for a while, so both are allowed.
   media_origins = distinct([
     "https://${aws_s3_bucket.media.bucket_domain_name}",

@@ -1,4 +1,4 @@
-# DynamoDB tables, one resource per PynamoDB model in chalicelib/storage/models.py (keys, key types
+# DynamoDB tables, one resource per PynamoDB model in chalicelib/store/models.py (keys, key types
 # and indexes must match it: tests/unit/test_terraform.py checks). Only key attributes are declared;
 # DynamoDB is schemaless for the rest.
 

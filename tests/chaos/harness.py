@@ -351,7 +351,9 @@ class Audit:
 
 def audit(seller: Any, product_id: str, sandbox: Any | None = None) -> Audit:
     """What every scenario must end on: one result per step, no orphan object, nothing lost."""
-    from chalicelib.storage.models import Image, ListingVersion, Product
+    from chalicelib.store.models import ImageRow as Image
+    from chalicelib.store.models import ListingVersionRow as ListingVersion
+    from chalicelib.store.models import ProductRow as Product
 
     problems: list[str] = []
     duplicated = lost = 0

@@ -48,7 +48,7 @@ def _log_lines(runtime: RuntimeProcess) -> list[dict[str, Any]]:
 
 
 # Where each step is held while the link goes down: between two of its writes.
-PAUSES = ["chalicelib.studio:_record_pictures", "chalicelib.publisher:_describe"]
+PAUSES = ["chalicelib.images:_record_pictures", "chalicelib.publish:_describe"]
 
 
 def _outage_at(n: int, folder: Path, link: Link) -> None:

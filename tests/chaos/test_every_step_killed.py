@@ -28,9 +28,9 @@ pytestmark = pytest.mark.chaos
 # Where each step is stopped: between two of its writes, where a crash hurts most.
 STALLS = [
     ("ingest", "chalicelib.pipeline:advance"),  # photo recorded, images job not written
-    ("images", "chalicelib.studio:_record_pictures"),  # main picture stored, not recorded, no content job
-    ("content", "chalicelib.content:_publish_or_wait"),  # listing version saved, product not ready
-    ("publish", "chalicelib.publisher:_describe"),  # item created on MercadoLibre, no description
+    ("images", "chalicelib.images:_record_pictures"),  # main picture stored, not recorded, no content job
+    ("content", "chalicelib.pipeline:ready_or_publish"),  # listing version saved, product not ready
+    ("publish", "chalicelib.publish:_describe"),  # item created on MercadoLibre, no description
 ]
 
 

@@ -143,7 +143,7 @@ def _gemini_recovers(fault: Fault, seller: Any, product_id: str, double: Provide
     retried = seller.call("POST", f"/products/{product_id}/retry")
     assert retried.status_code == 200, retried.json
     wait_status(seller, product_id, "ready")
-    from chalicelib.storage.models import ListingVersion
+    from chalicelib.store.models import ListingVersionRow as ListingVersion
 
     [version] = list(ListingVersion.query(product_id, consistent_read=True))
     assert version.usage["provider"] == "gemini"
@@ -156,7 +156,7 @@ def _mercadolibre_recovers(fault: Fault, seller: Any, sandbox: Any, product_id: 
     seller's retry, once MercadoLibre answers, publishes the same item."""
     wait_status(seller, product_id, "ready")
     if not fault.knobs:
-        from chalicelib.storage.models import MarketplaceAccount
+        from chalicelib.store.models import MarketplaceAccountRow as MarketplaceAccount
 
         before = MarketplaceAccount.get(seller.user_id).access_token
         assert requests.post(f"{sandbox.url}/_sandbox/expire-tokens", timeout=10).json()["expired"] >= 1

@@ -35,7 +35,7 @@ def test_the_zip_carries_the_app_the_shared_library_and_every_function(package: 
     for needed in (
         "app.py",
         "chalicelib/domain/product.py",
-        "chalicelib/storage/models.py",
+        "chalicelib/store/models.py",
         "functions/__init__.py",
         "functions/api/__init__.py",
         "functions/api/products.py",

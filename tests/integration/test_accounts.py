@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import accounts, clock
-from chalicelib.storage.models import Session, User
+from chalicelib import clock, sellers
+from chalicelib.store.models import SessionRow as Session
+from chalicelib.store.models import UserRow as User
 
 
 def test_register_then_me(api) -> None:  # type: ignore[no-untyped-def]
@@ -132,16 +133,16 @@ def test_repeated_failed_logins_are_slowed_down_and_the_lock_lifts(api, monkeypa
     now = [clock.epoch()]
     monkeypatch.setattr(clock, "epoch", lambda: now[0])
     wrong = {"email": seller.email, "password": "not the password"}
-    codes = [api.call("POST", "/auth/login", wrong).status_code for _ in range(accounts.FREE_LOGIN_FAILURES)]
-    assert codes == [401] * accounts.FREE_LOGIN_FAILURES
+    codes = [api.call("POST", "/auth/login", wrong).status_code for _ in range(sellers.FREE_LOGIN_FAILURES)]
+    assert codes == [401] * sellers.FREE_LOGIN_FAILURES
     locked = api.call("POST", "/auth/login", wrong)
     assert locked.status_code == 429
     assert locked.json["error"]["code"] == "RATE_LIMITED"
-    assert locked.headers["Retry-After"] == str(accounts.LOCK_BASE_SECONDS)
+    assert locked.headers["Retry-After"] == str(sellers.LOCK_BASE_SECONDS)
     # Even the right password waits while the lock holds: the limit lives in DynamoDB, not in memory.
     right = {"email": seller.email, "password": seller.password}
     assert api.call("POST", "/auth/login", right).status_code == 429
-    now[0] += accounts.LOCK_BASE_SECONDS + 1
+    now[0] += sellers.LOCK_BASE_SECONDS + 1
     assert api.call("POST", "/auth/login", right).status_code == 200
     # A success clears the count.
     assert api.call("POST", "/auth/login", wrong).status_code == 401

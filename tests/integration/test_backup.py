@@ -23,7 +23,7 @@ BUCKET = os.environ["MEDIA_BUCKET"]
 
 
 def _tables() -> list[str]:
-    from chalicelib.storage.models import ALL_MODELS
+    from chalicelib.store.models import ALL_MODELS
 
     return [model.Meta.table_name for model in ALL_MODELS]
 

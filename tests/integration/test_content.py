@@ -10,10 +10,12 @@ import boto3
 import pytest
 
 from chalicelib.content import process_content_job
-from chalicelib.domain.listing import title_problems
-from chalicelib.storage.models import ListingVersion, Product, User
-from chalicelib.studio import process_images_job
-from tests.integration.test_studio import _run_by_hand, keys
+from chalicelib.domain.listing_rules import title_problems
+from chalicelib.images import process_images_job
+from chalicelib.store.models import ListingVersionRow as ListingVersion
+from chalicelib.store.models import ProductRow as Product
+from chalicelib.store.models import UserRow as User
+from tests.integration.test_images_step import _run_by_hand, keys
 from tests.photos import grocery_photo
 
 BUCKET = os.environ["MEDIA_BUCKET"]

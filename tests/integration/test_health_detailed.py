@@ -6,7 +6,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.config import get_settings
-from chalicelib.storage.models import ALL_MODELS
+from chalicelib.store.models import ALL_MODELS
 from infra.local.environment import ROOT
 
 
@@ -31,7 +31,7 @@ def test_a_missing_bucket_makes_it_503_and_names_it(
     provisioned: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken = dataclasses.replace(get_settings(), media_bucket="no-such-bucket")
-    monkeypatch.setattr("chalicelib.health.get_settings", lambda: broken)
+    monkeypatch.setattr("chalicelib.store.health.get_settings", lambda: broken)
     status, report = _get_detailed()
     assert status == 503
     assert report["status"] == "degraded"

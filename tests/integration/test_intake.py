@@ -12,7 +12,7 @@ import pytest
 import requests
 from PIL import Image as PILImage
 
-from chalicelib.storage.models import Product
+from chalicelib.store.models import ProductRow as Product
 from tests.photos import grocery_photo
 from tests.waiting import wait_for
 

@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from chalicelib import clock
-from chalicelib.http import ApiError
-from chalicelib.marketplace import accounts
-from chalicelib.storage.models import MarketplaceAccount
+from chalicelib.domain.errors import Conflict
+from chalicelib.marketplace import connection
+from chalicelib.store.models import MarketplaceAccountRow as MarketplaceAccount
 
 
 def connect(api: Any, sandbox: Any, seller: Any, nickname: str = "VENDEDOR") -> dict[str, Any]:
@@ -47,7 +47,7 @@ def test_tokens_are_sealed_at_rest(api, sandbox) -> None:  # type: ignore[no-unt
     connect(api, sandbox, seller)
     row = MarketplaceAccount.get(seller.user_id)
     assert "APP_USR" not in row.access_token and "TG-" not in row.refresh_token
-    assert accounts.credentials(seller.user_id).access_token.startswith("APP_USR-")
+    assert connection.credentials(seller.user_id).access_token.startswith("APP_USR-")
 
 
 def test_a_forged_or_denied_callback_is_refused(api, sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -76,7 +76,7 @@ def test_with_a_panel_the_callback_lands_on_its_settings_page(api, sandbox, monk
 def test_two_functions_refreshing_at_once_spend_the_refresh_token_once(api, sandbox) -> None:  # type: ignore[no-untyped-def]
     seller = api.seller()
     connect(api, sandbox, seller)
-    before = accounts.credentials(seller.user_id).access_token
+    before = connection.credentials(seller.user_id).access_token
     # Make it due: our record says it is about to expire.
     MarketplaceAccount(user_id=seller.user_id).update(
         actions=[MarketplaceAccount.access_expires_at.set(int(clock.epoch()) + 10)]
@@ -86,7 +86,7 @@ def test_two_functions_refreshing_at_once_spend_the_refresh_token_once(api, sand
 
     def refresh() -> None:
         try:
-            results.append(accounts.credentials(seller.user_id).access_token)
+            results.append(connection.credentials(seller.user_id).access_token)
         except BaseException as error:  # collected for the assertion below
             errors.append(error)
 
@@ -115,8 +115,8 @@ def test_a_refresh_token_mercadolibre_refuses_asks_the_seller_to_reconnect(api, 
 
     get_mercadolibre().refresh(unseal(account.refresh_token, seller.user_id))
     account.update(actions=[MarketplaceAccount.access_expires_at.set(0)])
-    with pytest.raises(ApiError) as raised:
-        accounts.credentials(seller.user_id)
+    with pytest.raises(Conflict) as raised:
+        connection.credentials(seller.user_id)
     assert raised.value.code == "MERCADOLIBRE_RECONNECT"
     shown = seller.call("GET", "/ml/account").json
     assert shown["status"] == "disconnected" and shown["valid"] is False
@@ -130,7 +130,7 @@ def test_categories_for_the_panel_are_predicted_and_cached(api, sandbox) -> None
     attributes = seller.call("GET", "/ml/categories/MLA1055/attributes")
     assert attributes.status_code == 200 and any(a["id"] == "BRAND" for a in attributes.json)
     assert seller.call("GET", "/ml/categories/not-a-category/attributes").status_code == 404
-    from chalicelib.storage.models import MarketplaceCache
+    from chalicelib.store.models import MarketplaceCacheRow as MarketplaceCache
 
     cached = MarketplaceCache.get("attributes:MLA1055")
     assert cached.expires_at > clock.epoch() + 23 * 3600

@@ -14,16 +14,16 @@ from PIL import Image
 
 from chalicelib import observability
 from chalicelib.content import process_content_job
+from chalicelib.images import process_images_job
 from chalicelib.observability import count, in_invocation
 from chalicelib.providers.background import BackgroundRemovalFailed
-from chalicelib.publisher import process_publish_job
-from chalicelib.storage.models import ListingVersion
-from chalicelib.studio import process_images_job
+from chalicelib.publish import process_publish_job
+from chalicelib.store.models import ListingVersionRow as ListingVersion
 from tests.integration.test_content import OATLY
 from tests.integration.test_gemini_writer import gemini, reply  # noqa: F401 (a fixture)
+from tests.integration.test_images_step import _run_by_hand, keys
 from tests.integration.test_photoroom_adapter import photo, photoroom, remover  # noqa: F401 (a fixture)
 from tests.integration.test_publishing import _faults, approve, ready_product
-from tests.integration.test_studio import _run_by_hand, keys
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from chalicelib.domain.limits import MB
-from chalicelib.storage.models import Product
+from chalicelib.store.models import ProductRow as Product
 
 BUCKET = os.environ["MEDIA_BUCKET"]
 

@@ -6,7 +6,8 @@ import os
 import boto3
 
 from app import app
-from chalicelib.storage.models import ALL_MODELS, Product
+from chalicelib.store.models import ALL_MODELS
+from chalicelib.store.models import ProductRow as Product
 from infra.local.provision import provision_resources, switch_on_events
 
 

@@ -8,12 +8,12 @@ from typing import Any
 import requests
 
 from chalicelib.content import process_content_job
-from chalicelib.marketplace import accounts
-from chalicelib.publisher import process_publish_job
-from chalicelib.storage.models import Product
+from chalicelib.marketplace import connection
+from chalicelib.publish import process_publish_job
+from chalicelib.store.models import ProductRow as Product
 from tests.integration.test_content import OATLY, through_images
+from tests.integration.test_images_step import keys
 from tests.integration.test_marketplace_accounts import connect
-from tests.integration.test_studio import keys
 
 BUCKET = os.environ["MEDIA_BUCKET"]
 
@@ -30,7 +30,7 @@ def approve(seller: Any, product_id: str, **overrides: Any) -> Any:
 
 
 def sandbox_items(sandbox: Any, seller: Any, sku: str) -> list[str]:
-    credentials = accounts.credentials(seller.user_id)
+    credentials = connection.credentials(seller.user_id)
     answer = requests.get(
         f"{sandbox.url}/users/{credentials.ml_user_id}/items/search",
         params={"seller_sku": sku},
@@ -52,7 +52,7 @@ def test_approving_publishes_the_item_with_picture_and_description(api, sandbox)
     assert product["status"] == "published"
     item_id = product["item"]["id"]
     assert item_id.startswith("MLA") and "mercadolibre.com.ar" in product["item"]["permalink"]
-    token = accounts.credentials(seller.user_id).access_token
+    token = connection.credentials(seller.user_id).access_token
     item = requests.get(
         f"{sandbox.url}/items/{item_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
@@ -163,11 +163,11 @@ def test_a_token_expired_mid_publish_is_refreshed_and_publishing_goes_on(api, sa
     seller, product_id = ready_product(api, sandbox)
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
-    before = accounts.credentials(seller.user_id).access_token
+    before = connection.credentials(seller.user_id).access_token
     requests.post(f"{sandbox.url}/_sandbox/expire-tokens", timeout=10)  # MercadoLibre ends it early
     process_publish_job(job)
     assert Product.get(seller.user_id, product_id).status == "published"
-    assert accounts.credentials(seller.user_id).access_token != before
+    assert connection.credentials(seller.user_id).access_token != before
 
 
 def test_500s_while_creating_the_item_fail_clearly_and_a_retry_lists_once(api, sandbox) -> None:  # type: ignore[no-untyped-def]

@@ -11,13 +11,14 @@ import pytest
 import requests
 
 from chalicelib.content import process_content_job
+from chalicelib.images import process_images_job
 from chalicelib.providers.background import BackgroundRemovalFailed
-from chalicelib.publisher import process_publish_job
-from chalicelib.storage.models import ListingVersion, Product
-from chalicelib.studio import process_images_job
+from chalicelib.publish import process_publish_job
+from chalicelib.store.models import ListingVersionRow as ListingVersion
+from chalicelib.store.models import ProductRow as Product
 from tests.integration.test_content import OATLY, through_images
+from tests.integration.test_images_step import _run_by_hand, keys
 from tests.integration.test_publishing import approve, ready_product, sandbox_items
-from tests.integration.test_studio import _run_by_hand, keys
 
 
 @contextmanager
@@ -110,7 +111,7 @@ def test_failed_photos_are_processed_again_once(api, sandbox, monkeypatch) -> No
     seller, product, job = _run_by_hand(api, OATLY[:1], "leche de avena")
     product_id = product["product_id"]
     with monkeypatch.context() as patch:
-        patch.setattr("chalicelib.studio.background_remover", Broken)
+        patch.setattr("chalicelib.images.background_remover", Broken)
         process_images_job(job)
         process_images_job(job)  # redelivered: the first reason stands, no failed -> failed
     assert Product.get(seller.user_id, product_id).status == "failed"

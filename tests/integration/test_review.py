@@ -6,10 +6,10 @@ from typing import Any
 from urllib.parse import quote
 
 from chalicelib.content import process_content_job
-from chalicelib.storage.models import Product
-from chalicelib.studio import process_images_job
+from chalicelib.images import process_images_job
+from chalicelib.store.models import ProductRow as Product
 from tests.integration.test_content import OATLY, through_images
-from tests.integration.test_studio import keys
+from tests.integration.test_images_step import keys
 
 
 def listed(api: Any, sandbox: Any) -> tuple[Any, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.http import SECURITY_HEADERS
+from chalicelib.api.http import SECURITY_HEADERS
 from functions.api import route
 from tests.integration.test_access import SAMPLE_BODIES
 

@@ -7,7 +7,7 @@ import pytest
 from chalice.app import BadRequestError, Chalice
 from chalice.test import Client
 
-from chalicelib.http import ApiError, http_middleware
+from chalicelib.api.http import ApiError, http_middleware
 from chalicelib.observability import logger
 from infra.local.environment import ROOT
 

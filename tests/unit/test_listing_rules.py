@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.confidence import listing_confidence
-from chalicelib.domain.listing import (
+from chalicelib.domain.listing_rules import (
     description_problems,
     normalise_value,
     required_ids,

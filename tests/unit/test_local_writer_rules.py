@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from chalicelib.domain.listing import description_problems, normalise_value, title_problems
+from chalicelib.domain.listing_rules import description_problems, normalise_value, title_problems
 from chalicelib.providers.listing import Fact, ListingWriterFailed, Photo, ProductFacts
 from chalicelib.providers.local_writer import (
     LocalWriter,

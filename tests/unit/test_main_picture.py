@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image, ImageDraw
 
-from chalicelib.pictures import MAIN_SIDE, compose_main_picture
+from chalicelib.imaging import MAIN_SIDE, compose_main_picture
 
 
 def _cutout(size: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Image:

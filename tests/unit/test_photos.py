@@ -22,7 +22,7 @@ from chalicelib.domain.photos import (
     judge,
     sniff_format,
 )
-from chalicelib.photos import inspect_photo
+from chalicelib.imaging import inspect_photo
 from tests.photos import crafted_png, encode
 
 CODES = {

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.api.edge import validated
+from chalicelib.api.http import ApiError
 from chalicelib.api.schemas import Credentials, ListingEdit, NewProduct, ProductFilters, SettingsUpdate
-from chalicelib.domain.listing import description_problems, tidy_description, tidy_title, title_problems
+from chalicelib.domain.listing_rules import description_problems, tidy_description, tidy_title, title_problems
 from chalicelib.domain.search import fold
-from chalicelib.http import ApiError
 
 INJECTION = st.sampled_from(
     [

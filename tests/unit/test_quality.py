@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageEnhance, ImageFilter
 
 from chalicelib.domain.quality import Candidate, Measurements, Quality, assess, choose_main
-from chalicelib.pictures import measure, reduced_decode
+from chalicelib.imaging import measure, reduced_decode
 from tests.photos import grocery_photo
 
 

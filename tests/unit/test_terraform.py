@@ -178,7 +178,7 @@ def test_every_model_has_a_matching_table(
     terraform: dict[str, dict[str, Any]], local_env: dict[str, str]
 ) -> None:
     before = dict(os.environ)
-    from chalicelib.storage.models import ALL_MODELS
+    from chalicelib.store.models import ALL_MODELS
 
     tables = {
         render(body["name"], terraform): body
@@ -196,7 +196,7 @@ def test_every_model_has_a_matching_table(
 
 def test_no_table_without_a_model(terraform: dict[str, dict[str, Any]], local_env: dict[str, str]) -> None:
     before = dict(os.environ)
-    from chalicelib.storage.models import ALL_MODELS
+    from chalicelib.store.models import ALL_MODELS
 
     expected = {dev_name_for(model.Meta.table_name, local_env, before) for model in ALL_MODELS}
     declared = {
@@ -579,7 +579,7 @@ def test_the_panel_reaches_the_regional_api_through_its_stage(
 
 
 def test_every_table_has_point_in_time_recovery(terraform: dict[str, dict[str, Any]]) -> None:
-    from chalicelib.storage.models import ALL_MODELS
+    from chalicelib.store.models import ALL_MODELS
 
     tables = terraform["resource"]["aws_dynamodb_table"]
     assert len(tables) == len(ALL_MODELS) == 11

@@ -12,7 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib.config import get_settings
-from chalicelib.storage.aws import get_s3
+from chalicelib.store.aws import get_s3
 
 UPLOAD_FORM_SECONDS = 15 * 60
 DOWNLOAD_LINK_SECONDS = 15 * 60

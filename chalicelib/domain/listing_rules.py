@@ -9,11 +9,12 @@ list, with an allowed unit. Confidence: a 0-1 score with the parts a seller can 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
+
+from chalicelib.domain.search import fold
 
 DEFAULT_TITLE_LIMIT = 60
 
@@ -59,10 +60,6 @@ _TAG = re.compile(r"<[^>]{1,200}>")
 _NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*([^\d\s].*)?$")
 
 
-def _fold(word: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
-
-
 @dataclass(frozen=True)
 class Problem:
     field: str
@@ -88,7 +85,7 @@ def tidy_title(title: str, limit: int = DEFAULT_TITLE_LIMIT) -> str:
     """The generator's title made to follow the rules: banned words out, no shouting, within the limit."""
     title = _PRICE.sub(" ", title)
     words = [w for w in re.split(r"\s+", title.replace("|", " ").strip()) if w]
-    words = [w for w in words if _fold(w.strip(".,;:!-")) not in _BANNED_TITLE_WORDS and w not in {"-", "!"}]
+    words = [w for w in words if fold(w.strip(".,;:!-")) not in _BANNED_TITLE_WORDS and w not in {"-", "!"}]
     if _is_shouting(words):
         words = [_calm(w) for w in words]
     kept: list[str] = []
@@ -114,7 +111,7 @@ def title_problems(title: str, limit: int = DEFAULT_TITLE_LIMIT) -> list[Problem
                 {"limit": limit, "actual": len(stripped)},
             )
         )
-    banned = sorted({w for w in re.findall(r"[\w$%]+", stripped) if _fold(w) in _BANNED_TITLE_WORDS})
+    banned = sorted({w for w in re.findall(r"[\w$%]+", stripped) if fold(w) in _BANNED_TITLE_WORDS})
     if banned or _PRICE.search(stripped):
         problems.append(
             Problem(
@@ -175,6 +172,21 @@ def description_problems(text: str) -> list[Problem]:
 # -- attributes --------------------------------------------------------------------------------------
 
 
+def category_entry(detail: dict[str, Any]) -> dict[str, Any]:
+    """A category as a listing version keeps it, from MercadoLibre's /categories/{id} answer."""
+    settings = detail.get("settings") or {}
+    return {
+        "id": detail["id"],
+        "name": detail["name"],
+        "path": " > ".join(p["name"] for p in detail.get("path_from_root", [])),
+        "title_limit": int(settings.get("max_title_length") or DEFAULT_TITLE_LIMIT),
+    }
+
+
+def listing_allowed(detail: dict[str, Any]) -> bool:
+    return bool((detail.get("settings") or {}).get("listing_allowed", True))
+
+
 def is_required(definition: dict[str, Any]) -> bool:
     tags = definition.get("tags") or {}
     return bool(tags.get("required")) and not tags.get("hidden") and not tags.get("read_only")
@@ -197,7 +209,7 @@ def normalise_value(
         by_id = {str(v["id"]): v for v in allowed}
         if value_id and str(value_id) in by_id:
             return str(value_id), str(by_id[str(value_id)]["name"]), None
-        match = next((v for v in allowed if name and _fold(str(v["name"])) == _fold(name)), None)
+        match = next((v for v in allowed if name and fold(str(v["name"])) == fold(name)), None)
         if match is None:
             return (
                 None,
@@ -231,8 +243,8 @@ def normalise_value(
             return None, number, None
         units = {str(u.get("name") or u.get("id")) for u in definition.get("allowed_units") or []}
         unit = unit or str(definition.get("default_unit") or "")
-        by_fold = {_fold(u): u for u in units}
-        if units and _fold(unit) not in by_fold:
+        by_fold = {fold(u): u for u in units}
+        if units and fold(unit) not in by_fold:
             allowed_units = ", ".join(sorted(units))
             return (
                 None,
@@ -244,7 +256,7 @@ def normalise_value(
                     {"attribute": attribute, "unit": unit},
                 ),
             )
-        return None, f"{number} {by_fold.get(_fold(unit), unit)}".strip(), None
+        return None, f"{number} {by_fold.get(fold(unit), unit)}".strip(), None
     return None, name[: int(definition.get("value_max_length") or 255)], None
 
 

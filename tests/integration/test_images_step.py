@@ -11,9 +11,9 @@ import boto3
 import pytest
 from PIL import Image, ImageFilter
 
-from chalicelib.storage.models import Image as ImageRow
-from chalicelib.storage.models import Product
-from chalicelib.studio import process_images_job
+from chalicelib.images import process_images_job
+from chalicelib.store.models import ImageRow as ImageRow
+from chalicelib.store.models import ProductRow as Product
 from tests.integration.test_intake import declared, upload
 from tests.photos import grocery_photo
 from tests.waiting import wait_for

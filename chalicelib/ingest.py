@@ -1,4 +1,4 @@
-"""Receiving uploaded photos: what the ingest function does with each new object under uploads/.
+"""The ingest step: what the ingest function does with each new object under uploads/.
 
 Nothing the client declared is trusted: the size comes from S3, the format from the bytes, the
 dimensions from decoding them. A rejected photo is deleted and explained; the product stays usable.
@@ -6,15 +6,13 @@ dimensions from decoding them. A rejected photo is deleted and explained; the pr
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-
-from chalicelib import clock, pipeline, timeline
+from chalicelib import clock, pipeline, store, timeline
 from chalicelib.domain.keys import UploadKey
 from chalicelib.domain.photos import PhotoFacts, Rejection, check_size
+from chalicelib.domain.records import Image
+from chalicelib.imaging import inspect_photo
 from chalicelib.observability import count, logger
-from chalicelib.photos import inspect_photo
-from chalicelib.storage import blobs
-from chalicelib.storage.models import Image, Product
+from chalicelib.store import blobs
 
 
 def receive_upload(key: str) -> None:
@@ -22,10 +20,9 @@ def receive_upload(key: str) -> None:
     if upload is None:
         _drop(key, "not an upload key")
         return
-    try:
-        product = Product.get(upload.user_id, upload.product_id, consistent_read=True)
-        image = Image.get(upload.product_id, upload.image_id, consistent_read=True)
-    except DoesNotExist:
+    product = store.products.get(upload.user_id, upload.product_id)
+    image = store.images.get(upload.product_id, upload.image_id)
+    if product is None or image is None:
         _drop(key, "no such product or photo (deleted, or never created)")
         return
     if image.original_key != key or image.user_id != upload.user_id:
@@ -45,8 +42,8 @@ def _judge(image: Image) -> None:
         logger.warning("upload vanished before it was read", extra={"key": image.original_key})
         return
     # Refuse oversized objects from their size alone, before reading a byte.
-    verdict = check_size(size, int(image.declared_bytes)) or inspect_photo(
-        blobs.read(image.original_key), int(image.declared_bytes)
+    verdict = check_size(size, image.declared_bytes) or inspect_photo(
+        blobs.read(image.original_key), image.declared_bytes
     )
     if isinstance(verdict, Rejection):
         _reject(image, verdict)
@@ -55,21 +52,20 @@ def _judge(image: Image) -> None:
 
 
 def _accept(image: Image, facts: PhotoFacts) -> None:
-    try:
-        image.update(
-            actions=[
-                Image.status.set("accepted"),
-                Image.format.set(facts.format),
-                Image.bytes.set(facts.bytes),
-                Image.width.set(facts.width),
-                Image.height.set(facts.height),
-                Image.orientation.set(facts.orientation),
-                Image.sha256.set(facts.sha256),
-                Image.received_at.set(clock.now()),
-            ],
-            condition=Image.status == "declared",
-        )
-    except UpdateError:
+    accepted = store.images.update(
+        image.product_id,
+        image.image_id,
+        only_if_status="declared",
+        status="accepted",
+        format=facts.format,
+        bytes=facts.bytes,
+        width=facts.width,
+        height=facts.height,
+        orientation=facts.orientation,
+        sha256=facts.sha256,
+        received_at=clock.now(),
+    )
+    if accepted is None:
         return  # a concurrent delivery of the same upload got there first
     count("PhotosAccepted")
     timeline.record(
@@ -83,16 +79,15 @@ def _accept(image: Image, facts: PhotoFacts) -> None:
 
 def _reject(image: Image, rejection: Rejection) -> None:
     reason = {"code": rejection.code, "message": rejection.message, "params": rejection.params}
-    try:
-        image.update(
-            actions=[
-                Image.status.set("rejected"),
-                Image.rejection.set(reason),
-                Image.received_at.set(clock.now()),
-            ],
-            condition=Image.status == "declared",
-        )
-    except UpdateError:
+    rejected = store.images.update(
+        image.product_id,
+        image.image_id,
+        only_if_status="declared",
+        status="rejected",
+        rejection=reason,
+        received_at=clock.now(),
+    )
+    if rejected is None:
         return
     blobs.delete(image.original_key)  # nothing keeps a photo we will never use
     logger.info("photo rejected", extra={"key": image.original_key, "code": rejection.code})

@@ -7,9 +7,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.config import get_settings
-from chalicelib.storage.aws import get_probe_client
-from chalicelib.storage.models import ALL_MODELS
+from chalicelib.config import get_settings, providers
+from chalicelib.store.aws import get_probe_client
+from chalicelib.store.models import ALL_MODELS
 
 
 def _probe(check: Any) -> dict[str, Any]:
@@ -40,5 +40,5 @@ def detailed_health() -> dict[str, Any]:
         "stage": settings.stage,
         "tables": tables,
         "buckets": buckets,
-        "providers": settings.providers,
+        "providers": providers(),
     }

@@ -1,7 +1,8 @@
 """The API's single error shape and the HTTP middleware that enforces it.
 
 Every error leaves as {"error": {"code", "message", "details", "request_id"}} with the request id
-also in the X-Request-Id header and on the log lines of that request.
+also in the X-Request-Id header and on the log lines of that request. Services raise domain errors
+(chalicelib.domain.errors); their kind becomes a status here, from one table, and nowhere else.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from chalice.app import ChaliceUnhandledError, Request, Response
 
+from chalicelib.domain import errors
 from chalicelib.observability import REQUEST_ID_HEADER, in_invocation, logger, request_id_of
 
 # Codes for the errors Chalice itself raises (bad JSON, wrong content type, unknown method).
@@ -56,8 +58,22 @@ def secure(response: Response) -> Response:
     return response
 
 
+# Each kind of domain error, as HTTP says it. A subclass takes its parent's status (ChangedMeanwhile: 409).
+STATUS_OF_KIND: dict[type[errors.DomainError], int] = {
+    errors.Refused: 400,
+    errors.Unauthorized: 401,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Invalid: 422,
+    errors.RateLimited: 429,
+    errors.Upstream: 502,
+    errors.Busy: 503,
+}
+
+
 class ApiError(ChaliceUnhandledError):
-    """An error the caller can act on. Subclassing ChaliceUnhandledError lets it reach middleware."""
+    """An error of the HTTP edge itself (a body that is not JSON, too large; Chalice's own errors).
+    Subclassing ChaliceUnhandledError lets it reach middleware."""
 
     def __init__(
         self,
@@ -73,6 +89,12 @@ class ApiError(ChaliceUnhandledError):
         self.message = message
         self.details = details or {}
         self.headers = headers or {}
+
+
+def from_domain(error: errors.DomainError, details: dict[str, Any] | None = None) -> ApiError:
+    status = next(code for kind, code in STATUS_OF_KIND.items() if isinstance(error, kind))
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, errors.RateLimited) else {}
+    return ApiError(status, error.code, error.message, details or error.params, headers)
 
 
 def error_response(error: ApiError, request_id: str) -> Response:

@@ -1,0 +1,177 @@
+"""The images step: what the images function does with `jobs/images/{product}/{revision}.json`.
+
+Scores every photo, chooses the main one, puts it on pure white (1200x1200), makes thumbnails, then
+writes the content job. Every object key is deterministic, so a re-delivered job rewrites the same
+objects; a job for an older revision than the product's is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, replace
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib import pipeline, store, timeline
+from chalicelib.domain.jobs import ContentJob, ImagesJob, JobPhoto
+from chalicelib.domain.keys import main_picture_key, main_thumbnail_key, photo_thumbnail_key
+from chalicelib.domain.quality import Candidate, Quality, assess, choose_main
+from chalicelib.domain.records import Product
+from chalicelib.imaging import compose_main_picture, full_decode, measure, reduced_decode, thumbnail_jpeg
+from chalicelib.observability import logger
+from chalicelib.providers.background import BackgroundRemovalFailed, background_remover
+from chalicelib.store import blobs
+
+
+def process_images_job(key: str) -> None:
+    job = pipeline.read_job(key)
+    assert isinstance(job, ImagesJob)
+    product = store.products.for_job(job, key)
+    if product is None:
+        return
+    revision = job.revision
+    timeline.record(product.product_id, "images", "ANALYSING_PHOTOS", "analysing your photos", percent=20)
+    candidates, photos, processing = _score_photos(product, job.images)
+    choice = choose_main(candidates, job.main_image_id)
+    if choice is None:
+        pipeline.fail(
+            product,
+            "images",
+            "NO_USABLE_PHOTOS",
+            "none of the photos could be used; add another photo",
+            {},
+            revision,
+        )
+        return
+    timeline.record(
+        product.product_id, "images", "REMOVING_BACKGROUND", "removing the background", percent=40
+    )
+    try:
+        picture, about = _main_picture(photos[choice.image_id])
+    except BackgroundRemovalFailed as error:
+        pipeline.fail(product, "images", error.code, str(error), {}, revision)
+        return
+    picture_key = main_picture_key(product.user_id, product.product_id, revision)
+    blobs.write(picture_key, picture, "image/jpeg")
+    blobs.write(main_thumbnail_key(picture_key), thumbnail_jpeg(reduced_decode(picture)), "image/jpeg")
+    main_photo = next(photo for photo in job.images if photo.image_id == choice.image_id)
+    if not _record_pictures(product, revision, choice.image_id, asdict(choice), picture_key, about):
+        return
+    _record_processing(
+        product.product_id, choice.image_id, {**processing[choice.image_id], "main_picture": about}
+    )
+    timeline.record(
+        product.product_id,
+        "images",
+        "MAIN_PICTURE_READY",
+        f"main picture ready: {choice.message}",
+        {"image_id": choice.image_id, "reason": choice.code},
+        percent=60,
+    )
+    qualities = {c.image_id: asdict(c.quality) for c in candidates}
+    content_job = ContentJob(
+        product_id=product.product_id,
+        user_id=product.user_id,
+        revision=revision,
+        prompt=job.prompt,
+        main_image_id=choice.image_id,
+        main_picture_key=picture_key,
+        main_original_key=main_photo.key,
+        images=[
+            replace(photo, quality=qualities[photo.image_id])
+            for photo in job.images
+            if photo.image_id in qualities
+        ],
+    )
+    if pipeline.write_job(content_job):
+        logger.info("content job written", extra={"product_id": product.product_id, "revision": revision})
+
+
+def _score_photos(
+    product: Product, photos: list[JobPhoto]
+) -> tuple[list[Candidate], dict[str, bytes], dict[str, dict[str, Any]]]:
+    candidates: list[Candidate] = []
+    originals: dict[str, bytes] = {}
+    processing: dict[str, dict[str, Any]] = {}
+    for photo in photos:
+        try:
+            data = blobs.read(photo.key)
+        except ClientError:
+            # Deleted between ingest and now (the seller removed it): the others carry on.
+            logger.warning("photo gone before processing", extra={"key": photo.key})
+            continue
+        started = time.perf_counter()
+        reduced = reduced_decode(data)
+        measurements = measure(reduced, photo.width, photo.height)
+        quality = assess(measurements)
+        thumbnail = thumbnail_jpeg(reduced)
+        processing[photo.image_id] = {
+            "scoring_milliseconds": round((time.perf_counter() - started) * 1000, 1)
+        }
+        thumbnail_key = photo_thumbnail_key(product.user_id, product.product_id, photo.image_id)
+        blobs.write(thumbnail_key, thumbnail, "image/jpeg")
+        _record_quality(
+            product.product_id, photo.image_id, quality, thumbnail_key, processing[photo.image_id]
+        )
+        candidates.append(Candidate(photo.image_id, photo.position, quality, measurements.whole))
+        originals[photo.image_id] = data
+    return candidates, originals, processing
+
+
+def _record_quality(
+    product_id: str, image_id: str, quality: Quality, thumbnail_key: str, processing: dict[str, Any]
+) -> None:
+    _update_image(
+        product_id, image_id, quality=asdict(quality), thumbnail_key=thumbnail_key, processing=processing
+    )
+
+
+def _record_processing(product_id: str, image_id: str, processing: dict[str, Any]) -> None:
+    _update_image(product_id, image_id, processing=processing)
+
+
+def _update_image(product_id: str, image_id: str, **changes: Any) -> None:
+    if store.images.update(product_id, image_id, **changes) is None:
+        logger.info("photo removed while it was processed", extra={"image_id": image_id})
+
+
+def _main_picture(photo: bytes) -> tuple[bytes, dict[str, Any]]:
+    started = time.perf_counter()
+    cutout = background_remover().cutout(full_decode(photo))
+    picture = compose_main_picture(cutout.image)
+    about = {
+        "provider": cutout.provider,
+        "model": cutout.model,
+        "milliseconds": round(cutout.milliseconds, 1),
+        "uncertainty": cutout.uncertainty,
+        "fallback_from": cutout.fallback_from,
+        "total_milliseconds": round((time.perf_counter() - started) * 1000, 1),
+    }
+    return picture, about
+
+
+def _record_pictures(
+    product: Product,
+    revision: int,
+    image_id: str,
+    choice: dict[str, Any],
+    picture_key: str,
+    about: dict[str, Any],
+) -> bool:
+    """Store the revision's pictures on the product, unless a newer revision arrived meanwhile."""
+
+    def pictures(current: Product) -> dict[str, Any] | None:
+        if current.revision != revision:
+            logger.info("images job outdated while it ran", extra={"product_id": product.product_id})
+            return None
+        return {
+            "chosen_main_image_id": image_id,
+            "main_choice": {"code": choice["code"], "message": choice["message"]},
+            "main_picture_key": picture_key,
+            "main_picture": about,
+            "thumbnail_key": main_thumbnail_key(picture_key),
+            "pictures_revision": revision,
+        }
+
+    return store.products.update(product, pictures) is not None

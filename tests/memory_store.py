@@ -1,0 +1,116 @@
+"""The store's product side in memory, with the same methods and the same optimistic locking as
+chalicelib.store, for unit tests of the pipeline's rules without an emulator.
+
+`Products.interfere` lets a test play the other writer: it runs once, just before the next write,
+as a concurrent delivery would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.domain.errors import ChangedMeanwhile
+from chalicelib.domain.records import Event, Image, ListingVersion, Product
+from chalicelib.store.products import Products as StoredProducts
+
+
+class Products:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], Product] = {}
+        self.interfere: Callable[[], None] | None = None
+        self.writes = 0
+
+    def get(self, user_id: str, product_id: str) -> Product | None:
+        return self.rows.get((user_id, product_id))
+
+    def add(self, product: Product) -> Product:
+        stored = dataclasses.replace(product, row_version=1)
+        self.rows[(product.user_id, product.product_id)] = stored
+        return stored
+
+    def change(self, product: Product, **changes: Any) -> Product:
+        if self.interfere is not None:
+            other, self.interfere = self.interfere, None
+            other()
+        key = (product.user_id, product.product_id)
+        current = self.rows.get(key)
+        if current is None or current.row_version != product.row_version:
+            raise ChangedMeanwhile()
+        self.writes += 1
+        written = dataclasses.replace(current, **changes, row_version=(current.row_version or 0) + 1)
+        self.rows[key] = written
+        return written
+
+    update = StoredProducts.update
+    for_job = StoredProducts.for_job
+
+
+class Images:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], Image] = {}
+
+    def of(self, product_id: str) -> list[Image]:
+        return sorted((i for (p, _), i in self.rows.items() if p == product_id), key=lambda i: i.position)
+
+    def get(self, product_id: str, image_id: str) -> Image | None:
+        return self.rows.get((product_id, image_id))
+
+    def add(self, images: list[Image]) -> None:
+        self.rows.update({(i.product_id, i.image_id): i for i in images})
+
+    def update(
+        self, product_id: str, image_id: str, *, only_if_status: str | None = None, **changes: Any
+    ) -> Image | None:
+        image = self.rows.get((product_id, image_id))
+        if image is None or (only_if_status is not None and image.status != only_if_status):
+            return None
+        self.rows[(product_id, image_id)] = dataclasses.replace(image, **changes)
+        return self.rows[(product_id, image_id)]
+
+
+class ListingVersions:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, int], ListingVersion] = {}
+
+    def get(self, product_id: str, version: int) -> ListingVersion | None:
+        return self.rows.get((product_id, version))
+
+    def add(self, version: ListingVersion) -> ListingVersion | None:
+        number = max((n for p, n in self.rows if p == version.product_id), default=0) + 1
+        numbered = dataclasses.replace(version, version=number)
+        self.rows[(version.product_id, number)] = numbered
+        return numbered
+
+
+class Events:
+    def __init__(self) -> None:
+        self.rows: dict[str, list[Event]] = {}
+
+    def add(self, product_id: str, event: Event) -> None:
+        self.rows.setdefault(product_id, []).append(event)
+
+    def codes(self, product_id: str) -> list[str]:
+        return [event.code for event in self.rows.get(product_id, [])]
+
+
+class Blobs:
+    """The bucket's job writes: created once, as S3's conditional put does."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, Any] = {}
+
+    def write_json_once(self, key: str, document: dict[str, Any]) -> bool:
+        if key in self.objects:
+            return False
+        self.objects[key] = document
+        return True
+
+
+class Sellers:
+    def __init__(self) -> None:
+        self.rows: dict[str, Any] = {}
+
+    def get(self, user_id: str) -> Any:
+        return self.rows.get(user_id)

@@ -1,0 +1,137 @@
+"""The pipeline's moves on an in-memory store: what runs next, failing, and deciding again when
+another writer got there first (the store's optimistic lock), without an emulator."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from chalicelib import pipeline, store
+from chalicelib.domain.jobs import ImagesJob
+from chalicelib.domain.product import ProductStatus
+from chalicelib.domain.records import Image, ListingVersion, Product
+from tests import memory_store
+
+NOW = datetime(2026, 12, 3, tzinfo=UTC)
+
+
+@pytest.fixture
+def memory(monkeypatch: pytest.MonkeyPatch) -> Any:
+    class Memory:
+        products = memory_store.Products()
+        images = memory_store.Images()
+        versions = memory_store.ListingVersions()
+        events = memory_store.Events()
+        sellers = memory_store.Sellers()
+        blobs = memory_store.Blobs()
+
+    for name in ("products", "images", "versions", "events", "sellers"):
+        monkeypatch.setattr(store, name, getattr(Memory, name))
+    monkeypatch.setattr(pipeline.blobs, "write_json_once", Memory.blobs.write_json_once)
+    return Memory
+
+
+def product(memory: Any, **fields: Any) -> Product:
+    return memory.products.add(
+        Product(
+            **{
+                "user_id": "u1",
+                "product_id": "p1",
+                "status": ProductStatus.UPLOADING,
+                "prompt": "yerba 1 kg",
+                "created_at": NOW,
+                "updated_at": NOW,
+                **fields,
+            }
+        )
+    )
+
+
+def photo(image_id: str, status: str, position: int = 0) -> Image:
+    return Image(
+        product_id="p1",
+        image_id=image_id,
+        user_id="u1",
+        original_key=f"uploads/u1/p1/{image_id}.jpg",
+        status=status,
+        position=position,
+        file_name=f"{image_id}.jpg",
+        declared_content_type="image/jpeg",
+        declared_bytes=1000,
+        created_at=NOW,
+        format="jpeg" if status == "accepted" else None,
+        width=1600 if status == "accepted" else None,
+        height=1200 if status == "accepted" else None,
+    )
+
+
+def test_the_last_photo_in_writes_the_images_job_once(memory: Any) -> None:
+    shown = product(memory)
+    memory.images.add([photo("a", "accepted"), photo("b", "rejected", 1)])
+    pipeline.advance(shown)
+    pipeline.advance(shown)  # a duplicate delivery
+    assert list(memory.blobs.objects) == ["jobs/images/p1/1.json"]
+    job = ImagesJob.from_json(memory.blobs.objects["jobs/images/p1/1.json"])
+    assert [i.image_id for i in job.images] == ["a"]
+    assert memory.products.get("u1", "p1").status is ProductStatus.PROCESSING
+    assert memory.events.codes("p1") == ["PHOTOS_RECEIVED"]
+
+
+def test_a_photo_still_on_its_way_holds_the_job(memory: Any) -> None:
+    shown = product(memory)
+    memory.images.add([photo("a", "accepted"), photo("b", "declared", 1)])
+    pipeline.advance(shown)
+    assert memory.blobs.objects == {}
+
+
+def test_a_newer_revision_started_meanwhile_takes_over(memory: Any) -> None:
+    shown = product(memory)
+    memory.images.add([photo("a", "accepted")])
+    # The seller adds a photo between our read and our claim: revision 2 is theirs to start.
+    memory.products.interfere = lambda: memory.products.change(memory.products.get("u1", "p1"), revision=2)
+    pipeline.advance(shown)
+    assert memory.blobs.objects == {}
+
+
+def test_failing_decides_again_on_what_is_there_after_a_concurrent_write(memory: Any) -> None:
+    shown = product(memory, status=ProductStatus.PROCESSING)
+    # Another writer touches the row (the seller paused it): failing reads again and still fails it.
+    memory.products.interfere = lambda: memory.products.change(memory.products.get("u1", "p1"), paused=True)
+    assert pipeline.fail(shown, "images", "NO_USABLE_PHOTOS", "none usable", {}, revision=1)
+    failed = memory.products.get("u1", "p1")
+    assert failed.status is ProductStatus.FAILED and failed.paused
+    assert failed.attention["code"] == "NO_USABLE_PHOTOS"
+    # A second delivery of the same failure changes nothing: the first reason stands.
+    assert not pipeline.fail(failed, "images", "OTHER", "other", {}, revision=1)
+    assert memory.events.codes("p1") == ["NO_USABLE_PHOTOS"]
+
+
+def test_a_failure_of_an_older_revision_is_dropped(memory: Any) -> None:
+    shown = product(memory, status=ProductStatus.PROCESSING, revision=3)
+    assert not pipeline.fail(shown, "content", "GEMINI_TIMEOUT", "slow", {}, revision=2)
+    assert memory.products.get("u1", "p1").status is ProductStatus.PROCESSING
+
+
+def test_a_listing_of_a_stale_revision_never_becomes_current(memory: Any) -> None:
+    shown = product(memory, status=ProductStatus.PROCESSING, revision=2)
+    version = memory.versions.add(
+        ListingVersion(
+            product_id="p1",
+            version=0,
+            revision=1,
+            source="generated",
+            title="Yerba 1 kg",
+            description="Yerba.",
+            category={"id": "MLA1", "name": "Yerba", "path": "Yerba", "title_limit": 60},
+            confidence={"overall": 0.9, "parts": {}, "reasons": []},
+            created_at=NOW,
+        )
+    )
+    assert not pipeline.ready_or_publish(shown, version)
+    assert memory.products.get("u1", "p1").current_version == 0
+    assert pipeline.ready_or_publish(dataclasses.replace(shown), dataclasses.replace(version, revision=2))
+    ready = memory.products.get("u1", "p1")
+    assert ready.status is ProductStatus.READY and ready.current_version == 1 and ready.title == "Yerba 1 kg"
