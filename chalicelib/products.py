@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib import clock, pipeline, store, timeline
-from chalicelib.domain.confidence import Band
 from chalicelib.domain.errors import Conflict, Invalid, NotFound
 from chalicelib.domain.keys import UploadKey, product_prefixes
 from chalicelib.domain.limits import CONTENT_TYPES, check_new_images
@@ -54,16 +53,9 @@ def get(user_id: str, product_id: str) -> ProductDetail:
     return ProductDetail(product, store.images.of(product_id), events=timeline.events_of(product_id))
 
 
-def list_products(
-    user_id: str,
-    *,
-    limit: int,
-    status: ProductStatus | None = None,
-    band: Band | None = None,
-    text: str | None = None,
-    cursor: str | None = None,
-) -> tuple[list[Product], str | None]:
-    return store.products.page(user_id, limit=limit, status=status, band=band, text=text, cursor=cursor)
+def list_products(user_id: str, **filters: Any) -> tuple[list[Product], str | None]:
+    """One page of the seller's products (filters: limit, status, band, text, cursor; see the store)."""
+    return store.products.page(user_id, **filters)
 
 
 # -- changing ----------------------------------------------------------------------------------------

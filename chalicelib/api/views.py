@@ -6,6 +6,7 @@ record becomes JSON for the panel: links to the photos are signed here, numbers 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from chalicelib import clock
@@ -186,14 +187,7 @@ def _image_out(image: Image, main_id: str | None, form: dict[str, Any] | None) -
 
 
 def event_out(event: Event) -> EventOut:
-    return EventOut(
-        at=event.at,
-        stage=event.stage,
-        code=event.code,
-        message=event.message,
-        params=event.params,
-        percent=event.percent,
-    )
+    return EventOut(**dataclasses.asdict(event))
 
 
 def events_out(events: list[Event], product: Product) -> EventsOut:
