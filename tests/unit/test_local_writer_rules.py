@@ -13,17 +13,13 @@ from PIL import Image
 
 from chalicelib.domain.listing_rules import description_problems, normalise_value, title_problems
 from chalicelib.providers.listing import Fact, ListingWriterFailed, Photo, ProductFacts
-from chalicelib.providers.local_writer import (
-    LocalWriter,
-    TextBox,
-    brand_candidates,
-    compose_title,
-    convert,
-    find_specs,
-    is_generic,
-    parse_prompt,
-    read_facts,
-)
+from chalicelib.providers.local_writer import LocalWriter
+from chalicelib.providers.local_writer.brand import brand_candidates, is_generic
+from chalicelib.providers.local_writer.ocr import TextBox
+from chalicelib.providers.local_writer.prompt import parse_prompt
+from chalicelib.providers.local_writer.specs import convert, find_specs
+from chalicelib.providers.local_writer.wording import compose_title
+from chalicelib.providers.local_writer.writer import read_facts
 
 SHEETS = Path(__file__).resolve().parents[2] / "infra" / "local" / "mercadolibre" / "data" / "attributes"
 

@@ -1,0 +1,86 @@
+"""The LocalWriter: the prompt and the packaging read into facts, the sheet filled, the copy written."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from chalicelib.observability import provider_call
+from chalicelib.providers.listing import AttributeGuess, Copy, Photo, ProductFacts, Usage
+from chalicelib.providers.local_writer.brand import _brand_and_model, brand_candidates
+from chalicelib.providers.local_writer.confidence import OCR_SEEN_ONCE, PROMPT_CONFIRMED
+from chalicelib.providers.local_writer.ocr import MIN_TEXT_SCORE, TextBox, _engine, packaging_text, read_text
+from chalicelib.providers.local_writer.prompt import Prompt, parse_prompt
+from chalicelib.providers.local_writer.sheet import fill
+from chalicelib.providers.local_writer.specs import _same_measure, find_specs
+from chalicelib.providers.local_writer.wording import compose_description, compose_title
+
+
+class LocalWriter:
+    name = "local"
+
+    def __init__(self) -> None:
+        # Attribute names from the sheets this writer filled, for the description's technical details.
+        self._attribute_names: dict[str, str] = {}
+
+    @provider_call("local_writer")
+    def read(self, prompt: str, photos: list[Photo], site: str) -> tuple[ProductFacts, Usage]:
+        started = time.perf_counter()
+        parsed = parse_prompt(prompt, site)
+        boxes: list[TextBox] = []
+        model = "rules"
+        if photos:
+            engine, version = _engine()
+            model = f"rapidocr-{version}+rules"
+            # The main photo first: its cut-out is the product alone, without the shelf around it.
+            for photo in sorted(photos, key=lambda p: not p.is_main):
+                boxes += read_text(engine, photo)
+        facts = read_facts(parsed, boxes)
+        return facts, _usage(model, started)
+
+    @provider_call("local_writer")
+    def fill_attributes(
+        self, facts: ProductFacts, attributes: list[dict[str, Any]], photos: list[Photo], site: str
+    ) -> tuple[list[AttributeGuess], Usage]:
+        started = time.perf_counter()
+        self._attribute_names.update({str(a["id"]): str(a["name"]) for a in attributes if a.get("name")})
+        return fill(facts, attributes), _usage("rules", started)
+
+    @provider_call("local_writer")
+    def write(
+        self,
+        facts: ProductFacts,
+        category_name: str,
+        attributes: list[AttributeGuess],
+        site: str,
+        title_limit: int,
+    ) -> tuple[Copy, Usage]:
+        started = time.perf_counter()
+        copy = Copy(
+            title=compose_title(facts, category_name, site, title_limit),
+            description=compose_description(facts, category_name, attributes, self._attribute_names, site),
+        )
+        return copy, _usage("rules", started)
+
+
+def _usage(model: str, started: float) -> Usage:
+    return Usage("local", model, milliseconds=(time.perf_counter() - started) * 1000)
+
+
+def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
+    """The prompt's facts, completed and confirmed by the packaging text."""
+    facts = prompt.facts
+    candidates = brand_candidates(boxes, prompt.brand_slot, prompt.product)
+    brand, model = _brand_and_model(prompt.brand_slot, candidates)
+    specs = dict(facts.specs)
+    for box in boxes:
+        if box.score < MIN_TEXT_SCORE:
+            continue
+        for key, fact, _ in find_specs(box.text, f"photo:{box.image_id}", OCR_SEEN_ONCE):
+            stated = specs.get(key)
+            if stated is None:
+                specs[key] = fact
+            elif stated.source == "prompt" and _same_measure(stated, fact):
+                specs[key] = replace(stated, confidence=PROMPT_CONFIRMED)
+    return replace(facts, brand=brand, model=model, specs=specs, packaging_text=packaging_text(boxes))
