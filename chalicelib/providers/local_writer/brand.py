@@ -17,7 +17,7 @@ from chalicelib.providers.local_writer.confidence import (
     PROMPT_GUESSED,
 )
 from chalicelib.providers.local_writer.ocr import TextBox
-from chalicelib.providers.local_writer.wording import _title_word
+from chalicelib.providers.local_writer.wording import title_word
 from chalicelib.providers.local_writer.words import FUNCTION_WORDS, GENERIC_WORDS
 
 MIN_BRAND_SCORE = 0.7  # a brand is read from confidently recognised words only
@@ -156,7 +156,7 @@ def _calm(word: str) -> str:
     return word
 
 
-def _brand_and_model(
+def brand_and_model(
     brand_slot: list[str], candidates: list[BrandCandidate]
 ) -> tuple[Fact | None, Fact | None]:
     """The brand the seller typed (confirmed when the packaging shows it too), else the packaging's."""
@@ -175,7 +175,7 @@ def _brand_and_model(
     else:
         return None, None
     model = (
-        Fact(" ".join(map(_title_word, model_words)), "prompt", confidence=PROMPT_GUESSED)
+        Fact(" ".join(map(title_word, model_words)), "prompt", confidence=PROMPT_GUESSED)
         if model_words
         else None
     )

@@ -63,7 +63,7 @@ def _missing(what: str) -> ListingWriterFailed:
     )
 
 
-def _engine() -> tuple[Any, str]:
+def ocr_engine() -> tuple[Any, str]:
     try:
         import numpy  # noqa: F401  (imported here so its absence has a clear message)
         import rapidocr

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from chalicelib.domain.search import fold
 from chalicelib.domain.sites import currency_of
 from chalicelib.providers.listing import Fact, ProductFacts
-from chalicelib.providers.local_writer.brand import _brand_and_model
+from chalicelib.providers.local_writer.brand import brand_and_model
 from chalicelib.providers.local_writer.confidence import PROMPT_STATED
-from chalicelib.providers.local_writer.specs import _amount, _number, find_specs
+from chalicelib.providers.local_writer.specs import find_specs, number_text, parse_amount
 from chalicelib.providers.local_writer.words import (
     ADJECTIVE_ENDINGS,
     COLOURS,
@@ -67,7 +67,7 @@ def parse_prompt(prompt: str, site: str) -> Prompt:
             break  # a sentence, or the end of the names: what follows is not a brand or a model
         if slot or word.isalpha():  # a brand is a word: "4g" in "celular 4g motorola" is not one
             slot.append(word)
-    brand, model = _brand_and_model(slot, [])
+    brand, model = brand_and_model(slot, [])
     facts = ProductFacts(
         brand=brand,
         model=model,
@@ -129,8 +129,10 @@ def _price(text: str, site: str, taken: list[tuple[int, int]]) -> Fact | None:
     taken.append(match.span())
     symbol, amount = (match.group(1), match.group(2)) if match.group(2) else (match.group(4), match.group(3))
     currency = CURRENCY_WORDS.get(symbol.casefold()) or currency_of(site)
-    value = _amount(amount)
-    return Fact(_number(value) if value == int(value) else f"{value:.2f}", "prompt", currency, PROMPT_STATED)
+    value = parse_amount(amount)
+    return Fact(
+        number_text(value) if value == int(value) else f"{value:.2f}", "prompt", currency, PROMPT_STATED
+    )
 
 
 def _quantity(text: str, taken: list[tuple[int, int]]) -> Fact | None:

@@ -40,17 +40,17 @@ def find_specs(text: str, source: str, confidence: float) -> list[tuple[str, Fac
     for match in SPEC.finditer(text):
         number, written, ram = match.group(1), match.group(2).lower(), match.group(3)
         unit, key = UNIT_WORDS[written]
-        if written == "g" and _amount(number) < 10:
+        if written == "g" and parse_amount(number) < 10:
             continue  # "4g", "5G": mobile networks, not grams
         if key == "storage" and ram:
             key = "ram"
-        found.append((key, Fact(_number(_amount(number)), source, unit, confidence), match.span()))
+        found.append((key, Fact(number_text(parse_amount(number)), source, unit, confidence), match.span()))
     for match in SIZE.finditer(text):
         found.append(("size", Fact(match.group(1).upper(), source, None, confidence), match.span()))
     return sorted(found, key=lambda item: item[2])
 
 
-def _amount(text: str) -> float:
+def parse_amount(text: str) -> float:
     """A number as sellers write it: "1,5" and "1.5" are 1.5; "4.500" and "1.299,99" have thousands."""
     marks = [i for i, c in enumerate(text) if c in ".,"]
     if not marks:
@@ -62,7 +62,7 @@ def _amount(text: str) -> float:
     return float(f"{whole}.{text[last + 1 :]}")
 
 
-def _number(value: float) -> str:
+def number_text(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:.3f}".rstrip("0").rstrip(".")
 
 
@@ -105,11 +105,11 @@ def convert(value: str, unit: str, allowed: list[str], default: str | None = Non
         return None
     same = next((u for u in fitting if fold(u) == fold(unit)), None)
     target = same or next((u for u in fitting if default and fold(u) == fold(default)), fitting[0])
-    amount = _amount(value) * measure[1] / UNITS[fold(target)][1]
-    return f"{_number(round(amount, 3))} {target}"
+    amount = parse_amount(value) * measure[1] / UNITS[fold(target)][1]
+    return f"{number_text(round(amount, 3))} {target}"
 
 
-def _same_measure(a: Fact, b: Fact) -> bool:
+def same_measure(a: Fact, b: Fact) -> bool:
     if a.unit is None or b.unit is None:
         return fold(a.value) == fold(b.value)
     return convert(b.value, b.unit, [a.unit]) == f"{a.value} {a.unit}"

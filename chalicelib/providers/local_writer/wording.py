@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalicelib.domain.search import fold
 from chalicelib.domain.sites import language_of
 from chalicelib.providers.listing import AttributeGuess, Fact, ProductFacts
-from chalicelib.providers.local_writer.words import CONDITIONS, _words
+from chalicelib.providers.local_writer.words import CONDITIONS, word_set
 
 MAX_TITLE_SPECS = 3
 TITLE_SPEC_ORDER = ("size", "storage", "ram", "screen", "volume", "weight", "battery", "power", "length")
@@ -67,7 +67,7 @@ WORDING = {
         "ITEM_CONDITION": "Condição do item",
     },
 }
-PROMO_WORDS = _words("envio envios gratis frete oferta ofertas promo promocion promocao descuento desconto")
+PROMO_WORDS = word_set("envio envios gratis frete oferta ofertas promo promocion promocao descuento desconto")
 
 
 def compose_title(facts: ProductFacts, category_name: str, site: str, title_limit: int) -> str:
@@ -80,7 +80,7 @@ def compose_title(facts: ProductFacts, category_name: str, site: str, title_limi
     named = {fold(w) for w in brand + model}
     product = [w for w in _title_words(facts.product) if fold(w) not in named]
     if not (brand or model or product):
-        product = [_title_word(w) for w in category_name.split()]
+        product = [title_word(w) for w in category_name.split()]
     specs = [_spec_text(key, facts.specs[key], site) for key in TITLE_SPEC_ORDER if key in facts.specs]
     specs = specs[:MAX_TITLE_SPECS]
     while True:
@@ -108,10 +108,10 @@ def _title_words(fact: Fact | None) -> list[str]:
     if fact is None:
         return []
     words = [w for w in fact.value.split() if fold(w) not in CONDITIONS and fold(w) not in PROMO_WORDS]
-    return [_title_word(w) for w in words]
+    return [title_word(w) for w in words]
 
 
-def _title_word(word: str) -> str:
+def title_word(word: str) -> str:
     if any(c.isdigit() for c in word):
         return word.upper()  # model codes: "A54", "5G"
     if word[1:] != word[1:].lower() and word[1:] != word[1:].upper():

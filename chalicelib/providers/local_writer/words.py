@@ -1,22 +1,22 @@
 """The word lists the rules match: the seller's words and the packaging's, as plain data."""
 
 
-def _words(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
 # Joins a product phrase to its complement: "leche de avena", "funda para celular".
-JOINERS = _words("de del da do das dos para con com sin sem of for with en em")
+JOINERS = word_set("de del da do das dos para con com sin sem of for with en em")
 # Words that carry no name: a brand or model is never one of them.
-FUNCTION_WORDS = JOINERS | _words(
+FUNCTION_WORDS = JOINERS | word_set(
     "el la los las lo un una unos unas y e o ou u a al the an and or que se por mi mis"
 )
 CONDITIONS = {
-    **dict.fromkeys(_words("nuevo nueva nuevos nuevas novo nova novos novas"), "new"),
-    **dict.fromkeys(_words("usado usada usados usadas"), "used"),
+    **dict.fromkeys(word_set("nuevo nueva nuevos nuevas novo nova novos novas"), "new"),
+    **dict.fromkeys(word_set("usado usada usados usadas"), "used"),
 }
 # Colour words sellers type, Spanish and Portuguese; matched to a sheet's values by their stem.
-COLOURS = _words(
+COLOURS = word_set(
     """
     negro negra blanco blanca rojo roja azul verde amarillo amarilla gris rosa violeta celeste marron
     beige dorado dorada plateado plateada naranja bordo fucsia lila turquesa
@@ -25,7 +25,7 @@ COLOURS = _words(
     """
 )
 # Words that describe a product rather than name it: they extend the product phrase, never a brand.
-DESCRIPTORS = _words(
+DESCRIPTORS = word_set(
     """
     entera entero descremada descremado semidescremada parcialmente integral natural light original
     clasico clasica tradicional organico organica vegetal sin zero extra premium fresco fresca
@@ -34,13 +34,13 @@ DESCRIPTORS = _words(
 )
 # Endings of Spanish and Portuguese adjectives ("inalámbricos", "recargable"): part of the product.
 ADJECTIVE_ENDINGS = tuple(
-    _words("ico ica icos icas ble bles oso osa osos osas ivo iva ivos ivas ado ada ados adas ido ida idos")
-    | _words("ante antes ente entes")
+    word_set("ico ica icos icas ble bles oso osa osos osas ivo iva ivos ivas ado ada ados adas ido ida idos")
+    | word_set("ante antes ente entes")
 )
 
 # Generic packaging words (Spanish, Portuguese, English, Swedish): what a product is, its flavour or
 # a claim; large on a package and never its brand. Swedish compounds end in them ("sommarmjölk").
-GENERIC_WORDS = DESCRIPTORS | _words(
+GENERIC_WORDS = DESCRIPTORS | word_set(
     """
     leche jugo zumo bebida bebidas yogur yoghurt yogurt postre queso crema agua cafe avena soja soya
     almendra almendras arroz coco naranja manzana vainilla frutilla fresa durazno limon chocolate

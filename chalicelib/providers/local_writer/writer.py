@@ -8,12 +8,18 @@ from typing import Any
 
 from chalicelib.observability import provider_call
 from chalicelib.providers.listing import AttributeGuess, Copy, Photo, ProductFacts, Usage
-from chalicelib.providers.local_writer.brand import _brand_and_model, brand_candidates
+from chalicelib.providers.local_writer.brand import brand_and_model, brand_candidates
 from chalicelib.providers.local_writer.confidence import OCR_SEEN_ONCE, PROMPT_CONFIRMED
-from chalicelib.providers.local_writer.ocr import MIN_TEXT_SCORE, TextBox, _engine, packaging_text, read_text
+from chalicelib.providers.local_writer.ocr import (
+    MIN_TEXT_SCORE,
+    TextBox,
+    ocr_engine,
+    packaging_text,
+    read_text,
+)
 from chalicelib.providers.local_writer.prompt import Prompt, parse_prompt
 from chalicelib.providers.local_writer.sheet import fill
-from chalicelib.providers.local_writer.specs import _same_measure, find_specs
+from chalicelib.providers.local_writer.specs import find_specs, same_measure
 from chalicelib.providers.local_writer.wording import compose_description, compose_title
 
 
@@ -31,7 +37,7 @@ class LocalWriter:
         boxes: list[TextBox] = []
         model = "rules"
         if photos:
-            engine, version = _engine()
+            engine, version = ocr_engine()
             model = f"rapidocr-{version}+rules"
             # The main photo first: its cut-out is the product alone, without the shelf around it.
             for photo in sorted(photos, key=lambda p: not p.is_main):
@@ -72,7 +78,7 @@ def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
     """The prompt's facts, completed and confirmed by the packaging text."""
     facts = prompt.facts
     candidates = brand_candidates(boxes, prompt.brand_slot, prompt.product)
-    brand, model = _brand_and_model(prompt.brand_slot, candidates)
+    brand, model = brand_and_model(prompt.brand_slot, candidates)
     specs = dict(facts.specs)
     for box in boxes:
         if box.score < MIN_TEXT_SCORE:
@@ -81,6 +87,6 @@ def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
             stated = specs.get(key)
             if stated is None:
                 specs[key] = fact
-            elif stated.source == "prompt" and _same_measure(stated, fact):
+            elif stated.source == "prompt" and same_measure(stated, fact):
                 specs[key] = replace(stated, confidence=PROMPT_CONFIRMED)
     return replace(facts, brand=brand, model=model, specs=specs, packaging_text=packaging_text(boxes))
