@@ -70,10 +70,10 @@ class ListingChanged(ChangedMeanwhile):
 
 
 def _version(product: Product, number: int | None = None) -> ListingVersion:
-    wanted = number if number is not None else product.current_version
-    if not wanted:
+    if number is None and not product.current_version:
         raise NotFound("LISTING_NOT_READY", "the listing is still being written; watch the timeline")
-    version = store.versions.get(product.product_id, wanted)
+    wanted = number if number is not None else product.current_version
+    version = store.versions.get(product.product_id, wanted) if wanted > 0 else None
     if version is None:
         raise NotFound("VERSION_NOT_FOUND", "no such version", {"version": wanted})
     return version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import math
@@ -13,11 +14,14 @@ from typing import Any
 from chalicelib import clock, store
 from chalicelib.auth.passwords import hash_password, password_matches
 from chalicelib.auth.tokens import ACCESS_TOKEN_SECONDS, issue_access_token
+from chalicelib.config import secret
 from chalicelib.domain.errors import Conflict, RateLimited, Unauthorized
 from chalicelib.domain.records import Seller, Session
 from chalicelib.observability import logger
 
 SESSION_DAYS = 30
+REUSE_GRACE_SECONDS = 30  # a second tab refreshing with the same token at once gets the same pair
+KEEP_USED_HASHES = 20  # rotated-out tokens remembered, to tell a replay from garbage
 _TOKEN_PART = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # Login throttling: the first failures are free, then each one locks the email for longer.
 FREE_LOGIN_FAILURES = 5
@@ -80,22 +84,40 @@ def _parts(refresh_token: str) -> tuple[str, str] | None:
 
 
 def refresh(refresh_token: str) -> Tokens:
+    """The next pair of tokens for the session's current refresh token (which then stops working).
+
+    A second use of the token just rotated out, within REUSE_GRACE_SECONDS, is a second tab or a
+    retried request of the same seller: it gets the same new refresh token (derived from the old one,
+    so nothing secret is stored). A rotated-out token used after that is a stolen one: the session is
+    revoked. Anything else is simply not a valid token, and changes nothing.
+    """
     parts = _parts(refresh_token)
     if parts is None:
         raise Unauthorized("UNAUTHORIZED", "the refresh token is not valid")
     session_id, token_secret = parts
     session = _live_session(session_id)
-    if not hmac.compare_digest(_digest(token_secret), session.token_hash):
-        # A valid session id with an old secret: someone replayed a rotated token. Close it all.
+    presented = _digest(token_secret)
+    following = _next_secret(session_id, token_secret)
+    if hmac.compare_digest(presented, session.token_hash):
+        if store.sessions.rotate(session, _digest(following), clock.epoch(), KEEP_USED_HASHES):
+            return _tokens(_seller(session.user_id), session_id, following)
+        session = _live_session(session_id)  # another request rotated it a moment ago
+    used = session.used_hashes
+    just_rotated = bool(used) and hmac.compare_digest(presented, used[-1])
+    if just_rotated and clock.epoch() - session.rotated_at <= REUSE_GRACE_SECONDS:
+        return _tokens(_seller(session.user_id), session_id, following)
+    if any(hmac.compare_digest(presented, old) for old in used):
+        # A rotated-out token, replayed later: someone else holds the session. Close it all.
         store.sessions.revoke(session)
         logger.warning("refresh token reuse: session revoked", extra={"user_id": session.user_id})
         raise Unauthorized("SESSION_REVOKED", "this refresh token was already used; log in again")
-    new_secret = secrets.token_urlsafe(32)
-    if store.sessions.rotate(session, _digest(new_secret)) is None:
-        # Another refresh with the same token won the race: that is reuse too.
-        store.sessions.revoke(session)
-        raise Unauthorized("SESSION_REVOKED", "this refresh token was already used; log in again")
-    return _tokens(_seller(session.user_id), session.session_id, new_secret)
+    raise Unauthorized("UNAUTHORIZED", "the refresh token is not valid")
+
+
+def _next_secret(session_id: str, token_secret: str) -> str:
+    """The refresh token that follows `token_secret`: a keyed hash, so only this server can make it."""
+    mac = hmac.new(secret("JWT_SECRET").encode(), f"refresh:{session_id}:{token_secret}".encode(), "sha256")
+    return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
 
 
 def log_out(refresh_token: str) -> None:

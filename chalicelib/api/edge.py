@@ -12,6 +12,9 @@ from chalicelib.api.http import ApiError
 from chalicelib.auth.tokens import InvalidToken, verify_access_token
 
 MAX_BODY_BYTES = 64 * 1024  # the largest real body (8 declared photos) is under 2 KB
+# The deepest real body is 3 levels ({"images": [{...}]}); JSON nested a thousand deep would make the
+# parser recurse until it fails, so deeper bodies are refused before they are parsed.
+MAX_BODY_DEPTH = 16
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -37,20 +40,52 @@ def body(request: Request, model: type[Model]) -> Model:
             f"the request body is {len(raw)} bytes; at most {MAX_BODY_BYTES}",
             {"limit": MAX_BODY_BYTES, "actual": len(raw)},
         )
+    depth = nesting_depth(raw if isinstance(raw, bytes) else raw.encode())
+    if depth > MAX_BODY_DEPTH:
+        raise ApiError(
+            400,
+            "BAD_REQUEST",
+            f"the request body is nested {depth} levels deep; at most {MAX_BODY_DEPTH}",
+            {"limit": MAX_BODY_DEPTH, "actual": depth},
+        )
     try:
         data = json.loads(raw) if raw else {}
     except ValueError as error:
         raise ApiError(400, "BAD_REQUEST", "the request body is not valid JSON") from error
-    return validated(model, data)
+    # JSON has types: "1" is not a number, true is not a size, "yes" is not a yes. No coercion.
+    return validated(model, data, strict=True)
 
 
 def query(request: Request, model: type[Model]) -> Model:
+    # Query strings are all text: numbers and choices are read from it.
     return validated(model, dict(request.query_params or {}))
 
 
-def validated(model: type[Model], data: Any) -> Model:
+def nesting_depth(raw: bytes) -> int:
+    """How deep the JSON's arrays and objects go, in one pass, brackets inside strings not counted."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def validated(model: type[Model], data: Any, *, strict: bool = False) -> Model:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=strict)
     except ValidationError as error:
         raise validation_error(error) from None
 

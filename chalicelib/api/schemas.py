@@ -24,9 +24,14 @@ ContentType = Literal["image/jpeg", "image/png"]
 ListingType = Literal["gold_special", "gold_pro", "free"]
 assert set(ContentType.__args__) == set(CONTENT_TYPES)  # type: ignore[attr-defined]
 
+# No spaces and no control characters (a NUL or an escape is never part of an address).
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=254,
+        pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$",
+    ),
 ]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 

@@ -32,13 +32,15 @@ class Seller:
 
 @dataclass(frozen=True)
 class Session:
-    """One login: the current refresh token's hash; a reused older token revokes the whole session."""
+    """One login: the current refresh token's hash, and the hashes of the tokens it rotated out."""
 
     session_id: str
     user_id: str
     token_hash: str
     created_at: datetime
     expires_at: int  # epoch seconds
+    used_hashes: list[str] = field(default_factory=list)  # oldest first, the last few
+    rotated_at: float = 0  # epoch seconds of the last rotation
     generation: int = 1
     revoked: bool = False
 

@@ -51,7 +51,7 @@ class UserEmailRow(Model):
 
 
 class SessionRow(Model):
-    """One login: the current refresh token's hash; a reused older token revokes the whole session."""
+    """One login: the current refresh token's hash, and the hashes of the tokens it rotated out."""
 
     class Meta:
         table_name = required("SESSIONS_TABLE")
@@ -59,6 +59,8 @@ class SessionRow(Model):
     session_id = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
     token_hash = UnicodeAttribute()
+    used_hashes = JSONAttribute(default=list)  # rotated-out tokens, oldest first (the last few)
+    rotated_at = NumberAttribute(default=0)  # epoch seconds of the last rotation
     generation = NumberAttribute(default=1)
     revoked = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()

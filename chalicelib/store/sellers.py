@@ -70,6 +70,8 @@ def _session(row: SessionRow) -> Session:
         token_hash=row.token_hash,
         created_at=row.created_at,
         expires_at=int(row.expires_at),
+        used_hashes=list(row.used_hashes or []),
+        rotated_at=float(row.rotated_at or 0),
         generation=int(row.generation),
         revoked=bool(row.revoked),
     )
@@ -87,13 +89,19 @@ class Sessions:
             condition=SessionRow.session_id.does_not_exist()
         )
 
-    def rotate(self, session: Session, new_hash: str) -> Session | None:
+    def rotate(self, session: Session, new_hash: str, now: float, keep: int) -> Session | None:
         """The next refresh token's hash, only while the session still holds `session`'s token and is
-        not revoked; None when another refresh got there first."""
+        not revoked; None when another refresh got there first. The old hash joins the last `keep`
+        rotated-out ones, so a later replay of it is recognised."""
         row = SessionRow(session.session_id)
         try:
             row.update(
-                actions=[SessionRow.token_hash.set(new_hash), SessionRow.generation.add(1)],
+                actions=[
+                    SessionRow.token_hash.set(new_hash),
+                    SessionRow.used_hashes.set([*session.used_hashes, session.token_hash][-keep:]),
+                    SessionRow.rotated_at.set(now),
+                    SessionRow.generation.add(1),
+                ],
                 condition=(SessionRow.token_hash == session.token_hash) & (SessionRow.revoked == False),  # noqa: E712
             )
         except UpdateError:

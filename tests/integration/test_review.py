@@ -56,7 +56,9 @@ def test_edits_follow_the_rules_make_versions_and_lose_races_loudly(api, sandbox
         and restored.json["source"] == "restored"
     )
     assert seller.call("GET", f"/products/{product_id}").json["current_version"] == 3
-    assert seller.call("POST", f"{path}/versions/99/restore").status_code == 404
+    for missing in (99, 0):
+        absent = seller.call("POST", f"{path}/versions/{missing}/restore")
+        assert absent.status_code == 404 and absent.json["error"]["code"] == "VERSION_NOT_FOUND"
 
 
 def test_a_prompt_change_reruns_the_pipeline_and_keeps_the_edited_title(api, sandbox) -> None:  # type: ignore[no-untyped-def]
