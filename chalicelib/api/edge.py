@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
 from chalice.app import Request, Response
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.api.http import ApiError
 from chalicelib.auth.tokens import InvalidToken, verify_access_token
+from chalicelib.config import get_settings
 
 MAX_BODY_BYTES = 64 * 1024  # the largest real body (8 declared photos) is under 2 KB
 # The deepest real body is 3 levels ({"images": [{...}]}); JSON nested a thousand deep would make the
@@ -29,6 +31,30 @@ def caller(request: Request) -> str:
         return verify_access_token(token.strip())
     except InvalidToken as error:
         raise ApiError(401, "UNAUTHORIZED", str(error)) from error
+
+
+# The MercadoLibre connection's browser nonce: only sent back to the callback, never readable by scripts.
+BROWSER_COOKIE = "intellipost_ml_connect"
+_CALLBACK_PATH = "/api/v1/ml/callback"
+
+
+def browser_cookie(value: str, max_age: int) -> str:
+    """The Set-Cookie for the connection nonce (max_age 0 removes it). Secure outside the local stage,
+    whose panel is plain http on loopback."""
+    secure = "" if get_settings().stage == "local" else "; Secure"
+    return (
+        f"{BROWSER_COOKIE}={value}; Max-Age={max_age}; Path={_CALLBACK_PATH}; HttpOnly; SameSite=Lax{secure}"
+    )
+
+
+def cookie(request: Request, name: str) -> str | None:
+    header = str(request.headers.get("cookie") or "") if request.headers else ""
+    jar = SimpleCookie()
+    try:
+        jar.load(header)
+    except CookieError:
+        return None
+    return jar[name].value if name in jar else None
 
 
 def body(request: Request, model: type[Model]) -> Model:

@@ -76,13 +76,15 @@ class MarketplaceAccount:
 
 @dataclass(frozen=True)
 class PendingConnection:
-    """An authorization in progress: the single-use `state` and the PKCE verifier."""
+    """An authorization in progress: the single-use `state`, the PKCE verifier, and the hash of the
+    nonce the browser that started it holds in a cookie (so only that browser can finish it)."""
 
     state: str
     user_id: str
     code_verifier: str
     site: str
     expires_at: int  # epoch seconds
+    browser_hash: str
 
 
 # -- products --------------------------------------------------------------------------------------

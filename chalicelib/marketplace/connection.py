@@ -32,10 +32,13 @@ WAIT_FOR_REFRESH_SECONDS = 15
 
 @dataclass(frozen=True)
 class ConnectLink:
-    """Where the seller's browser goes to authorize IntelliPost, and until when the link works."""
+    """Where the seller's browser goes to authorize IntelliPost, until when the link works, and the
+    nonce that browser must keep (an HttpOnly cookie) to finish: a link completed in another browser
+    would connect that browser's MercadoLibre account to this seller (RFC 6749 section 10.12)."""
 
     authorization_url: str
     expires_at: datetime
+    browser_nonce: str
 
 
 def _sign(nonce: str) -> str:
@@ -52,12 +55,21 @@ def start_connection(user_id: str) -> ConnectLink:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
     expires = int(clock.epoch()) + CONNECT_SECONDS
-    store.connections.add(PendingConnection(state, user_id, verifier, site, expires))
-    return ConnectLink(get_mercadolibre().authorization_url(site, state, challenge), clock.at(expires))
+    browser_nonce = secrets.token_urlsafe(24)
+    store.connections.add(PendingConnection(state, user_id, verifier, site, expires, _hash(browser_nonce)))
+    return ConnectLink(
+        get_mercadolibre().authorization_url(site, state, challenge), clock.at(expires), browser_nonce
+    )
 
 
-def finish_connection(state: str, code: str) -> MarketplaceAccount:
+def finish_connection(state: str, code: str, browser_nonce: str | None) -> MarketplaceAccount:
+    """`browser_nonce`: what the browser that came back holds in its cookie (None: no cookie)."""
     pending = _take_pending(state)
+    if not browser_nonce or not hmac.compare_digest(_hash(browser_nonce), pending.browser_hash):
+        raise Refused(
+            "CONNECT_OTHER_BROWSER",
+            "this connection was started in another browser; start again from the panel in this one",
+        )
     client = get_mercadolibre()
     try:
         tokens = client.exchange_code(code, pending.code_verifier)
@@ -82,6 +94,10 @@ def finish_connection(state: str, code: str) -> MarketplaceAccount:
         "MercadoLibre account connected", extra={"user_id": pending.user_id, "ml_user_id": account.ml_user_id}
     )
     return account
+
+
+def _hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
 
 
 def _take_pending(state: str) -> PendingConnection:

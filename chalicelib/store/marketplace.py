@@ -91,7 +91,9 @@ class Connections:
             row.delete(condition=PendingConnectionRow.state.exists())
         except (DoesNotExist, DeleteError):
             return None
-        return PendingConnection(row.state, row.user_id, row.code_verifier, row.site, int(row.expires_at))
+        return PendingConnection(
+            row.state, row.user_id, row.code_verifier, row.site, int(row.expires_at), row.browser_hash
+        )
 
 
 class Cache:

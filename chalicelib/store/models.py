@@ -114,6 +114,7 @@ class PendingConnectionRow(Model):
     user_id = UnicodeAttribute()
     code_verifier = UnicodeAttribute()
     site = UnicodeAttribute()
+    browser_hash = UnicodeAttribute()  # sha256 of the nonce in the starting browser's cookie
     expires_at = NumberAttribute()  # epoch seconds; the table TTL deletes the row
 
 

@@ -3,19 +3,23 @@ from urllib.parse import urlencode
 from chalice.app import Request, Response
 
 from chalicelib import sellers
-from chalicelib.api.edge import query
+from chalicelib.api.edge import BROWSER_COOKIE, answer, browser_cookie, cookie, query
 from chalicelib.api.http import ApiError
 from chalicelib.api.schemas import CategorySearch, ConnectCallback, ConnectOut, MarketplaceAccountOut
 from chalicelib.api.views import account_out, connect_out
 from chalicelib.config import panel_url
 from chalicelib.domain.errors import DomainError, Refused
 from chalicelib.marketplace import catalog, connection
+from chalicelib.marketplace.connection import CONNECT_SECONDS
 from functions.api import route
 
 
 @route("/ml/connect", "GET", "Start connecting a MercadoLibre account", response=ConnectOut)
-def connect_mercadolibre(user_id: str) -> ConnectOut:
-    return connect_out(connection.start_connection(user_id))
+def connect_mercadolibre(user_id: str) -> Response:
+    link = connection.start_connection(user_id)
+    out = answer(connect_out(link))
+    out.headers["Set-Cookie"] = browser_cookie(link.browser_nonce, CONNECT_SECONDS)
+    return out
 
 
 @route(
@@ -39,17 +43,26 @@ def mercadolibre_callback(request: Request) -> Response | MarketplaceAccountOut:
             raise Refused(
                 "CONNECT_DENIED", f"MercadoLibre did not authorize: {back.error_description or back.error}"
             )
-        account = connection.finish_connection(back.state, back.code)
+        account = connection.finish_connection(back.state, back.code, cookie(request, BROWSER_COOKIE))
     except (DomainError, ApiError) as error:
         if not panel:
             raise
         return _to_panel(panel, {"ml": "error", "code": error.code})
-    return _to_panel(panel, {"ml": "connected"}) if panel else account_out(account)
+    if panel:
+        return _to_panel(panel, {"ml": "connected"})
+    out = answer(account_out(account))
+    out.headers["Set-Cookie"] = browser_cookie("", 0)  # used: the browser forgets it
+    return out
 
 
 def _to_panel(panel: str, outcome: dict[str, str]) -> Response:
     location = f"{panel}/settings?{urlencode(outcome)}"
-    return Response(body="", status_code=303, headers={"Location": location, "Cache-Control": "no-store"})
+    headers: dict[str, str | list[str]] = {
+        "Location": location,
+        "Cache-Control": "no-store",
+        "Set-Cookie": browser_cookie("", 0),
+    }
+    return Response(body="", status_code=303, headers=headers)
 
 
 @route(

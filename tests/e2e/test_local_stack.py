@@ -204,9 +204,8 @@ def _main_picture_on_white(stack: Stack, product_id: str, token: str) -> None:
 
 
 def _connect_mercadolibre(stack: Stack, token: str) -> dict[str, object]:
-    url = requests.get(f"{stack.api}/ml/connect", headers=_auth(token), timeout=10).json()[
-        "authorization_url"
-    ]
+    browser = requests.Session()  # keeps the connection's cookie, as the seller's browser does
+    url = browser.get(f"{stack.api}/ml/connect", headers=_auth(token), timeout=10).json()["authorization_url"]
     assert url.startswith(f"http://127.0.0.1:{stack.sandbox_port}/authorization?")
     assert 'name="nickname"' in requests.get(url, timeout=10).text
     params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
@@ -219,7 +218,7 @@ def _connect_mercadolibre(stack: Stack, token: str) -> dict[str, object]:
     assert signed_in.status_code == 302
     callback = signed_in.headers["Location"]
     assert callback.startswith(f"{stack.api}/ml/callback?")
-    assert requests.get(callback, timeout=10).status_code == 200  # the browser follows the redirect
+    assert browser.get(callback, timeout=10).status_code == 200  # the browser follows the redirect
     return requests.get(f"{stack.api}/ml/account", headers=_auth(token), timeout=10).json()  # type: ignore[no-any-return]
 
 

@@ -15,14 +15,27 @@ from chalicelib.marketplace import connection
 from chalicelib.store.models import MarketplaceAccountRow as MarketplaceAccount
 
 
-def connect(api: Any, sandbox: Any, seller: Any, nickname: str = "VENDEDOR") -> dict[str, Any]:
+def start(seller: Any) -> tuple[str, dict[str, str]]:
+    """/ml/connect as the seller's browser calls it: the authorization URL, and the cookie it keeps."""
     started = seller.call("GET", "/ml/connect")
     assert started.status_code == 200
-    url = started.json["authorization_url"]
+    set_cookie = started.headers["Set-Cookie"]
+    assert (
+        "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie and "Path=/api/v1/ml/callback" in set_cookie
+    )
+    return started.json["authorization_url"], {"Cookie": set_cookie.split(";")[0]}
+
+
+def callback(api: Any, back: dict[str, str], browser: dict[str, str] | None) -> Any:
+    query = "&".join(f"{k}={requests.utils.quote(v)}" for k, v in back.items())
+    return api.call("GET", f"/ml/callback?{query}", headers=browser)
+
+
+def connect(api: Any, sandbox: Any, seller: Any, nickname: str = "VENDEDOR") -> dict[str, Any]:
+    url, browser = start(seller)
     assert url.startswith(f"{sandbox.url}/authorization?") and "code_challenge_method=S256" in url
     back = sandbox.sign_in(url, nickname)
-    query = "&".join(f"{k}={requests.utils.quote(v)}" for k, v in back.items())
-    finished = api.call("GET", f"/ml/callback?{query}")
+    finished = callback(api, back, browser)
     assert finished.status_code == 200, finished.json
     return back
 
@@ -36,7 +49,7 @@ def test_a_seller_connects_and_sees_the_account(api, sandbox) -> None:  # type: 
     assert account["status"] == "connected" and account["valid"] is True
     assert "token" not in json.dumps(account).lower().replace("access_expires_at", "")
     # The state works once.
-    again = api.call("GET", "/ml/callback?" + "&".join(f"{k}={v}" for k, v in back.items()))
+    again = callback(api, back, None)
     assert again.status_code == 400 and again.json["error"]["code"] == "CONNECT_EXPIRED"
     assert seller.call("DELETE", "/ml/account").status_code == 204
     assert seller.call("GET", "/ml/account").status_code == 404
@@ -57,13 +70,27 @@ def test_a_forged_or_denied_callback_is_refused(api, sandbox) -> None:  # type: 
     assert denied.status_code == 400 and denied.json["error"]["code"] == "CONNECT_DENIED"
 
 
+def test_a_link_finished_in_another_browser_connects_nothing(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller = api.seller()
+    url, _ = start(seller)
+    # Seller B's link, completed in someone else's browser (no cookie, or that browser's own).
+    back = sandbox.sign_in(url, "CUENTA_AJENA")
+    for other in (None, {"Cookie": "intellipost_ml_connect=someone-elses-nonce"}):
+        refused = callback(api, back, other)
+        assert refused.status_code == 400 and refused.json["error"]["code"] == "CONNECT_OTHER_BROWSER"
+        assert seller.call("GET", "/ml/account").status_code == 404
+        back = sandbox.sign_in(start(seller)[0], "CUENTA_AJENA")
+
+
 def test_with_a_panel_the_callback_lands_on_its_settings_page(api, sandbox, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PANEL_URL", "http://127.0.0.1:8080/")
     seller = api.seller()
-    back = sandbox.sign_in(seller.call("GET", "/ml/connect").json["authorization_url"], "TIENDA_PANEL")
+    url, browser = start(seller)
+    back = sandbox.sign_in(url, "TIENDA_PANEL")
     query = "&".join(f"{k}={requests.utils.quote(v)}" for k, v in back.items())
-    landed = api.call("GET", f"/ml/callback?{query}")
+    landed = api.call("GET", f"/ml/callback?{query}", headers=browser)
     assert landed.status_code == 303
+    assert "Max-Age=0" in landed.headers["Set-Cookie"]
     assert landed.headers["Location"] == "http://127.0.0.1:8080/settings?ml=connected"
     assert seller.call("GET", "/ml/account").json["nickname"] == "TIENDA_PANEL"
     # A failure lands there too, with the code the panel puts in words.

@@ -24,6 +24,11 @@ CATALOGUES = {lang: json.loads((ROOT / f"web/src/lib/i18n/{lang}.json").read_tex
 # call name -> (catalogue prefix, position of the code among the positional arguments)
 CALLS = {
     "ApiError": ("errors", 1),
+    # The domain's errors (chalicelib/domain/errors.py), which the API answers with their code.
+    **dict.fromkeys(
+        ("NotFound", "Conflict", "Invalid", "Refused", "Unauthorized", "RateLimited", "Upstream", "Busy"),
+        ("errors", 0),
+    ),
     "Rejection": ("errors", 0),
     "LimitProblem": ("errors", 1),
     "record": ("events", 2),  # timeline.record(product_id, stage, CODE, ...)
