@@ -18,7 +18,15 @@ from chalicelib.domain.jobs import ContentJob, ImagesJob, JobPhoto
 from chalicelib.domain.keys import main_picture_key, main_thumbnail_key, photo_thumbnail_key
 from chalicelib.domain.quality import Candidate, Quality, assess, choose_main
 from chalicelib.domain.records import Product
-from chalicelib.imaging import compose_main_picture, full_decode, measure, reduced_decode, thumbnail_jpeg
+from chalicelib.imaging import (
+    UNREADABLE,
+    EmptyCutout,
+    compose_main_picture,
+    full_decode,
+    measure,
+    reduced_decode,
+    thumbnail_jpeg,
+)
 from chalicelib.observability import logger
 from chalicelib.providers.background import BackgroundRemovalFailed, background_remover
 from chalicelib.store import blobs
@@ -51,6 +59,17 @@ def process_images_job(key: str) -> None:
         picture, about = _main_picture(photos[choice.image_id])
     except BackgroundRemovalFailed as error:
         pipeline.fail(product, "images", error.code, str(error), {}, revision)
+        return
+    except UNREADABLE:
+        logger.warning("main photo could not be decoded", extra={"image_id": choice.image_id}, exc_info=True)
+        pipeline.fail(
+            product,
+            "images",
+            "PHOTO_UNREADABLE",
+            "the main photo cannot be read; remove it or add another photo",
+            {"image_id": choice.image_id, "retry": False},
+            revision,
+        )
         return
     picture_key = main_picture_key(product.user_id, product.product_id, revision)
     blobs.write(picture_key, picture, "image/jpeg")
@@ -102,7 +121,12 @@ def _score_photos(
             logger.warning("photo gone before processing", extra={"key": photo.key})
             continue
         started = time.perf_counter()
-        reduced = reduced_decode(data)
+        try:
+            reduced = reduced_decode(data)
+        except UNREADABLE:
+            # Intake read it; if it cannot be read now it is no candidate for the main picture.
+            logger.warning("photo could not be decoded for scoring", extra={"key": photo.key}, exc_info=True)
+            continue
         measurements = measure(reduced, photo.width, photo.height)
         quality = assess(measurements)
         thumbnail = thumbnail_jpeg(reduced)
@@ -138,14 +162,23 @@ def _update_image(product_id: str, image_id: str, **changes: Any) -> None:
 
 def _main_picture(photo: bytes) -> tuple[bytes, dict[str, Any]]:
     started = time.perf_counter()
-    cutout = background_remover().cutout(full_decode(photo))
-    picture = compose_main_picture(cutout.image)
+    decoded = full_decode(photo)
+    cutout = background_remover().cutout(decoded)
+    try:
+        picture = compose_main_picture(cutout.image)
+        whole_photo = False
+    except EmptyCutout:
+        # Nothing stood out from the background (one plain colour): the photo itself, framed on white,
+        # is still a listing picture; the seller is told why it is not cut out.
+        picture = compose_main_picture(decoded.convert("RGBA"))
+        whole_photo = True
     about = {
         "provider": cutout.provider,
         "model": cutout.model,
         "milliseconds": round(cutout.milliseconds, 1),
         "uncertainty": cutout.uncertainty,
         "fallback_from": cutout.fallback_from,
+        "whole_photo": whole_photo,
         "total_milliseconds": round((time.perf_counter() - started) * 1000, 1),
     }
     return picture, about

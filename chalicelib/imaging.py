@@ -46,6 +46,7 @@ MAIN_SIDE = 1200  # MercadoLibre's recommended square
 WORK_SIDE = 2000  # the photo's long side while cutting out the product
 MAIN_FILL = 0.875  # the product's long side covers 85-90 % of the square
 MAX_UPSCALE = 2.0  # a small source is padded, never blown up past 2x
+SURE_ALPHA = 128  # a cutout with no pixel at least this opaque found no product
 FRAMING_SIDE = 160  # where the product is needs no detail
 UNIFORM_BORDER_STDDEV = 24.0  # per channel; a busy background is well above, a plain one well below
 _LAPLACIAN = ImageFilter.Kernel((3, 3), [0, 1, 0, 1, -4, 1, 0, 1, 0], scale=1, offset=128)
@@ -163,6 +164,10 @@ def thumbnail_jpeg(reduced: Image.Image) -> bytes:
     return out.getvalue()
 
 
+class EmptyCutout(ValueError):
+    """The remover kept nothing: no product stood out from the background (a plain-colour photo)."""
+
+
 def compose_main_picture(cutout: Image.Image) -> bytes:
     """The product alone, centred on pure white, 1200x1200, RGB JPEG.
 
@@ -171,8 +176,9 @@ def compose_main_picture(cutout: Image.Image) -> bytes:
     """
     alpha = cutout.getchannel("A")
     box = alpha.point(lambda v: 255 if v > 8 else 0).getbbox()
-    if box is None:
-        raise ValueError("the cutout is empty: no product was found in the photo")
+    # Only faint alpha anywhere is the remover's noise on a plain photo, not a product it is sure of.
+    if box is None or alpha.getextrema()[1] < SURE_ALPHA:
+        raise EmptyCutout("the cutout is empty: no product was found in the photo")
     product = cutout.crop(box)
     scale = min(MAX_UPSCALE, MAIN_SIDE * MAIN_FILL / max(product.size))
     size = (max(1, round(product.width * scale)), max(1, round(product.height * scale)))
@@ -197,8 +203,8 @@ _OPENERS: dict[str, Callable[[IO[bytes]], ImageFile.ImageFile]] = {
     "jpeg": JpegImagePlugin.JpegImageFile,
     "png": PngImagePlugin.PngImageFile,
 }
-# What a damaged file makes Pillow raise, on opening or decoding.
-_DECODE_ERRORS = (
+# What a damaged file (or one that is not an image at all) makes Pillow raise, on opening or decoding.
+UNREADABLE = (
     OSError,
     SyntaxError,
     ValueError,
@@ -223,7 +229,7 @@ def inspect_photo(data: bytes, declared_bytes: int | None = None) -> PhotoFacts 
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set; photos cannot be checked")
     try:
         return _inspect(data, declared_bytes)
-    except _DECODE_ERRORS as error:
+    except UNREADABLE as error:
         truncated = isinstance(error, EOFError) or "truncated" in str(error)
         return corrupt("truncated" if truncated else "invalid")
     except Exception:

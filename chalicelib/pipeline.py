@@ -13,10 +13,9 @@ import json
 from typing import Any
 
 from chalicelib import clock, store, timeline
-from chalicelib.domain.errors import ChangedMeanwhile
 from chalicelib.domain.jobs import JOB_TYPES, Approval, ImagesJob, Job, JobPhoto, PublishJob
 from chalicelib.domain.keys import job_key
-from chalicelib.domain.product import ProductStatus, move
+from chalicelib.domain.product import ProductStatus, can_move, move
 from chalicelib.domain.records import Image, ListingVersion, Product
 from chalicelib.domain.sites import currency_of
 from chalicelib.observability import logger
@@ -124,22 +123,24 @@ def _start_images_job(product: Product, accepted: list[Image]) -> None:
 
 
 def _ask_for_photos(product: Product, rejected: int) -> None:
+    """No photo the pipeline can use: the product fails with what the seller must do (add a photo;
+    `retry` false, since running a step again cannot help). Adding a photo brings it back."""
     code = "ALL_PHOTOS_REJECTED" if rejected else "NO_PHOTOS"
-    if (product.attention or {}).get("code") == code and product.status is ProductStatus.UPLOADING:
-        return  # already asked
     message = "every photo was rejected; add another photo" if rejected else "add at least one photo"
-    changes: dict[str, Any] = {
-        "attention": {"code": code, "message": message, "params": {"rejected": rejected}}
-    }
-    if product.status is not ProductStatus.UPLOADING:
-        changes["status"] = move(product.status, ProductStatus.UPLOADING)
-    try:
-        store.products.change(product, **changes)
-    except ChangedMeanwhile:
-        # Photos judged at once each end here and the row moved under us: look again (asked already?).
-        advance(product)
-        return
-    timeline.record(product.product_id, "upload", code, message, {"rejected": rejected})
+    params = {"rejected": rejected, "retry": False}
+
+    def ask(current: Product) -> dict[str, Any] | None:
+        if current.revision != product.revision:
+            return None  # the seller changed the photos again: that revision decides
+        if current.status is ProductStatus.FAILED and (current.attention or {}).get("code") == code:
+            return None  # already said (another photo of the batch got here first)
+        attention = {"code": code, "message": message, "params": params}
+        if current.status is not ProductStatus.FAILED and not can_move(current.status, ProductStatus.FAILED):
+            return {"attention": attention}  # published: its item stays as it is on MercadoLibre
+        return {"status": ProductStatus.FAILED, "attention": attention}
+
+    if store.products.update(product, ask) is not None:
+        timeline.record(product.product_id, "upload", code, message, params)
 
 
 # -- failing -------------------------------------------------------------------------------------------

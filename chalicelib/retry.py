@@ -34,6 +34,8 @@ def retry(user_id: str, product_id: str) -> ProductDetail:
             f"only a failed product can be retried; this one is {product.status.value}",
             {"status": product.status.value},
         )
+    if not any(image.status == "accepted" for image in store.images.of(product_id)):
+        raise Conflict("NEEDS_PHOTOS", "no photo can be used: add one, and the product goes on by itself")
     stage = failed_stage(product)
     if stage == "publish":
         _publish_again(product)

@@ -152,14 +152,20 @@ def _main_picture_out(product: Product, images: list[Image]) -> MainPicture | No
         reason=Reason(**(product.main_choice or {"code": "UNKNOWN", "message": ""})),
         provider=str(about.get("provider", "")),
         model=str(about.get("model", "")),
-        fallback=_fallback(about.get("fallback_from")),
+        fallback=_fallback(about),
     )
 
 
-def _fallback(fallback_from: list[str] | None) -> Reason | None:
-    if not fallback_from:
+def _fallback(about: dict[str, Any]) -> Reason | None:
+    """Why the main picture is not what the configured remover would have made, if it is not."""
+    if about.get("whole_photo"):
+        return Reason(
+            code="WHOLE_PHOTO_FRAMED",
+            message="no product stood out from the background, so the whole photo is framed on white",
+        )
+    if not about.get("fallback_from"):
         return None
-    provider, cause = fallback_from
+    provider, cause = about["fallback_from"]
     return Reason(
         code="BACKGROUND_FALLBACK",
         message=f"{provider} could not cut this photo out ({cause}); the local remover did",

@@ -33,11 +33,14 @@ _ALLOWED: dict[ProductStatus, frozenset[ProductStatus]] = {
             ProductStatus.FAILED,
         }
     ),
+    # A new revision of a ready product can also fail (the seller removed every photo).
     ProductStatus.READY: frozenset(
-        {ProductStatus.PROCESSING, ProductStatus.PUBLISHING, ProductStatus.UPLOADING}
+        {ProductStatus.PROCESSING, ProductStatus.PUBLISHING, ProductStatus.UPLOADING, ProductStatus.FAILED}
     ),
     ProductStatus.PUBLISHING: frozenset({ProductStatus.PUBLISHED, ProductStatus.FAILED}),
-    ProductStatus.PUBLISHED: frozenset({ProductStatus.PROCESSING, ProductStatus.UPLOADING}),
+    ProductStatus.PUBLISHED: frozenset(
+        {ProductStatus.PROCESSING, ProductStatus.UPLOADING, ProductStatus.FAILED}
+    ),
     # Retry: back to the step that failed (the caller says which).
     ProductStatus.FAILED: frozenset(
         {ProductStatus.UPLOADING, ProductStatus.PROCESSING, ProductStatus.PUBLISHING}

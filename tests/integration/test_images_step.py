@@ -212,3 +212,14 @@ def test_a_rotated_phone_shot_comes_out_upright(api, provisioned) -> None:  # ty
     main = picture(Product.get(seller.user_id, product["product_id"]).main_picture_key)
     left, top, right, bottom = main.convert("L").point(lambda v: 255 if v < 235 else 0).getbbox()  # type: ignore[misc]
     assert bottom - top > (right - left) * 1.3  # the carton stands: taller than wide
+
+
+def test_a_plain_colour_photo_is_framed_whole_on_white_instead_of_failing_the_step(api, events_running) -> None:  # type: ignore[no-untyped-def]
+    # One colour, 8000x800: intake takes it, and no product stands out of it to cut.
+    plain = jpeg(Image.new("RGB", (8000, 800), (40, 90, 160)))
+    seller, product = sell(api, [plain], prompt="tela azul")
+    done = pictures_ready(seller, product["product_id"])
+    assert done["main_picture"]["fallback"]["code"] == "WHOLE_PHOTO_FRAMED"
+    main = picture(f"processed/{seller.user_id}/{product['product_id']}/main/1.jpg")
+    assert main.size == (1200, 1200) and main.getpixel((600, 600))[2] > 120  # the blue photo, centred
+    assert main.getpixel((600, 5)) == (255, 255, 255)  # on white above and below the wide photo

@@ -126,8 +126,12 @@ def test_when_every_photo_is_rejected_the_product_says_so_and_takes_another(api,
     waiting = wait_for(
         lambda: (p := seller.call("GET", f"/products/{product['product_id']}").json)["attention"] and p
     )
-    assert waiting["status"] == "uploading"
+    # Never stuck: failed, with what to do (add a photo), and no step to retry.
+    assert waiting["status"] == "failed"
     assert waiting["attention"]["code"] == "ALL_PHOTOS_REJECTED"
+    assert waiting["attention"]["params"]["retry"] is False
+    refused = seller.call("POST", f"/products/{product['product_id']}/retry")
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "NEEDS_PHOTOS"
     assert waiting["images"][0]["rejection"]["code"] == "IMAGE_FORMAT_UNSUPPORTED"
     assert waiting["images"][0]["rejection"]["params"]["detected"] == "gif"
     # The seller adds a good one: the product moves on with revision 2.

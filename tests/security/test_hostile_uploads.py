@@ -189,8 +189,8 @@ def test_hostile_files_are_refused_clearly_and_nothing_gets_stuck(hostile_seller
                 assert image["rejection"]["code"] == item.expect, (item.name, image["rejection"])
                 assert image["rejection"]["message"], item.name
         if all_rejected:
-            # Not stuck: the product says what to do next.
-            assert product["status"] == "uploading"
+            # Not stuck: failed, saying what to do next.
+            assert product["status"] == "failed"
             assert product["attention"]["code"] == "ALL_PHOTOS_REJECTED"
         else:
             assert product["status"] == "uploading" and product["paused"] is True
