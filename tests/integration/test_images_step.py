@@ -214,7 +214,7 @@ def test_a_rotated_phone_shot_comes_out_upright(api, provisioned) -> None:  # ty
     assert bottom - top > (right - left) * 1.3  # the carton stands: taller than wide
 
 
-def test_a_plain_colour_photo_is_framed_whole_on_white_instead_of_failing_the_step(api, events_running) -> None:  # type: ignore[no-untyped-def]
+def test_a_plain_colour_photo_is_framed_whole_on_white(api, events_running) -> None:  # type: ignore[no-untyped-def]
     # One colour, 8000x800: intake takes it, and no product stands out of it to cut.
     plain = jpeg(Image.new("RGB", (8000, 800), (40, 90, 160)))
     seller, product = sell(api, [plain], prompt="tela azul")
