@@ -4,13 +4,16 @@ from chalice.app import Chalice
 
 from chalicelib.api.http import http_middleware
 from chalicelib.observability import event_middleware
-from functions import api, content, images, ingest, publish
+from functions import api, content, failures, images, ingest, publish
 
 app = Chalice(app_name="intellipost")
 app.register_middleware(http_middleware, "http")
 app.register_middleware(event_middleware, "s3")
+app.register_middleware(event_middleware, "scheduled")
+app.register_middleware(event_middleware, "sqs")
 app.register_blueprint(api.blueprint, url_prefix=api.PREFIX)
 app.register_blueprint(ingest.blueprint)
 app.register_blueprint(images.blueprint)
 app.register_blueprint(content.blueprint)
 app.register_blueprint(publish.blueprint)
+app.register_blueprint(failures.blueprint)

@@ -177,7 +177,8 @@ def compose_main_picture(cutout: Image.Image) -> bytes:
     alpha = cutout.getchannel("A")
     box = alpha.point(lambda v: 255 if v > 8 else 0).getbbox()
     # Only faint alpha anywhere is the remover's noise on a plain photo, not a product it is sure of.
-    if box is None or alpha.getextrema()[1] < SURE_ALPHA:
+    _, most_opaque = alpha.getextrema()
+    if box is None or int(most_opaque) < SURE_ALPHA:  # type: ignore[arg-type]  # L: (min, max) ints
         raise EmptyCutout("the cutout is empty: no product was found in the photo")
     product = cutout.crop(box)
     scale = min(MAX_UPSCALE, MAIN_SIDE * MAIN_FILL / max(product.size))

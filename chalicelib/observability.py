@@ -105,7 +105,7 @@ def in_invocation(function_name: str, request_id: str, call: Callable[[], Any]) 
 
 
 def event_middleware(event: BaseLambdaEvent, get_response: Callable[[BaseLambdaEvent], Any]) -> Any:
-    """Chalice middleware for the event-triggered functions (S3 today)."""
+    """Chalice middleware for the functions an event runs (S3, the schedule, a failure destination)."""
     context = event.context
     name = getattr(context, "function_name", "unknown")
     request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())

@@ -38,9 +38,7 @@ _ALLOWED: dict[ProductStatus, frozenset[ProductStatus]] = {
         {ProductStatus.PROCESSING, ProductStatus.PUBLISHING, ProductStatus.UPLOADING, ProductStatus.FAILED}
     ),
     ProductStatus.PUBLISHING: frozenset({ProductStatus.PUBLISHED, ProductStatus.FAILED}),
-    ProductStatus.PUBLISHED: frozenset(
-        {ProductStatus.PROCESSING, ProductStatus.UPLOADING, ProductStatus.FAILED}
-    ),
+    ProductStatus.PUBLISHED: frozenset({ProductStatus.PROCESSING, ProductStatus.UPLOADING}),
     # Retry: back to the step that failed (the caller says which).
     ProductStatus.FAILED: frozenset(
         {ProductStatus.UPLOADING, ProductStatus.PROCESSING, ProductStatus.PUBLISHING}

@@ -143,6 +143,18 @@ class ProductsByStatus(GlobalSecondaryIndex["ProductRow"]):  # type: ignore[no-u
     status_sort = UnicodeAttribute(range_key=True)
 
 
+class ProductsInProgress(GlobalSecondaryIndex["ProductRow"]):  # type: ignore[no-untyped-call]
+    """Products in a working state by when they last changed: what the watchdog looks at. Sparse: a
+    product leaves it when it is ready, published or failed (`working` is removed)."""
+
+    class Meta:
+        index_name = "in-progress"
+        projection = AllProjection()
+
+    working = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
 class ProductRow(Model):
     class Meta:
         table_name = required("PRODUCTS_TABLE")
@@ -151,6 +163,7 @@ class ProductRow(Model):
     product_id = UnicodeAttribute(range_key=True)
     status = UnicodeAttribute()
     status_sort = UnicodeAttribute()  # "{status}#{product_id}", for ProductsByStatus
+    working = UnicodeAttribute(null=True)  # the status while it is a working one, for ProductsInProgress
     prompt = UnicodeAttribute()
     search_text = UnicodeAttribute()  # prompt and title, folded for accent-free search
     revision = NumberAttribute(default=1)
@@ -180,6 +193,7 @@ class ProductRow(Model):
     version = VersionAttribute()
 
     by_status = ProductsByStatus()
+    in_progress = ProductsInProgress()
 
 
 class ImageRow(Model):

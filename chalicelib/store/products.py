@@ -12,6 +12,7 @@ import binascii
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import fields as record_fields
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
@@ -20,7 +21,7 @@ from chalicelib import clock
 from chalicelib.domain.confidence import GREEN_ABOVE, RED_BELOW, Band
 from chalicelib.domain.errors import ChangedMeanwhile, Invalid
 from chalicelib.domain.jobs import Approval, Job, PublishJob
-from chalicelib.domain.product import ProductStatus
+from chalicelib.domain.product import WORKING_STATES, ProductStatus
 from chalicelib.domain.records import Event, Image, ListingVersion, Product
 from chalicelib.domain.search import fold, search_text
 from chalicelib.observability import logger
@@ -89,6 +90,7 @@ class Products:
             user_id=product.user_id,
             product_id=product.product_id,
             status_sort=f"{product.status.value}#{product.product_id}",
+            working=product.status.value if product.status in WORKING_STATES else None,
             search_text=search_text(product.prompt, product.title),
             **{name: _stored(name, getattr(product, name)) for name in _PRODUCT_FIELDS},
         )
@@ -131,13 +133,21 @@ class Products:
             attribute = getattr(ProductRow, name)
             actions.append(attribute.remove() if value is None else attribute.set(_stored(name, value)))
         if "status" in changes:
-            actions.append(ProductRow.status_sort.set(f"{changes['status'].value}#{product.product_id}"))
+            status = changes["status"]
+            actions.append(ProductRow.status_sort.set(f"{status.value}#{product.product_id}"))
+            working = ProductRow.working
+            actions.append(working.set(status.value) if status in WORKING_STATES else working.remove())
         if "prompt" in changes or "title" in changes:
             text = search_text(changes.get("prompt", product.prompt), changes.get("title", product.title))
             actions.append(ProductRow.search_text.set(text))
         if "updated_at" not in changes:
             actions.append(ProductRow.updated_at.set(clock.now()))
         return actions
+
+    def idle_since(self, status: ProductStatus, before: datetime) -> Iterator[Product]:
+        """Products in the working `status` that have not changed since `before` (every seller's)."""
+        for row in ProductRow.in_progress.query(status.value, ProductRow.updated_at < before):
+            yield _product(row)
 
     def delete(self, product: Product) -> None:
         row = ProductRow(product.user_id, product.product_id)

@@ -63,7 +63,8 @@ def merge(
       hence `ignore_changes`), and API Gateway, the S3 notifications and their permissions invoke
       the alias instead of `$LATEST`, so an apply changes no traffic until the alias moves;
     - every function S3 invokes (asynchronously) sends an event that still fails after
-      `retries` retries to its dead-letter queue (`aws_sqs_queue.dead_letter`, queues.tf);
+      `retries` retries to the step failures queue (`aws_sqs_queue.step_failures`, queues.tf), which
+      the failures function reads (its event source mapping waits for the queue to exist);
     - the notification names the media bucket through `aws_s3_bucket.media`, so Terraform creates
       the bucket before wiring it;
     - an output lists the function names, for the release step.
@@ -145,12 +146,12 @@ def merge(
                 "function_name": f"${{aws_lambda_function.{name}.function_name}}",
                 "qualifier": f"${{aws_lambda_alias.{name}.name}}",
                 "maximum_retry_attempts": retries,
-                "destination_config": {
-                    "on_failure": {"destination": f'${{aws_sqs_queue.dead_letter["{name}"].arn}}'}
-                },
+                "destination_config": {"on_failure": {"destination": "${aws_sqs_queue.step_failures.arn}"}},
             }
             for name in s3_invoked
         }
+    for mapping in resources.get("aws_lambda_event_source_mapping", {}).values():
+        mapping["depends_on"] = sorted({*mapping.get("depends_on", []), "aws_sqs_queue.step_failures"})
     doc.setdefault("output", {})["function_names"] = {
         "description": "Lambda function names by Chalice name; make deploy releases each of them.",
         "value": {name: f"${{aws_lambda_function.{name}.function_name}}" for name in functions},

@@ -5,7 +5,9 @@ long-polls every queue and invokes the registered handler with the real event re
 per invocation, on a bounded worker pool. A message is deleted only after its handler returned, so
 a runtime killed mid-step loses nothing: the message becomes visible again and is redelivered.
 Failures are retried with exponential backoff and jitter; after `max_attempts` the message moves to
-the handler's dead-letter queue with the reason.
+the handler's dead-letter queue with the reason, and the app's `failures` function is invoked with
+the record Lambda's on-failure destination holds in AWS (the product fails with a retry instead of
+waiting for ever). The app's scheduled `watchdog` runs every `watchdog_seconds`.
 
     python -m infra.local.runtime [--app app:app]           run until SIGINT/SIGTERM
     python -m infra.local.runtime replay-dead-letters       send dead letters back for another try
@@ -68,6 +70,21 @@ class Subscription:
     timeout_seconds: int
 
 
+def scheduled_event() -> dict[str, Any]:
+    """What EventBridge hands a scheduled function (its documented "Scheduled Event" shape)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:000000000000:rule/watchdog"],
+        "detail": {},
+    }
+
+
 def backoff_seconds(attempt: int, base: float, cap: float) -> int:
     """Exponential backoff with full jitter, whole seconds as SQS wants them (at least 1)."""
     return max(1, int(random.uniform(0, min(cap, base * 2 ** (attempt - 1)))))
@@ -85,6 +102,7 @@ class EventRuntime:
         backoff_cap: float = 60.0,
         wait_seconds: int = 2,
         visibility_seconds: int | None = None,
+        watchdog_seconds: float = 60.0,
         stage: str = "local",
     ) -> None:
         self.sqs = boto3.client(
@@ -99,6 +117,8 @@ class EventRuntime:
         # killed runtime's message comes back soon after the step could have finished.
         self.visibility_seconds = visibility_seconds
         self.stop = threading.Event()
+        self.app = app
+        self.watchdog_seconds = watchdog_seconds
         self._slots = threading.BoundedSemaphore(workers)
         # Messages put back with a backoff delay: handed back at shutdown so none hides from a snapshot.
         self._delayed: dict[str, str] = {}
@@ -128,6 +148,7 @@ class EventRuntime:
                 threading.Thread(target=self._poll, args=(sub, pool), name=f"poll-{sub.route.handler_name}")
                 for sub in self.subscriptions
             ]
+            pollers.append(threading.Thread(target=self._watch, name="watchdog"))
             for poller in pollers:
                 poller.start()
             for poller in pollers:
@@ -169,6 +190,18 @@ class EventRuntime:
                         self._hand_back(sub.queue_url, message["ReceiptHandle"])
                         return
                 pool.submit(self._process_and_release, sub, message)
+
+    def _watch(self) -> None:
+        """The app's scheduled watchdog, every `watchdog_seconds`, as EventBridge runs it in AWS."""
+        watchdog = self.app.handler_map.get("watchdog")
+        while watchdog is not None and not self.stop.wait(self.watchdog_seconds):
+            try:
+                watchdog(scheduled_event(), self._context("watchdog"))
+            except Exception:  # the next round tries again; the runtime outlives it
+                log.exception("the watchdog failed")
+
+    def _context(self, handler_name: str) -> LocalLambdaContext:
+        return LocalLambdaContext(handler_name, function_timeout(handler_name, "local"))
 
     def _hand_back(self, queue_url: str, receipt: str) -> None:
         """Make a held message visible again at once; one already redelivered or gone needs nothing."""
@@ -243,6 +276,33 @@ class EventRuntime:
             "moved to the dead-letter queue", extra={**self._about(sub, message, attempt), "reason": reason}
         )
         self._delete(sub, message)
+        self._report_given_up(sub, message, attempt, reason)
+
+    def _report_given_up(self, sub: Subscription, message: dict[str, Any], attempt: int, reason: str) -> None:
+        """Hand `failures` Lambda's on-failure destination record for each given-up event."""
+        failures = self.app.handler_map.get("failures")
+        try:
+            records = json.loads(message["Body"]).get("Records") or []
+        except (ValueError, AttributeError):
+            return
+        error_type, _, error_message = reason.partition(": ")
+        for record in records:
+            given_up = {
+                "version": "1.0",
+                "requestContext": {
+                    "condition": "RetriesExhausted",
+                    "functionArn": f"arn:aws:lambda:us-east-1:000000000000:function:{sub.route.handler_name}",
+                    "approximateInvokeCount": attempt,
+                },
+                "requestPayload": {"Records": [record]},
+                "responsePayload": {"errorType": error_type, "errorMessage": error_message},
+            }
+            sqs_event = {"Records": [{"body": json.dumps(given_up), "receiptHandle": uuid.uuid4().hex}]}
+            try:
+                if failures is not None:
+                    failures(sqs_event, self._context("failures"))
+            except Exception:  # the dead letter stays for `make replay-dead-letters`
+                log.exception("the failures function failed", extra=self._about(sub, message, attempt))
 
     def _hand_back_delayed(self) -> None:
         with self._delayed_lock:
@@ -301,6 +361,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--visibility-seconds", type=int, default=int(os.environ.get("EVENT_VISIBILITY_SECONDS", "0")) or None
     )
+    parser.add_argument(
+        "--watchdog-seconds", type=float, default=float(os.environ.get("WATCHDOG_EVERY_SECONDS", "60"))
+    )
     args = parser.parse_args(argv)
     if not args.queue_prefix:
         raise SystemExit(
@@ -314,6 +377,7 @@ def main(argv: list[str] | None = None) -> None:
         max_attempts=args.max_attempts,
         backoff_base=args.backoff_base,
         visibility_seconds=args.visibility_seconds,
+        watchdog_seconds=args.watchdog_seconds,
     )
     if args.command == "replay-dead-letters":
         print(f"{runtime.replay_dead_letters()} dead letters sent back for another try")

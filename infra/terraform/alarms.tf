@@ -32,16 +32,14 @@ locals {
 
 # --- dead letters -------------------------------------------------------------------------------
 
-# A message in a dead-letter queue is an upload, photo job, listing or publication that failed
-# three times (queues.tf): someone must look, then `make replay-dead-letters`' AWS counterpart.
+# A message in the dead-letter queue is a step's given-up event that the failures function could not
+# turn into a failed product either (queues.tf): its product may be left waiting. Someone must look.
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  for_each = aws_sqs_queue.dead_letter
-
-  alarm_name          = "${local.name_prefix}-${each.key}-dead-letters"
-  alarm_description   = "The ${each.key} function gave up on an event: it is in ${each.value.name}."
+  alarm_name          = "${local.name_prefix}-dead-letters"
+  alarm_description   = "A given-up event could not be handled: it is in ${aws_sqs_queue.dead_letter.name}."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = each.value.name }
+  dimensions          = { QueueName = aws_sqs_queue.dead_letter.name }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1

@@ -6,7 +6,7 @@
 # refuses a package whose functions use any other role (infra/deploy/terraform.py, `merge`).
 # Each role carries its function's policy below: its own log group, the tables, bucket prefixes and
 # key operations it uses, the SSM parameters under /intellipost/<stage>/ when it reads a secret,
-# and its dead-letter queue when it is an event function. Secrets are SecureString parameters
+# and the step failures queue when it is an S3-triggered function. Secrets are SecureString parameters
 # encrypted with the stage key (alias/intellipost-<stage>), which each Key statement lets the
 # function decrypt; the same statement covers the encrypted dead-letter queue.
 
@@ -42,6 +42,8 @@ locals {
     images      = "${local.name_prefix}-images"
     content     = "${local.name_prefix}-content"
     publish     = "${local.name_prefix}-publish"
+    failures    = "${local.name_prefix}-failures"
+    watchdog    = "${local.name_prefix}-watchdog"
   }
   # Each function writes only to its own log group (Lambda creates it on the first write).
   log_group_arns = {
@@ -189,11 +191,11 @@ data "aws_iam_policy_document" "ingest" {
   }
 
   statement {
-    sid = "DeadLetter"
-    # Lambda sends failed asynchronous events to the on-failure destination with the function's
+    sid = "GivenUp"
+    # Lambda sends given-up asynchronous events to the on-failure destination with the function's
     # own role (queues.tf).
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter["ingest"].arn]
+    resources = [aws_sqs_queue.step_failures.arn]
   }
 }
 
@@ -261,9 +263,9 @@ data "aws_iam_policy_document" "images" {
   }
 
   statement {
-    sid       = "DeadLetter"
+    sid       = "GivenUp"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter["images"].arn]
+    resources = [aws_sqs_queue.step_failures.arn]
   }
 }
 
@@ -329,9 +331,9 @@ data "aws_iam_policy_document" "content" {
   }
 
   statement {
-    sid       = "DeadLetter"
+    sid       = "GivenUp"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter["content"].arn]
+    resources = [aws_sqs_queue.step_failures.arn]
   }
 }
 
@@ -390,9 +392,9 @@ data "aws_iam_policy_document" "publish" {
   }
 
   statement {
-    sid       = "DeadLetter"
+    sid       = "GivenUp"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter["publish"].arn]
+    resources = [aws_sqs_queue.step_failures.arn]
   }
 }
 
@@ -411,4 +413,103 @@ resource "aws_iam_role" "publish" {
 resource "aws_iam_role_policy_attachment" "publish" {
   role       = aws_iam_role.publish.name
   policy_arn = aws_iam_policy.publish.arn
+}
+
+# --- failures: the steps' given-up events (queues.tf) -------------------------------------------
+
+data "aws_iam_policy_document" "failures" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [local.log_group_arns["failures"]]
+  }
+
+  statement {
+    sid       = "GivenUpEvents"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.step_failures.arn]
+  }
+
+  statement {
+    sid = "Tables"
+    # The failed product, its photos (one set aside when intake gave up), its timeline; the images
+    # job when the remaining photos can go on.
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query"]
+    resources = concat(local.product_table_arns, [for arn in local.product_table_arns : "${arn}/index/*"])
+  }
+
+  statement {
+    sid       = "Jobs"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.media.arn}/jobs/*"]
+  }
+
+  statement {
+    sid       = "Key"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+}
+
+resource "aws_iam_policy" "failures" {
+  name        = "${local.name_prefix}-failures"
+  description = "IntelliPost ${var.stage} failures function: given-up events in, failed products out."
+  policy      = data.aws_iam_policy_document.failures.json
+}
+
+resource "aws_iam_role" "failures" {
+  name               = "${local.name_prefix}-failures"
+  description        = "IntelliPost ${var.stage} failures function (.chalice/config.json names it)."
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+}
+
+resource "aws_iam_role_policy_attachment" "failures" {
+  role       = aws_iam_role.failures.name
+  policy_arn = aws_iam_policy.failures.arn
+}
+
+# --- watchdog: products idle past their step's deadline -----------------------------------------
+
+data "aws_iam_policy_document" "watchdog" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [local.log_group_arns["watchdog"]]
+  }
+
+  statement {
+    sid = "Tables"
+    # ProductsInProgress (an index of the products table), the photos never arrived, the timeline.
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query"]
+    resources = concat(local.product_table_arns, [for arn in local.product_table_arns : "${arn}/index/*"])
+  }
+
+  statement {
+    sid       = "WriteImageJobs"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.media.arn}/jobs/images/*"]
+  }
+
+  statement {
+    sid       = "Key"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+}
+
+resource "aws_iam_policy" "watchdog" {
+  name        = "${local.name_prefix}-watchdog"
+  description = "IntelliPost ${var.stage} watchdog function: products idle past their step's deadline fail."
+  policy      = data.aws_iam_policy_document.watchdog.json
+}
+
+resource "aws_iam_role" "watchdog" {
+  name               = "${local.name_prefix}-watchdog"
+  description        = "IntelliPost ${var.stage} watchdog function (.chalice/config.json names it)."
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+}
+
+resource "aws_iam_role_policy_attachment" "watchdog" {
+  role       = aws_iam_role.watchdog.name
+  policy_arn = aws_iam_policy.watchdog.arn
 }

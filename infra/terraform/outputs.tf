@@ -42,13 +42,14 @@ output "kms_alias" {
   value = aws_kms_alias.main.name
 }
 
-output "dead_letter_queue_arns" {
-  description = "On-failure destination per event function (the merged chalice.tf.json wires them)."
-  value       = { for name, queue in aws_sqs_queue.dead_letter : name => queue.arn }
+output "step_failures_queue_arn" {
+  description = "The step functions' on-failure destination (the merged chalice.tf.json wires it)."
+  value       = aws_sqs_queue.step_failures.arn
 }
 
-output "dead_letter_queue_urls" {
-  value = { for name, queue in aws_sqs_queue.dead_letter : name => queue.url }
+output "dead_letter_queue_url" {
+  description = "Given-up events the failures function could not handle."
+  value       = aws_sqs_queue.dead_letter.url
 }
 
 output "api_handler_policy_arn" {
@@ -65,6 +66,14 @@ output "images_policy_arn" {
 
 output "content_policy_arn" {
   value = aws_iam_policy.content.arn
+}
+
+output "failures_policy_arn" {
+  value = aws_iam_policy.failures.arn
+}
+
+output "watchdog_policy_arn" {
+  value = aws_iam_policy.watchdog.arn
 }
 
 output "publish_policy_arn" {

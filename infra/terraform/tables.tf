@@ -24,11 +24,29 @@ resource "aws_dynamodb_table" "products" {
     type = "S"
   }
 
+  attribute {
+    name = "working"
+    type = "S"
+  }
+
+  attribute {
+    name = "updated_at"
+    type = "S"
+  }
+
   # ProductsByStatus: a seller's products in one status ("{status}#{product_id}").
   global_secondary_index {
     name            = "by-status"
     hash_key        = "user_id"
     range_key       = "status_sort"
+    projection_type = "ALL"
+  }
+
+  # ProductsInProgress: products in a working state by when they last changed (the watchdog's).
+  global_secondary_index {
+    name            = "in-progress"
+    hash_key        = "working"
+    range_key       = "updated_at"
     projection_type = "ALL"
   }
 

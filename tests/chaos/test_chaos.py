@@ -7,18 +7,17 @@ events. Each scenario ends on the same audit: one result per step, no orphan obj
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from infra.local.environment import ROOT
 from tests.chaos.harness import (
+    PHOTOS,
     QUEUE_PREFIX,
     ChaosRuntime,
+    add_photos,
     approve,
     audit,
     dead_letters,
@@ -79,36 +78,51 @@ def test_every_event_twice_and_out_of_order_gives_one_result_per_step(seller: An
         assert found.problems == []
 
 
-def test_poison_events_are_dead_lettered_with_their_reason_and_replayed(seller: Any) -> None:
-    with scenario("poison events, dead letters, `make replay-dead-letters`") as row:
+@pytest.mark.parametrize("step", ["ingest", "images", "content", "publish"])
+def test_a_poison_event_at_every_step_fails_the_product_and_the_sellers_retry_finishes_it(
+    seller: Any, sandbox: Any, step: str
+) -> None:
+    with scenario(f"poison event at {step}: failed with its cause, then the seller's retry") as row:
+        # Every attempt at the step's events fails: one job each, or one upload per photo at ingest.
+        events = len(PHOTOS) if step == "ingest" else 1
         runtime = ChaosRuntime(
-            _app(), QUEUE_PREFIX, fail_first={"content": 3}, wait_seconds=1, backoff_base=1, max_attempts=3
+            _app(),
+            QUEUE_PREFIX,
+            fail_first={step: 3 * events},
+            wait_seconds=1,
+            backoff_base=1,
+            max_attempts=3,
         )
         with running(runtime):
-            content = next(s for s in runtime.subscriptions if s.route.handler_name == "content")
-            runtime.sqs.send_message(QueueUrl=content.queue_url, MessageBody='{"not": "an S3 event"')
+            if step == "ingest":
+                # A malformed message is dead-lettered with its reason, and touches no product.
+                ingest = next(s for s in runtime.subscriptions if s.route.handler_name == "ingest")
+                runtime.sqs.send_message(QueueUrl=ingest.queue_url, MessageBody='{"not": "an S3 event"')
             product_id = sell(seller)
-            row.products, row.faults = 1, 4
-            [letter] = wait_for(lambda: dead_letters(runtime, product_id), 120, "the poison dead-lettered")
-            reason = letter["MessageAttributes"]["reason"]["StringValue"]
-            assert reason == "ChaosFault: injected failure in content"
-            assert letter["MessageAttributes"]["attempts"]["StringValue"] == "3"
-            assert product(seller, product_id)["status"] == "processing"
-            malformed = wait_for(lambda: dead_letters(runtime, '{"not"'), 30, "the malformed message")
-            assert "not an S3 event" in malformed[0]["MessageAttributes"]["reason"]["StringValue"]
-            # The documented command (`make replay-dead-letters`), against this emulator.
-            replay = subprocess.run(
-                [sys.executable, "-m", "infra.local.runtime", "replay-dead-letters"],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=True,
-            )
-            assert "dead letters sent back for another try" in replay.stdout
-            wait_status(seller, product_id, "ready")
-            assert dead_letters(runtime, product_id) == []
-        found = audit(seller, product_id)
+            row.products = 1
+            if step == "publish":
+                wait_status(seller, product_id, "ready")
+                approve(seller, product_id)
+            failed = wait_status(seller, product_id, "failed", 180)
+            letters = wait_for(lambda: dead_letters(runtime, product_id), 60, "the poison dead-lettered")
+            assert len(letters) == events
+            reason = letters[0]["MessageAttributes"]["reason"]["StringValue"]
+            assert reason == f"ChaosFault: injected failure in {step}"
+            if step == "ingest":
+                # Intake gave up on the photo: it is set aside, and the seller adds it again.
+                assert failed["attention"]["code"] == "ALL_PHOTOS_REJECTED"
+                assert {i["rejection"]["code"] for i in failed["images"]} == {"IMAGE_NOT_PROCESSED"}
+                malformed = wait_for(lambda: dead_letters(runtime, '{"not"'), 30, "the malformed message")
+                assert "not an S3 event" in malformed[0]["MessageAttributes"]["reason"]["StringValue"]
+                add_photos(seller, product_id)
+            else:
+                assert failed["attention"]["code"] == "STEP_FAILED"
+                assert failed["attention"]["params"] == {"stage": step, "retry": True}
+                retried = seller.call("POST", f"/products/{product_id}/retry")
+                assert retried.status_code == 200, retried.json
+            wait_status(seller, product_id, "published" if step == "publish" else "ready", 180)
+        found = audit(seller, product_id, sandbox if step == "publish" else None)
         row.duplicated, row.lost, row.completed = found.duplicated, found.lost, 1
-        row.notes.append(f"dead-letter reason: {reason!r}; replay said: {replay.stdout.strip()!r}")
+        row.faults = 3 * events
+        row.notes.append(f"{step}: dead-lettered ({reason}), {failed['attention']['code']}, then retried")
         assert found.problems == []

@@ -372,7 +372,7 @@ def test_the_merged_terraform_serves_every_trigger_through_the_live_alias(
     text = json.dumps(merged)
     resources = merged["resource"]
     functions = set(resources["aws_lambda_function"])
-    assert functions == {"api_handler", "ingest", "images", "content", "publish"}
+    assert functions == {"api_handler", "ingest", "images", "content", "publish", "failures", "watchdog"}
 
     assert "terraform" not in merged, "its aws < 5 pin contradicts infra/terraform/main.tf"
     for name in functions:
@@ -412,7 +412,7 @@ def test_every_merged_function_runs_with_its_own_role_once_its_policy_is_attache
         assert "aws_cloudwatch_log_group.functions" in function["depends_on"]
 
 
-def test_failed_events_go_to_each_functions_dead_letter_queue_after_two_retries(
+def test_given_up_events_go_to_the_step_failures_queue_after_two_retries(
     applied: tuple[Path, list[list[str]], dict[str, Any]],
 ) -> None:
     workdir, _, _ = applied
@@ -426,7 +426,7 @@ def test_failed_events_go_to_each_functions_dead_letter_queue_after_two_retries(
         assert config["qualifier"] == f"${{aws_lambda_alias.{name}.name}}"
         assert config["maximum_retry_attempts"] == 2
         destination = config["destination_config"]["on_failure"]["destination"]
-        assert destination == f'${{aws_sqs_queue.dead_letter["{name}"].arn}}'
+        assert destination == "${aws_sqs_queue.step_failures.arn}"
 
 
 def _generated(applied: tuple[Path, list[list[str]], dict[str, Any]]) -> dict[str, Any]:
@@ -468,7 +468,7 @@ def test_what_the_merge_refers_to_exists_in_infra_terraform(
     functions = set(_generated(applied)["resource"]["aws_lambda_function"])
     assert functions <= set(resources["aws_iam_role"]), "a function without its role in iam.tf"
     assert functions <= set(resources["aws_iam_role_policy_attachment"]), "a role without its policy"
-    assert "local.event_functions" in resources["aws_sqs_queue"]["dead_letter"]["for_each"]
+    assert {"step_failures", "dead_letter"} <= set(resources["aws_sqs_queue"])
     # Nothing the merge adds may clash with the hand-written module.
     assert "aws_lambda_alias" not in resources and "aws_lambda_function" not in resources
 

@@ -277,27 +277,34 @@ def test_media_bucket_is_versioned_encrypted_and_private(terraform: dict[str, di
 # --- event functions, KMS, IAM, outputs ---------------------------------------------------------
 
 
-def test_every_event_function_has_a_dead_letter_queue(
+def test_every_s3_function_is_listed_and_given_up_events_reach_the_failures_function(
     terraform: dict[str, dict[str, Any]], local_env: dict[str, str]
 ) -> None:
+    from chalice.app import S3EventConfig, SQSEventConfig
+
     from app import app
 
     event_functions = set(terraform["locals"]["event_functions"])
-    handlers = {source.name for source in app.event_sources}
-    assert handlers, "app.event_sources is empty: the test would prove nothing"
-    assert handlers <= event_functions, f"no dead-letter queue for {sorted(handlers - event_functions)}"
+    handlers = {source.name for source in app.event_sources if isinstance(source, S3EventConfig)}
+    assert handlers, "app.event_sources has no S3 handler: the test would prove nothing"
+    assert handlers == event_functions, f"local.event_functions differs from {sorted(handlers)}"
 
-    queues = [
-        body
-        for body in terraform["resource"].get("aws_sqs_queue", {}).values()
-        if "local.event_functions" in str(body.get("for_each", ""))
-    ]
-    assert len(queues) == 1, "one aws_sqs_queue with for_each over local.event_functions"
-    queue = queues[0]
-    assert render(queue["name"].replace("${each.key}", "ingest"), terraform) == "intellipost-dev-ingest-dlq"
-    assert queue["message_retention_seconds"] == 14 * 24 * 3600
-    assert referenced(queue.get("kms_master_key_id"), "aws_kms_key") is not None
-    assert "dead_letter_queue_arns" in terraform["output"]
+    queues = terraform["resource"]["aws_sqs_queue"]
+    given_up = queues["step_failures"]
+    assert render(given_up["name"], terraform) == "intellipost-dev-step-failures"
+    # The failures function reads exactly that queue (chalice names it by STEP_FAILURES_QUEUE).
+    (reader,) = [s for s in app.event_sources if isinstance(s, SQSEventConfig)]
+    assert reader.name == "failures"
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert config["stages"]["dev"]["environment_variables"]["STEP_FAILURES_QUEUE"] == render(
+        given_up["name"], terraform
+    )
+    assert given_up["message_retention_seconds"] == 14 * 24 * 3600
+    assert referenced(given_up.get("kms_master_key_id"), "aws_kms_key") is not None
+    # What the failures function cannot handle either ends in the dead-letter queue (alarmed).
+    assert "aws_sqs_queue.dead_letter.arn" in given_up["redrive_policy"]
+    assert referenced(queues["dead_letter"].get("kms_master_key_id"), "aws_kms_key") is not None
+    assert "step_failures_queue_arn" in terraform["output"]
 
 
 def test_kms_key_rotates_and_has_the_stage_alias(terraform: dict[str, dict[str, Any]]) -> None:
@@ -378,16 +385,18 @@ def test_every_function_runs_with_its_own_role_and_least_privilege_policy(
     assert parameters.endswith(":parameter/intellipost/${var.stage}/*")
 
 
-def test_event_functions_may_send_to_their_own_dead_letter_queue(
+def test_s3_functions_may_send_their_given_up_events_to_the_step_failures_queue(
     terraform: dict[str, dict[str, Any]],
 ) -> None:
     for function in terraform["locals"]["event_functions"]:
         statements = _statements(terraform, function)
-        assert statements["DeadLetter"]["actions"] == ["sqs:SendMessage"]
-        assert statements["DeadLetter"]["resources"] == [f'${{aws_sqs_queue.dead_letter["{function}"].arn}}']
+        assert statements["GivenUp"]["actions"] == ["sqs:SendMessage"]
+        assert statements["GivenUp"]["resources"] == ["${aws_sqs_queue.step_failures.arn}"]
         # The queue is encrypted with the stage key: sending needs a data key from it.
         assert {"kms:GenerateDataKey", "kms:Decrypt"} <= set(statements["Key"]["actions"]), function
         assert statements["Key"]["resources"] == ["${aws_kms_key.main.arn}"]
+    reading = _statements(terraform, "failures")["GivenUpEvents"]
+    assert reading["resources"] == ["${aws_sqs_queue.step_failures.arn}"]
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -624,12 +633,10 @@ def _alarm(terraform: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
     return alarm
 
 
-def test_a_message_in_any_dead_letter_queue_raises_an_alarm(terraform: dict[str, dict[str, Any]]) -> None:
+def test_a_message_in_the_dead_letter_queue_raises_an_alarm(terraform: dict[str, dict[str, Any]]) -> None:
     alarm = _alarm(terraform, "dead_letters")
-    # One alarm per queue, so per event function (the queues are one per function).
-    assert alarm["for_each"] == "${aws_sqs_queue.dead_letter}"
     assert (alarm["namespace"], alarm["metric_name"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
-    assert alarm["dimensions"] == {"QueueName": "${each.value.name}"}
+    assert alarm["dimensions"] == {"QueueName": "${aws_sqs_queue.dead_letter.name}"}
     assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanThreshold", 0)
 
 
