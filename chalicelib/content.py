@@ -70,9 +70,11 @@ def _photos(job: ContentJob) -> list[Photo]:
     chosen = sorted(job.images, key=lambda i: (i.image_id != job.main_image_id, i.position))[:MAX_PHOTOS]
     for item in chosen:
         try:
-            image = full_decode(blobs.read(item.key), READ_SIDE)
-        except ClientError:
-            logger.info("photo gone since the images step; reading the others", extra={"key": item.key})
+            image = full_decode(blobs.read(item.key, item.etag), READ_SIDE)
+        except (ClientError, blobs.ObjectChanged):
+            logger.info(
+                "photo gone or replaced since the images step; reading the others", extra={"key": item.key}
+            )
             continue
         is_main = item.image_id == job.main_image_id
         photos.append(Photo(item.image_id, image, is_main, main_cutout if is_main else None))

@@ -74,7 +74,7 @@ def _photo_gave_up(upload: UploadKey) -> None:
     if store.images.update(
         image.product_id,
         image.image_id,
-        only_if_status="declared",
+        only_if={"status": "declared"},
         status="rejected",
         rejection=reason,
         received_at=clock.now(),
@@ -149,7 +149,7 @@ def _set_aside_missing_photos(product: Product) -> None:
         if image.status == "declared" and store.images.update(
             image.product_id,
             image.image_id,
-            only_if_status="declared",
+            only_if={"status": "declared"},
             status="rejected",
             rejection={
                 "code": "IMAGE_NEVER_ARRIVED",

@@ -115,10 +115,11 @@ def _score_photos(
     processing: dict[str, dict[str, Any]] = {}
     for photo in photos:
         try:
-            data = blobs.read(photo.key)
-        except ClientError:
-            # Deleted between ingest and now (the seller removed it): the others carry on.
-            logger.warning("photo gone before processing", extra={"key": photo.key})
+            data = blobs.read(photo.key, photo.etag)
+        except (ClientError, blobs.ObjectChanged):
+            # Deleted since (the seller removed it), or posted again (its own event judges the new
+            # bytes and starts a newer revision): the others carry on.
+            logger.warning("photo gone or replaced before processing", extra={"key": photo.key})
             continue
         started = time.perf_counter()
         try:

@@ -89,6 +89,7 @@ def images_job(product: Product, accepted: list[Image]) -> ImagesJob:
                 width=int(image.width or 0),
                 height=int(image.height or 0),
                 sha256=image.sha256,
+                etag=image.etag,
             )
             for image in accepted
         ],

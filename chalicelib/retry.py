@@ -49,7 +49,7 @@ def failed_stage(product: Product) -> str:
     current = pipeline.current_version(product)
     if product.approval and current is not None and current.revision == product.revision:
         return "publish"
-    if blobs.size_of(job_key("content", product.product_id, product.revision)) is not None:
+    if blobs.head(job_key("content", product.product_id, product.revision)) is not None:
         return "content"
     return "images"
 

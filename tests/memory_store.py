@@ -61,10 +61,10 @@ class Images:
         self.rows.update({(i.product_id, i.image_id): i for i in images})
 
     def update(
-        self, product_id: str, image_id: str, *, only_if_status: str | None = None, **changes: Any
+        self, product_id: str, image_id: str, *, only_if: dict[str, Any] | None = None, **changes: Any
     ) -> Image | None:
         image = self.rows.get((product_id, image_id))
-        if image is None or (only_if_status is not None and image.status != only_if_status):
+        if image is None or any(getattr(image, k) != v for k, v in (only_if or {}).items()):
             return None
         self.rows[(product_id, image_id)] = dataclasses.replace(image, **changes)
         return self.rows[(product_id, image_id)]

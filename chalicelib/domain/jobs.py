@@ -23,6 +23,7 @@ class JobPhoto:
     height: int
     sha256: str | None
     quality: dict[str, Any] | None = None
+    etag: str | None = None  # the judged bytes: a step reads exactly these (blobs.read's IfMatch)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobPhoto:
@@ -35,6 +36,7 @@ class JobPhoto:
             height=int(data["height"]),
             sha256=data.get("sha256"),
             quality=data.get("quality"),
+            etag=data.get("etag"),
         )
 
     def to_json(self) -> dict[str, Any]:

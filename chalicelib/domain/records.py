@@ -139,6 +139,7 @@ class Image:
     height: int | None = None
     orientation: int | None = None
     sha256: str | None = None
+    etag: str | None = None  # the judged bytes' ETag: steps read exactly those bytes, nothing posted since
     rejection: dict[str, Any] | None = None  # {code, message, params}
     quality: dict[str, Any] | None = None  # {score, parts, findings: [{code, message}]}
     thumbnail_key: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -52,18 +53,42 @@ def download_link(key: str) -> str:
     )
 
 
-def size_of(key: str) -> int | None:
-    """The object's size, or None when it is gone (404, or 403 without list rights)."""
+@dataclass(frozen=True)
+class Head:
+    size: int
+    etag: str
+
+
+def head(key: str) -> Head | None:
+    """The object's size and ETag, or None when it is gone (404, or 403 without list rights)."""
     try:
-        return int(get_s3().head_object(Bucket=_bucket(), Key=key)["ContentLength"])
+        answer = get_s3().head_object(Bucket=_bucket(), Key=key)
     except ClientError as error:
         if error.response["Error"]["Code"] in ("404", "403", "NoSuchKey", "NotFound"):
             return None
         raise
+    return Head(int(answer["ContentLength"]), str(answer["ETag"]))
 
 
-def read(key: str) -> bytes:
-    return bytes(get_s3().get_object(Bucket=_bucket(), Key=key)["Body"].read())
+class ObjectChanged(Exception):
+    """The object's bytes are no longer the ones asked for (another upload replaced them)."""
+
+
+def read(key: str, etag: str | None = None) -> bytes:
+    """The object's bytes; with `etag`, exactly those bytes or ObjectChanged (S3's If-Match)."""
+    return read_tagged(key, etag)[0]
+
+
+def read_tagged(key: str, etag: str | None = None) -> tuple[bytes, str]:
+    """The object's bytes and their ETag (with `etag`: only if it still is that one)."""
+    extra = {"IfMatch": etag} if etag else {}
+    try:
+        answer = get_s3().get_object(Bucket=_bucket(), Key=key, **extra)
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("PreconditionFailed", "412"):
+            raise ObjectChanged(key) from None
+        raise
+    return bytes(answer["Body"].read()), str(answer["ETag"])
 
 
 def write(key: str, data: bytes, content_type: str) -> None:

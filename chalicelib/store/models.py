@@ -215,6 +215,7 @@ class ImageRow(Model):
     height = NumberAttribute(null=True)
     orientation = NumberAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
+    etag = UnicodeAttribute(null=True)  # of the bytes judged at intake
     rejection = JSONAttribute(null=True)  # {code, message, params}
     quality = JSONAttribute(null=True)  # {score, parts, findings: [{code, message}]}
     thumbnail_key = UnicodeAttribute(null=True)

@@ -298,14 +298,16 @@ class Images:
                 batch.save(ImageRow(**{f.name: getattr(image, f.name) for f in record_fields(Image)}))
 
     def update(
-        self, product_id: str, image_id: str, *, only_if_status: str | None = None, **changes: Any
+        self, product_id: str, image_id: str, *, only_if: dict[str, Any] | None = None, **changes: Any
     ) -> Image | None:
-        """Write `changes` while the photo exists (and has `only_if_status`); None when it does not:
-        a photo the seller removed meanwhile is never brought back."""
+        """Write `changes` while the photo exists (and its fields still hold the values in `only_if`);
+        None when it does not: a photo the seller removed meanwhile is never brought back, and of two
+        deliveries judging one upload only the first writes."""
         row = ImageRow(product_id, image_id)
         condition = ImageRow.image_id.exists()
-        if only_if_status is not None:
-            condition &= ImageRow.status == only_if_status
+        for name, value in (only_if or {}).items():
+            attribute = getattr(ImageRow, name)
+            condition &= attribute.does_not_exist() if value is None else attribute == value
         actions = [
             getattr(ImageRow, name).remove() if value is None else getattr(ImageRow, name).set(value)
             for name, value in changes.items()

@@ -223,3 +223,17 @@ def test_a_plain_colour_photo_is_framed_whole_on_white(api, events_running) -> N
     main = picture(f"processed/{seller.user_id}/{product['product_id']}/main/1.jpg")
     assert main.size == (1200, 1200) and main.getpixel((600, 600))[2] > 120  # the blue photo, centred
     assert main.getpixel((600, 5)) == (255, 255, 255)  # on white above and below the wide photo
+
+
+def test_bytes_posted_after_judgement_are_never_used(api, provisioned) -> None:  # type: ignore[no-untyped-def]
+    judged, other = grocery_photo("Valio-Vanilla-Yoghurt", "001"), grocery_photo("Oatly-Oat-Milk", "002")
+    seller, product, job = _run_by_hand(api, [judged, other])
+    # The first photo's form is posted again, and the images job runs before that upload's own event.
+    swapped = product["images"][0]["upload"]["fields"]["key"]
+    s3().put_object(Bucket=BUCKET, Key=swapped, Body=jpeg(Image.new("RGB", (40, 30), (9, 9, 9))))
+    process_images_job(job)
+    done = seller.call("GET", f"/products/{product['product_id']}").json
+    # The replaced photo was not scored nor chosen; the other one, judged as it is, made the picture.
+    replaced, kept = done["images"]
+    assert replaced["quality"] is None and not replaced["is_main"]
+    assert kept["is_main"] and kept["quality"] is not None

@@ -198,3 +198,36 @@ def test_an_upload_for_a_deleted_product_is_dropped_and_removed(api, provisioned
         LocalLambdaContext("ingest", 60),
     )
     assert boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=key).get("KeyCount") == 0
+
+
+def _product_after(seller: Any, product_id: str, ready: Any) -> dict[str, Any]:
+    return wait_for(lambda: (p := seller.call("GET", f"/products/{product_id}").json) and ready(p) and p, 90)  # type: ignore[no-any-return]
+
+
+def test_a_form_posted_again_is_judged_again_and_only_judged_bytes_are_used(api, events_running) -> None:  # type: ignore[no-untyped-def]
+    seller = api.seller()
+    first = grocery_photo()
+    product = seller.call("POST", "/products", {"prompt": "leche de avena", "images": declared([first])}).json
+    image = product["images"][0]
+    assert upload(image, first).status_code in (200, 204)
+    product_id = product["product_id"]
+    judged = _product_after(seller, product_id, lambda p: p["images"][0]["status"] == "accepted")
+    # The same form, posted again with bytes that are no photo (the policy allows it for 15 minutes).
+    garbage = b"\xff\xd8\xff" + b"not a photo at all " * 50
+    assert upload(image, garbage).status_code in (200, 204)
+    refused = _product_after(seller, product_id, lambda p: p["status"] == "failed")
+    assert refused["images"][0]["status"] == "rejected"
+    assert refused["images"][0]["rejection"]["code"] == "IMAGE_CORRUPT"
+    assert refused["attention"]["code"] == "ALL_PHOTOS_REJECTED"
+    assert refused["revision"] > judged["revision"]
+    assert "PHOTO_REPLACED" in [event["code"] for event in refused["events"]]
+    # Posted once more with a tiny GIF: judged, and refused for what it is.
+    gif = io.BytesIO()
+    PILImage.new("RGB", (40, 30), (1, 2, 3)).save(gif, format="GIF")
+    assert upload(image, gif.getvalue()).status_code in (200, 204)
+    again = _product_after(
+        seller,
+        product_id,
+        lambda p: (p["images"][0]["rejection"] or {}).get("code") == "IMAGE_FORMAT_UNSUPPORTED",
+    )
+    assert again["status"] == "failed"
