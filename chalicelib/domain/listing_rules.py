@@ -50,11 +50,17 @@ _BANNED_TITLE_WORDS = {
     "imperdible",
     "oportunidad",
 }
+# Every pattern here runs in time linear in the text (tests/unit/test_text_rules_linear.py): a number
+# is only tried from the start of its run of digits and separators (the lookbehinds), and runs are
+# consumed possessively (`*+`, no backtracking), so a long run of "1," is read once, not once per digit.
 _PRICE = re.compile(
-    r"(?:R\$|US\$|\$)\s*\d[\d.,]*|\d[\d.,]*\s*(?:pesos|reais|ars|brl)\b|\b\d{1,3}\s*%\s*off\b", re.I
+    r"(?:R\$|US\$|\$)\s*+\d[\d.,]*+"
+    r"|(?<![\d.,])[.,]?\d[\d.,]*+\s*+(?:pesos|reais|ars|brl)\b"
+    r"|\b\d{1,3}\s*+%\s*+off\b",
+    re.I,
 )
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++\.[\w.]+\b")
 _PHONE = re.compile(r"(?:\+?\d[\d\s().-]{7,}\d)")
 _TAG = re.compile(r"<[^>]{1,200}>")
 _NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*([^\d\s].*)?$")

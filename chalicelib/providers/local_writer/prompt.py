@@ -22,8 +22,10 @@ from chalicelib.providers.local_writer.words import (
 )
 
 CURRENCY_WORDS = {"r$": "BRL", "reais": "BRL", "brl": "BRL", "us$": "USD", "ars": "ARS", "mxn": "MXN"}
+# A number is only tried from the start of its run (the lookbehind): linear in the text.
 PRICE = re.compile(
-    r"(R\$|US\$|\$)\s*(\d[\d.,]*\d|\d)|(\d[\d.,]*\d|\d)\s*(pesos|reais|reales|ars|brl|mxn)\b", re.I
+    r"(R\$|US\$|\$)\s*(\d[\d.,]*\d|\d)|(?<![\d.,])(\d[\d.,]*\d|\d)\s*(pesos|reais|reales|ars|brl|mxn)\b",
+    re.I,
 )
 QUANTITY = re.compile(
     r"(?<![\w])x\s?(\d{1,3})\b|\b(\d{1,3})\s*(?:unidades|unidade|unidad|unid\.?|uds?\.?|u\.)(?!\w)", re.I
