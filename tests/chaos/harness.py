@@ -310,26 +310,26 @@ def _free_port() -> int:
 
 def sell(seller: Any, photos: list[bytes] = PHOTOS, prompt: str = PROMPT) -> str:
     """Create the product and upload every photo with its presigned form, as the panel does."""
-    created = seller.call("POST", "/products", {"prompt": prompt, "images": _declared(photos)})
+    created = seller.call("POST", "/products", {"prompt": prompt, "images": declared(photos)})
     assert created.status_code == 201, created.json
-    _upload(created.json["images"], photos)
+    upload(created.json["images"], photos)
     return str(created.json["product_id"])
 
 
 def add_photos(seller: Any, product_id: str, photos: list[bytes] = PHOTOS) -> None:
     """The seller adds photos to a product, and uploads them."""
-    added = seller.call("POST", f"/products/{product_id}/images", {"images": _declared(photos)})
+    added = seller.call("POST", f"/products/{product_id}/images", {"images": declared(photos)})
     assert added.status_code == 201, added.json
-    _upload([i for i in added.json["images"] if i["status"] == "declared"], photos)
+    upload([i for i in added.json["images"] if i["status"] == "declared"], photos)
 
 
-def _declared(photos: list[bytes]) -> list[dict[str, Any]]:
+def declared(photos: list[bytes]) -> list[dict[str, Any]]:
     return [
         {"file_name": f"{n}.jpg", "content_type": "image/jpeg", "size": len(p)} for n, p in enumerate(photos)
     ]
 
 
-def _upload(images: list[dict[str, Any]], photos: list[bytes]) -> None:
+def upload(images: list[dict[str, Any]], photos: list[bytes]) -> None:
     for image, data in zip(images, photos, strict=True):
         form = image["upload"]
         sent = requests.post(form["url"], data=form["fields"], files={"file": ("p.jpg", data)}, timeout=30)

@@ -7,26 +7,31 @@ events. Each scenario ends on the same audit: one result per step, no orphan obj
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from PIL import Image
 
 from tests.chaos.harness import (
     PHOTOS,
+    PROMPT,
     QUEUE_PREFIX,
     ChaosRuntime,
     add_photos,
     approve,
     audit,
     dead_letters,
+    declared,
     product,
     queues_idle,
     running,
     scenario,
     sell,
     timeline_codes,
+    upload,
     wait_status,
 )
 from tests.waiting import wait_for
@@ -125,4 +130,52 @@ def test_a_poison_event_at_every_step_fails_the_product_and_the_sellers_retry_fi
         row.duplicated, row.lost, row.completed = found.duplicated, found.lost, 1
         row.faults = 3 * events
         row.notes.append(f"{step}: dead-lettered ({reason}), {failed['attention']['code']}, then retried")
+        assert found.problems == []
+
+
+def _plain_photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8000, 800), (40, 90, 160)).save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def test_a_plain_colour_photo_never_leaves_the_product_stuck(seller: Any) -> None:
+    with scenario("a plain-colour photo (nothing to cut out)") as row:
+        runtime = ChaosRuntime(_app(), QUEUE_PREFIX, wait_seconds=1, backoff_base=1)
+        with running(runtime):
+            product_id = sell(seller, [_plain_photo()], prompt="tela azul")
+            row.products, row.faults = 1, 1
+            ready = wait_status(seller, product_id, "ready")
+            assert ready["main_picture"]["fallback"]["code"] == "WHOLE_PHOTO_FRAMED"
+            assert runtime.failures == [] and dead_letters(runtime, product_id) == []
+        found = audit(seller, product_id)
+        row.duplicated, row.lost, row.completed = found.duplicated, found.lost, 1
+        row.notes.append("plain colour: framed whole on white (WHOLE_PHOTO_FRAMED), no handler failure")
+        assert found.problems == []
+
+
+def test_a_form_posted_again_with_other_bytes_is_judged_again(seller: Any) -> None:
+    with scenario("a photo's form posted again with other bytes") as row:
+        runtime = ChaosRuntime(_app(), QUEUE_PREFIX, wait_seconds=1, backoff_base=1)
+        with running(runtime):
+            created = seller.call("POST", "/products", {"prompt": PROMPT, "images": declared(PHOTOS)}).json
+            product_id = created["product_id"]
+            upload(created["images"], PHOTOS)
+            first = wait_status(seller, product_id, "ready")
+            # The first photo's form again, with bytes that are no photo (allowed for 15 minutes).
+            upload(created["images"][:1], [b"\xff\xd8\xff garbage, not a photo" * 20])
+
+            def replaced() -> dict[str, Any] | None:
+                got = product(seller, product_id)
+                moved_on = got["revision"] > first["revision"] and got["status"] == "ready"
+                return got if moved_on and got["images"][0]["status"] == "rejected" else None
+
+            after = wait_for(replaced, 120, "the re-posted photo judged and the listing written again")
+            row.products, row.faults = 1, 1
+            assert after["images"][0]["rejection"]["code"] == "IMAGE_CORRUPT"
+            assert after["main_image_id"] == after["images"][1]["image_id"]
+            assert runtime.failures == [] and dead_letters(runtime, product_id) == []
+        found = audit(seller, product_id)
+        row.duplicated, row.lost, row.completed = found.duplicated, found.lost, 1
+        row.notes.append("re-posted garbage: refused (IMAGE_CORRUPT), a new revision from the other photo")
         assert found.problems == []

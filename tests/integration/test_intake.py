@@ -58,12 +58,13 @@ def test_real_photos_go_from_upload_form_to_one_images_job(api, events_running) 
         )
         assert upload(image, data).status_code in (200, 204)
 
-    def processing() -> Any:
-        # Past uploading: the images and content steps may already be running, or done.
+    def photos_received() -> Any:
+        # The event this test checks: said once the images job is written (the status moves first).
         got = seller.call("GET", f"/products/{product['product_id']}").json
-        return got if got["status"] in ("processing", "ready") else None
+        return got if "PHOTOS_RECEIVED" in [event["code"] for event in got["events"]] else None
 
-    done = wait_for(processing)
+    done = wait_for(photos_received)
+    assert done["status"] in ("processing", "ready")  # the images and content steps may be running
     assert [image["status"] for image in done["images"]] == ["accepted"] * 3
     assert all(image["width"] == 1044 and image["height"] == 1044 for image in done["images"])
     assert all(image["url"] and image["upload"] is None for image in done["images"])
