@@ -18,7 +18,7 @@ from typing import Any
 DEFAULT_TITLE_LIMIT = 60
 
 # Words MercadoLibre's listing practice keeps out of titles (condition, price, shipping, promotion).
-_BANNED_TITLE_WORDS = {
+BANNED_TITLE_WORDS = {
     "nuevo",
     "nueva",
     "nuevos",
@@ -49,13 +49,13 @@ _BANNED_TITLE_WORDS = {
     "imperdible",
     "oportunidad",
 }
-_PRICE = re.compile(
+PRICE = re.compile(
     r"(?:R\$|US\$|\$)\s*\d[\d.,]*|\d[\d.,]*\s*(?:pesos|reais|ars|brl)\b|\b\d{1,3}\s*%\s*off\b", re.I
 )
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
-_PHONE = re.compile(r"(?:\+?\d[\d\s().-]{7,}\d)")
-_TAG = re.compile(r"<[^>]{1,200}>")
+URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+PHONE = re.compile(r"(?:\+?\d[\d\s().-]{7,}\d)")
+TAG = re.compile(r"<[^>]{1,200}>")
 _NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*([^\d\s].*)?$")
 
 
@@ -86,9 +86,9 @@ def _calm(word: str) -> str:
 
 def tidy_title(title: str, limit: int = DEFAULT_TITLE_LIMIT) -> str:
     """The generator's title made to follow the rules: banned words out, no shouting, within the limit."""
-    title = _PRICE.sub(" ", title)
+    title = PRICE.sub(" ", title)
     words = [w for w in re.split(r"\s+", title.replace("|", " ").strip()) if w]
-    words = [w for w in words if _fold(w.strip(".,;:!-")) not in _BANNED_TITLE_WORDS and w not in {"-", "!"}]
+    words = [w for w in words if _fold(w.strip(".,;:!-")) not in BANNED_TITLE_WORDS and w not in {"-", "!"}]
     if _is_shouting(words):
         words = [_calm(w) for w in words]
     kept: list[str] = []
@@ -114,8 +114,8 @@ def title_problems(title: str, limit: int = DEFAULT_TITLE_LIMIT) -> list[Problem
                 {"limit": limit, "actual": len(stripped)},
             )
         )
-    banned = sorted({w for w in re.findall(r"[\w$%]+", stripped) if _fold(w) in _BANNED_TITLE_WORDS})
-    if banned or _PRICE.search(stripped):
+    banned = sorted({w for w in re.findall(r"[\w$%]+", stripped) if _fold(w) in BANNED_TITLE_WORDS})
+    if banned or PRICE.search(stripped):
         problems.append(
             Problem(
                 "title",
@@ -140,9 +140,9 @@ def tidy_description(text: str) -> str:
     previous = None
     while previous != text:
         previous = text
-        text = _TAG.sub("", text)
+        text = TAG.sub("", text)
         text = text.replace("<", "").replace(">", "")  # plain text needs no angle brackets
-        for pattern in (_URL, _EMAIL, _PRICE, _PHONE):
+        for pattern in (URL, EMAIL, PRICE, PHONE):
             text = pattern.sub("", text)
         lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.replace("\r", "").split("\n")]
         tidy: list[str] = []
@@ -157,15 +157,15 @@ def description_problems(text: str) -> list[Problem]:
     problems = []
     if not text.strip():
         problems.append(Problem("description", "DESCRIPTION_EMPTY", "the description is empty"))
-    if _TAG.search(text):
+    if TAG.search(text):
         problems.append(
             Problem("description", "DESCRIPTION_HTML", "MercadoLibre takes plain text only, no HTML")
         )
-    if _URL.search(text) or _EMAIL.search(text) or _PHONE.search(text):
+    if URL.search(text) or EMAIL.search(text) or PHONE.search(text):
         problems.append(
             Problem("description", "DESCRIPTION_CONTACT", "links, e-mails and phone numbers are not allowed")
         )
-    if _PRICE.search(text):
+    if PRICE.search(text):
         problems.append(
             Problem("description", "DESCRIPTION_PRICE", "the price goes in its own field, not here")
         )
