@@ -19,7 +19,7 @@ from chalicelib.domain.search import fold
 DEFAULT_TITLE_LIMIT = 60
 
 # Words MercadoLibre's listing practice keeps out of titles (condition, price, shipping, promotion).
-_BANNED_TITLE_WORDS = {
+BANNED_TITLE_WORDS = {
     "nuevo",
     "nueva",
     "nuevos",
@@ -51,18 +51,19 @@ _BANNED_TITLE_WORDS = {
     "oportunidad",
 }
 # Every pattern here runs in time linear in the text (tests/unit/test_text_rules_linear.py): a number
-# is only tried from the start of its run of digits and separators (the lookbehinds), and runs are
-# consumed possessively (`*+`, no backtracking), so a long run of "1," is read once, not once per digit.
-_PRICE = re.compile(
-    r"(?:R\$|US\$|\$)\s*+\d[\d.,]*+"
-    r"|(?<![\d.,])[.,]?\d[\d.,]*+\s*+(?:pesos|reais|ars|brl)\b"
-    r"|\b\d{1,3}\s*+%\s*+off\b",
+# is only tried from the start of its run of digits and separators, an e-mail from the start of its
+# word (the lookbehinds), so a long run of "1," is read once, not once per digit. No possessive
+# quantifiers: the panel runs the same patterns in JavaScript (web/src/lib/api/listing_rules.json).
+PRICE = re.compile(
+    r"(?:R\$|US\$|\$)\s*\d[\d.,]*"
+    r"|(?<![\d.,])[.,]?\d[\d.,]*\s*(?:pesos|reais|ars|brl)\b"
+    r"|\b\d{1,3}\s*%\s*off\b",
     re.I,
 )
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++\.[\w.]+\b")
-_PHONE = re.compile(r"(?:\+?\d[\d\s().-]{7,}\d)")
-_TAG = re.compile(r"<[^>]{1,200}>")
+URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+EMAIL = re.compile(r"(?<![\w.+-])[.+-]*\w[\w.+-]*@[\w-]+\.[\w.]+\b")
+PHONE = re.compile(r"(?:\+?\d[\d\s().-]{7,}\d)")
+TAG = re.compile(r"<[^>]{1,200}>")
 _NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*([^\d\s].*)?$")
 
 
@@ -89,9 +90,9 @@ def _calm(word: str) -> str:
 
 def tidy_title(title: str, limit: int = DEFAULT_TITLE_LIMIT) -> str:
     """The generator's title made to follow the rules: banned words out, no shouting, within the limit."""
-    title = _PRICE.sub(" ", title)
+    title = PRICE.sub(" ", title)
     words = [w for w in re.split(r"\s+", title.replace("|", " ").strip()) if w]
-    words = [w for w in words if fold(w.strip(".,;:!-")) not in _BANNED_TITLE_WORDS and w not in {"-", "!"}]
+    words = [w for w in words if fold(w.strip(".,;:!-")) not in BANNED_TITLE_WORDS and w not in {"-", "!"}]
     if _is_shouting(words):
         words = [_calm(w) for w in words]
     kept: list[str] = []
@@ -117,8 +118,8 @@ def title_problems(title: str, limit: int = DEFAULT_TITLE_LIMIT) -> list[Problem
                 {"limit": limit, "actual": len(stripped)},
             )
         )
-    banned = sorted({w for w in re.findall(r"[\w$%]+", stripped) if fold(w) in _BANNED_TITLE_WORDS})
-    if banned or _PRICE.search(stripped):
+    banned = sorted({w for w in re.findall(r"[\w$%]+", stripped) if fold(w) in BANNED_TITLE_WORDS})
+    if banned or PRICE.search(stripped):
         problems.append(
             Problem(
                 "title",
@@ -143,9 +144,9 @@ def tidy_description(text: str) -> str:
     previous = None
     while previous != text:
         previous = text
-        text = _TAG.sub("", text)
+        text = TAG.sub("", text)
         text = text.replace("<", "").replace(">", "")  # plain text needs no angle brackets
-        for pattern in (_URL, _EMAIL, _PRICE, _PHONE):
+        for pattern in (URL, EMAIL, PRICE, PHONE):
             text = pattern.sub("", text)
         lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.replace("\r", "").split("\n")]
         tidy: list[str] = []
@@ -160,15 +161,15 @@ def description_problems(text: str) -> list[Problem]:
     problems = []
     if not text.strip():
         problems.append(Problem("description", "DESCRIPTION_EMPTY", "the description is empty"))
-    if _TAG.search(text):
+    if TAG.search(text):
         problems.append(
             Problem("description", "DESCRIPTION_HTML", "MercadoLibre takes plain text only, no HTML")
         )
-    if _URL.search(text) or _EMAIL.search(text) or _PHONE.search(text):
+    if URL.search(text) or EMAIL.search(text) or PHONE.search(text):
         problems.append(
             Problem("description", "DESCRIPTION_CONTACT", "links, e-mails and phone numbers are not allowed")
         )
-    if _PRICE.search(text):
+    if PRICE.search(text):
         problems.append(
             Problem("description", "DESCRIPTION_PRICE", "the price goes in its own field, not here")
         )

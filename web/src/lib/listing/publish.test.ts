@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { currencyOf, finalCheck, parsePrice } from './publish';
+import { currencyOf, finalCheck, languageOf, parsePrice } from './publish';
 import { draftFrom } from './draft';
 import { readSheet } from './sheet';
 import { listing } from './fixtures';
@@ -9,6 +9,13 @@ describe('money', () => {
     expect(currencyOf('MLA')).toBe('ARS');
     expect(currencyOf('MLB')).toBe('BRL');
     expect(currencyOf('mlm')).toBe('MXN');
+    expect(currencyOf('MBO')).toBe('ARS'); // not in the API's table: its default
+  });
+
+  it("each site's listings are written in its language", () => {
+    expect(languageOf('MLB')).toBe('pt');
+    expect(languageOf('MLA')).toBe('es');
+    expect(languageOf('MPY')).toBe('es');
   });
 
   it('reads prices the way sellers type them', () => {

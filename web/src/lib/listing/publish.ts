@@ -2,25 +2,32 @@
  * Publishing: the site's currency, the seller's price as typed in their locale, and the final check
  * that lists what is still missing before MercadoLibre sees the listing.
  */
+import rules from '$lib/api/listing_rules.json';
 import type { PageField } from './causes';
 import { descriptionProblems, titleProblems, type Problem } from './rules';
 import { missingRequired, valueProblem, type SheetEntry } from './sheet';
 import type { Draft } from './draft';
 
-/** The currency each MercadoLibre site sells in (chalicelib/domain/sites.py). */
-export const SITE_CURRENCY: Record<string, string> = {
-  MLA: 'ARS', MLB: 'BRL', MLM: 'MXN', MLC: 'CLP', MCO: 'COP', MLU: 'UYU', MPE: 'PEN', MLV: 'VES', MEC: 'USD'
-};
+// The sites, the listing types, the conditions and the limits are the API's (listing_rules.json,
+// written by `npm run api` from chalicelib/domain/sites.py and the PublishRequest model).
+
+/** The currency each MercadoLibre site sells in. */
+export const SITE_CURRENCY: Record<string, string> = rules.sites.currency;
 
 export function currencyOf(site: string | null | undefined): string {
-  return SITE_CURRENCY[(site ?? '').toUpperCase()] ?? 'ARS';
+  return SITE_CURRENCY[(site ?? '').toUpperCase()] ?? rules.sites.default_currency;
+}
+
+/** The language a site's listings are written in (Portuguese for Brazil, Spanish elsewhere). */
+export function languageOf(site: string | null | undefined): string {
+  return (rules.sites.language as Record<string, string>)[(site ?? '').toUpperCase()] ?? rules.sites.default_language;
 }
 
 /** The listing types the publish request takes (PublishRequest.listing_type). */
-export const LISTING_TYPES = ['gold_special', 'gold_pro', 'free'] as const;
-export const CONDITIONS = ['new', 'used'] as const;
-export const MAX_PRICE = 1_000_000_000;
-export const MAX_QUANTITY = 99_999;
+export const LISTING_TYPES: readonly string[] = rules.publish.listing_types;
+export const CONDITIONS: readonly string[] = rules.publish.conditions;
+export const MAX_PRICE = rules.publish.max_price;
+export const MAX_QUANTITY = rules.publish.max_quantity;
 
 /**
  * A price typed the way the seller writes it: "1.234,56" (es/pt) or "1,234.56" (en), or plain
@@ -74,10 +81,10 @@ export function finalCheck(draft: Draft, sheet: SheetEntry[], form: PublishForm,
   if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_QUANTITY) {
     found.push({ field: 'quantity', code: 'QUANTITY_INVALID', params: { max: MAX_QUANTITY } });
   }
-  if (!(LISTING_TYPES as readonly string[]).includes(form.listing_type)) {
+  if (!LISTING_TYPES.includes(form.listing_type)) {
     found.push({ field: 'listing_type', code: 'LISTING_TYPE_MISSING', params: {} });
   }
-  if (!(CONDITIONS as readonly string[]).includes(form.condition)) {
+  if (!CONDITIONS.includes(form.condition)) {
     found.push({ field: 'condition', code: 'CONDITION_MISSING', params: {} });
   }
   return found;

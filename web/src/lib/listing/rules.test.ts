@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { descriptionProblems, titleCounter, titleLimitOf, titleProblems } from './rules';
+import { PATTERNS, descriptionProblems, titleCounter, titleLimitOf, titleProblems } from './rules';
+import samples from './pattern-samples.json';
 
 const codes = (problems: { code: string }[]) => problems.map((p) => p.code);
 
@@ -51,5 +52,21 @@ describe('description rules', () => {
     expect(codes(descriptionProblems('Sale $ 15.000'))).toEqual(['DESCRIPTION_PRICE']);
     expect(codes(descriptionProblems(''))).toEqual(['DESCRIPTION_EMPTY']);
     expect(codes(descriptionProblems('Remera de algodón, talle M.\nLavar en frío.'))).toEqual([]);
+  });
+});
+
+describe("the API's patterns (listing_rules.json, written from the Python)", () => {
+  // tests/unit/test_panel_contract.py checks the same texts against the Python patterns: each set
+  // holds texts where the Python source read as a plain JS RegExp would answer otherwise.
+  const names = Object.keys(PATTERNS) as (keyof typeof PATTERNS)[];
+
+  it.each(names)('%s answers as the API does', (name) => {
+    const { match, miss } = samples[name];
+    expect(match.filter((text) => !PATTERNS[name].test(text))).toEqual([]);
+    expect(miss.filter((text) => PATTERNS[name].test(text))).toEqual([]);
+  });
+
+  it('every pattern has samples', () => {
+    expect(Object.keys(samples).filter((key) => !key.startsWith('_')).sort()).toEqual([...names].sort());
   });
 });

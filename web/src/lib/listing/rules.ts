@@ -1,26 +1,33 @@
 /**
  * MercadoLibre's listing rules for the title and the description, the same ones the API checks
- * (chalicelib/domain/listing.py), so the seller sees a problem while typing instead of after saving.
+ * (chalicelib/domain/listing_rules.py), so the seller sees a problem while typing instead of after saving.
  * The API stays the judge: these only hint, and its VALIDATION_ERROR codes are the same.
+ *
+ * The words, limits and patterns come from listing_rules.json, written from the Python by
+ * `npm run api` (infra/local/openapi.py, which also says how each Python pattern becomes a JS one);
+ * tests/unit/test_panel_contract.py fails when the committed copy drifts.
  */
+import rules from '$lib/api/listing_rules.json';
 
 /** The limit when a category does not say its own (`category.title_limit`). */
-export const DEFAULT_TITLE_LIMIT = 60;
+export const DEFAULT_TITLE_LIMIT = rules.default_title_limit;
 /** MercadoLibre's plain-text description cap (ListingEdit.description max_length). */
-export const DESCRIPTION_LIMIT = 50_000;
+export const DESCRIPTION_LIMIT = rules.description_max_chars;
 
 // Words kept out of titles: condition, price, shipping, promotion (folded: no accents, lower case).
-const BANNED_TITLE_WORDS = new Set([
-  'nuevo', 'nueva', 'nuevos', 'nuevas', 'usado', 'usada', 'novo', 'nova', 'oferta', 'ofertas', 'promo',
-  'promocion', 'promocao', 'descuento', 'desconto', 'liquidacion', 'envio', 'envios', 'gratis', 'frete',
-  'precio', 'preco', 'cuotas', 'sale', 'off', 'barato', 'barata', 'imperdible', 'oportunidad'
-]);
+const BANNED_TITLE_WORDS = new Set(rules.banned_title_words);
 
-const PRICE = /(?:R\$|US\$|\$)\s*\d[\d.,]*|\d[\d.,]*\s*(?:pesos|reais|ars|brl)\b|\b\d{1,3}\s*%\s*off\b/i;
-const URL = /(?:https?:\/\/|www\.)\S+/i;
-const EMAIL = /[\p{L}\p{N}_.+-]+@[\p{L}\p{N}_-]+\.[\p{L}\p{N}_.]+/u;
-const PHONE = /\+?\d[\d\s().-]{7,}\d/;
-const TAG = /<[^>]{1,200}>/;
+const compile = ({ source, flags }: { source: string; flags: string }) => new RegExp(source, flags);
+
+/** The API's patterns for prices, links, e-mails, phone numbers and HTML tags, as JS RegExps. */
+export const PATTERNS = {
+  price: compile(rules.patterns.price),
+  url: compile(rules.patterns.url),
+  email: compile(rules.patterns.email),
+  phone: compile(rules.patterns.phone),
+  tag: compile(rules.patterns.tag)
+};
+const { price: PRICE, url: URL, email: EMAIL, phone: PHONE, tag: TAG } = PATTERNS;
 
 export interface Problem {
   /** The field it concerns: `title`, `description`, or an attribute id. */
@@ -53,6 +60,7 @@ export function titleProblems(title: string, limit = DEFAULT_TITLE_LIMIT): Probl
   if (!stripped) problems.push({ field: 'title', code: 'TITLE_EMPTY', params: {} });
   const actual = length(stripped);
   if (actual > limit) problems.push({ field: 'title', code: 'TITLE_TOO_LONG', params: { limit, actual } });
+  // title_problems' inline `[\w$%]+` (not generated), with \w as infra/local/openapi.py translates it.
   const words = stripped.match(/[\p{L}\p{N}_$%]+/gu) ?? [];
   const banned = [...new Set(words.filter((w) => BANNED_TITLE_WORDS.has(fold(w))))].sort();
   if (banned.length || PRICE.test(stripped)) {

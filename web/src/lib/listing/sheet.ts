@@ -1,7 +1,7 @@
 /**
  * The technical sheet (a category's attributes) as the page edits it: which are required, which are
  * missing, the allowed values and units, and the values checked the way the API checks them
- * (chalicelib/domain/listing.py normalise_value) so a mistake is said under the field before saving.
+ * (chalicelib/domain/listing_rules.py normalise_value) so a mistake is said under the field before saving.
  */
 import type { Schemas } from '$lib/api/client';
 import { fold, type Problem } from './rules';

@@ -1,37 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { get } from 'svelte/store';
 import { useFetch } from '$lib/api/client';
+import { fakeApi, json } from '$lib/api/fake';
 import { eventsPoller, percentOf, saveListing, type Event } from './product';
 import { draftFrom } from '$lib/listing/draft';
 import { listing } from '$lib/listing/fixtures';
 
-interface Seen {
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  body?: unknown;
-}
-
-/** A fake API: answers from a queue of functions, records every request. */
-function fakeApi(answers: ((seen: Seen) => Response)[]) {
-  const seen: Seen[] = [];
-  useFetch(async (input, init) => {
-    const request: Seen = {
-      url: String(input),
-      method: init?.method ?? 'GET',
-      headers: (init?.headers ?? {}) as Record<string, string>,
-      body: init?.body ? JSON.parse(String(init.body)) : undefined
-    };
-    seen.push(request);
-    const answer = answers.shift();
-    if (!answer) throw new Error(`unexpected request ${request.method} ${request.url}`);
-    return answer(request);
-  });
-  return seen;
-}
-
-const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
 const event = (code: string, at: string, percent: number | null = null): Event => ({ at, stage: 'images', code, message: code, params: {}, percent });
 
 describe('events poller', () => {
