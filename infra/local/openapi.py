@@ -137,7 +137,8 @@ def _accepts(schema: dict[str, Any], field: str) -> dict[str, Any]:
 
 def listing_rules(api: dict[str, Any]) -> dict[str, Any]:
     """What the panel checks while the seller types, as the API checks it (`api`: the OpenAPI document)."""
-    from chalicelib.domain import listing_rules as rules, sites
+    from chalicelib.domain import listing_rules as rules
+    from chalicelib.domain import sites
 
     schemas = api["components"]["schemas"]
     publish = schemas["PublishRequest"]
