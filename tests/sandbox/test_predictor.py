@@ -42,6 +42,7 @@ PARTS = [
     ("MLB", "base para ventilador de coluna", "MLB455710"),  # Bases para Ventiladores de Pé
     ("MLB", "peça tela display samsung a12", "MLB11351"),  # Peças para Celular > Displays e LCD
     ("MLB", "controle ps5 dualsense", "MLB455266"),  # PlayStation 5 > Gamepads e Joysticks
+    ("MLA", "bateria para auto 12v 65ah", "MLA2220"),  # Repuestos Autos y Camionetas > Baterías
 ]
 
 
@@ -84,10 +85,10 @@ def test_the_held_out_queries_meet_the_issue_targets(predictor: CategoryPredicto
 
 
 def test_the_tuning_queries_stay_where_they_were_tuned(predictor: CategoryPredictor) -> None:
-    figures = measure(predictor, load_split("tuning"))  # 92.5 % / 98.5 % when last tuned
+    figures = measure(predictor, load_split("tuning"))  # 93.9 % / 98.5 % of 264 when last tuned
 
     assert figures.empty == 0
-    assert figures.share(figures.top_1) >= 0.90, figures.misses
+    assert figures.share(figures.top_1) >= 0.92, figures.misses
     assert figures.share(figures.top_3) >= 0.97, figures.misses
 
 
@@ -121,6 +122,8 @@ def test_colours_sizes_and_conditions_do_not_move_the_product(
         ("MLA", "heladeira gafa", "Heladeras"),
         ("MLB", "xiaomi", "Celulares e Smartphones"),  # one of MercadoLibre's top brands of phones
         ("MLB", "geladera brastemp", "Geladeiras"),
+        ("MLA", "moto g84 256gb", "Celulares y Smartphones"),  # a model of a line: not a motorbike
+        ("MLA", "licuadora oster", "Licuadoras"),  # the appliance, not the toy
     ],
 )
 def test_a_query_naming_a_product_is_never_answered_empty(
@@ -131,19 +134,27 @@ def test_a_query_naming_a_product_is_never_answered_empty(
     assert answer and answer[0]["category_name"] == expected
 
 
-def test_a_query_naming_nothing_known_gets_an_empty_answer(predictor: CategoryPredictor) -> None:
-    assert predictor.domain_discovery("MLA", "zzqx", 3) == []
+@pytest.mark.parametrize(("site_id", "catch_all"), [("MLA", "MLA3530"), ("MLB", "MLB3530")])
+def test_a_query_naming_nothing_the_tree_knows_gets_mercadolibre_s_catch_all(
+    predictor: CategoryPredictor, site_id: str, catch_all: str
+) -> None:
+    answer = predictor.domain_discovery(site_id, "zzqx wxyk", 3)
+
+    assert [(p["category_id"], p["domain_id"]) for p in answer] == [
+        (catch_all, f"{site_id}-UNCLASSIFIED_PRODUCTS")
+    ]
 
 
 def test_a_sure_answer_stands_alone_and_a_torn_one_lists_its_rival(client: FlaskClient) -> None:
     search = "/sites/MLA/domain_discovery/search"
 
     sure = client.get(search, query_string={"q": "celular samsung galaxy a54 128gb", "limit": 8}).json
-    torn = client.get(search, query_string={"q": "mate de calabaza con bombilla", "limit": 8}).json
-    one = client.get(search, query_string={"q": "mate de calabaza con bombilla", "limit": 1}).json
+    # A keyboard: for a computer or for music? The query does not say.
+    torn = client.get(search, query_string={"q": "teclado mecanico redragon", "limit": 8}).json
+    one = client.get(search, query_string={"q": "teclado mecanico redragon", "limit": 1}).json
 
     assert [p["category_name"] for p in sure] == ["Celulares y Smartphones"]
-    assert [p["category_name"] for p in torn][:2] == ["Mates", "Yerba Mate"]
+    assert {p["category_name"] for p in torn[:2]} == {"Teclados Musicales", "Teclados Físicos"}
     assert torn[0]["domain_id"] != torn[1]["domain_id"]
     assert one == torn[:1]
 

@@ -3,25 +3,28 @@ seller's query the way sellers write it.
 
 The index. Every category where listing is allowed is a document scored against the query with BM25F,
 after folding case and accents, dropping stop words and Spanish/Portuguese plurals. Its fields: the
-nouns its own name is about ("Bases" in "Bases para Ventiladores de Pie"), the rest of its own name,
-its parent's name, its other ancestors' names, and on MLB the words of its real catalog domain
-(MLB-AIR_FRYERS). A name that only qualifies ("De Mano", "Para PlayStation", "Otros") takes its nouns
-from its parent.
+nouns its own name is about ("Bases" in "Bases para Ventiladores de Pie", "Amoladoras" in "Amoladoras
+Neumáticas"), the rest of its own name, its parent's name, its other ancestors' names, and on MLB the
+words of its real catalog domain (MLB-AIR_FRYERS). A name that only qualifies ("De Mano", "Para
+PlayStation", "Otros") takes its nouns from its parent.
 
-The query. Seller words and abbreviations become the words category names use, and product lines name
-their product (data/seller_words.json: "celu" is a celular, an iPhone a celular, a PS5 a consola);
-MercadoLibre's top brands of a domain hint at it (Samsung, Xiaomi: phones). Colours and conditions
-(the real sheet's MAIN_COLOR, COLOR and ITEM_CONDITION values), sizes, units, numbers and the describing
-words of the seller words count little, and so does what follows "para"/"con"; of the words that name
-the product, the first counts most, since sellers name the product first. When no word names a product
-the tree knows, a word one letter away from a known one stands in ("zapatila").
+The query. Seller words and abbreviations become the words category names use, product lines name
+their product, and some brands hint at theirs (data/seller_words.json: "celu" is a celular, an iPhone
+or a "moto g84" a celular, a PS5 a consola, a Fiat a car; and MercadoLibre's top brands of a domain:
+Samsung, Xiaomi are phones). Colours and conditions (the real sheet's MAIN_COLOR, COLOR and
+ITEM_CONDITION values), sizes, units, numbers, counts and the seller words' describing words count
+little, and so does what follows "para"/"con"; of the words that name the product, the first counts
+most, since sellers name the product first. When no word names a product the tree knows, a word one
+letter away from a known one stands in ("zapatila"); when no word at all is known, the answer is
+MercadoLibre's catch-all for unclassified products ("Otras categorías > Otros").
 
 The tree. Accessories and spare parts share their product's words ("Bases para Ventiladores de Pie"),
-so they count less unless the query names the part or says "repuesto", "accesorio", "peça"...; branches
-for another audience (babies, pets, antiques, industry, esoterism, toy replicas, sportswear...) count
-less unless the query names that audience; so do catch-alls ("Otros"), leaves for something the query
-does not name ("Cubiertas para Motos") and levels of the path the query says nothing about. On MLB, the
-busier of two categories wins near-ties (real item counts).
+so they count less unless the query's product is the part and it says what the part is for ("cargador
+de celular"), or the query asks for that kind of part ("repuesto", "accesorio", "peça"...). Branches
+for another audience (babies, pets, antiques, industry, esoterism, toy replicas of real products,
+sportswear...) count less unless the query names that audience; so do catch-alls ("Otros"), leaves
+for something the query does not name ("Cubiertas para Motos") and levels of the path the query says
+nothing about. On MLB, the busier of two categories wins near-ties (real item counts).
 
 How sure. MercadoLibre's documented answer has no score: it lists its predictions most likely first
 ("la primera es la de mayor probabilidad") and `limit` is a maximum. So the sandbox lists only the
@@ -54,7 +57,7 @@ K1 = 1.2
 B = 0.3  # category names are short: length matters, but not much
 PRIOR_WEIGHT = 1.0  # MLB's item counts: up to double the score of the busiest category
 ACCESSORY_FACTOR = 0.35  # an accessory or spare part when the query names neither
-NAMED_PART_FACTOR = 0.8  # an accessory whose part the query names, without saying "repuesto" & co.
+NAMED_PART_FACTOR = 0.8  # ... when it names the part but not what it is for (and says no "repuesto")
 AUDIENCE_FACTOR = 0.5
 CATCH_ALL_FACTOR = 0.7  # "Otros": where a product goes when no other category fits
 PURPOSE_FACTOR = 0.8  # "Cubiertas para Motos" when the query does not say motos
@@ -65,6 +68,7 @@ POSITION_DECAY = 0.7
 DESCRIBING_WEIGHT = 0.15  # a colour, a size, a condition, a number
 AFTER_FOR_WEIGHT = 0.5  # what follows "para"/"con": what the product is for or comes with
 LINE_WORD_WEIGHT = 0.3  # "PlayStation" itself, beside the product it names
+PART_CUE_WEIGHT = 0.5  # "repuesto", "accesorio": the kind of thing, not the thing
 BRAND_WEIGHT = 0.3  # a brand's usual product (MercadoLibre's top brands of a domain)
 TYPO_MIN_LENGTH = 5  # shorter words are too easily one letter from another word
 TYPO_FACTOR = 0.8  # a word read as a known one spelled one letter differently
@@ -83,12 +87,13 @@ FOR_WORDS = word_set("para con sin com sem pra")
 PREPOSITIONS = FOR_WORDS | word_set("de del a al en da das do dos em no na por")
 CONJUNCTIONS = word_set("y e ou o")
 CATCH_ALL = word_set("otros otras otro outros outras outro")
-# Nodes named by these are accessory or spare-part branches ("Repuestos y Accesorios", "Peças e
-# Acessórios", "Acc. para Motos"); a query naming one as its product asks for a part.
-PART_WORDS = word_set(
-    "accesorio accesorios acc aces repuesto repuestos refaccion refacciones parte partes pieza piezas "
-    "reposicion acessorio acessorios peca pecas reposicao insumo insumos"
+# Nodes named by these are spare-part or accessory branches ("Repuestos y Accesorios", "Peças e
+# Acessórios", "Acc. para Motos"); a query saying one asks for that kind of part.
+SPARE_WORDS = word_set(
+    "repuesto repuestos refaccion refacciones pieza piezas parte partes reposicion peca pecas reposicao"
 )
+ACCESSORY_WORDS = word_set("accesorio accesorios acc aces acessorio acessorios insumo insumos")
+PART_WORDS = SPARE_WORDS | ACCESSORY_WORDS
 # Branches for another audience than the everyday buyer; the query has to name it.
 AUDIENCE_WORDS = word_set(
     "bebe bebes mascota mascotas perro perros gato gatos ave aves peces roedores cachorro cachorros "
@@ -100,7 +105,7 @@ AUDIENCE_WORDS = word_set(
     "lembrancinhas"
 )
 # Toys and sport are main branches, but "Celulares de Juguete" is not a phone and "Ropa Deportiva" not
-# every T-shirt: in a leaf's own name (toys) or below the root (sport), these words make an audience too.
+# every T-shirt: for a toy replica of a real product, or below the root (sport), these make an audience.
 TOY_WORDS = word_set("juguete juguetes brinquedo brinquedos")
 SPORT_WORDS = word_set(
     "deportiva deportivas deportivo deportivos fitness esportiva esportivas esportivo esportivos"
@@ -111,6 +116,8 @@ WORD = re.compile(r"[a-z0-9]+")
 DESCRIBING_SHEET = "MLA1055"
 # MercadoLibre's top brands of a domain (/catalog_domains/{domain}/attributes/BRAND/top_values).
 TOP_BRANDS = {"MLA-CELLPHONES": "docs_top_values_MLA-CELLPHONES_BRAND.json"}
+# MercadoLibre's catch-all for what no other category names ("Otras categorías > Otros").
+UNCLASSIFIED = "UNCLASSIFIED_PRODUCTS"
 # Documented answers whose recognised attributes (BRAND, LINE, MODEL with MercadoLibre's value ids) the
 # sandbox gives back when a title names one of them; values travel together as the answer shows them.
 DOCUMENTED_ANSWERS = ("docs_MLA_domain_discovery_celular_iphone.json",)
@@ -155,7 +162,8 @@ def stem(word: str, portuguese: bool) -> str:
 @cache
 def name_parts(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A category name's nouns and the words that qualify them: "Bases para Ventiladores de Pie" ->
-    (bases), (ventiladores, pie); "Celulares y Smartphones" -> both nouns."""
+    (bases), (ventiladores, pie); "Amoladoras Neumáticas" -> (amoladoras), (neumaticas), as adjectives
+    follow their noun; "Celulares y Smartphones" -> both nouns."""
     nouns: list[str] = []
     qualifiers: list[str] = []
     qualifying = False
@@ -166,6 +174,7 @@ def name_parts(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
             qualifying = True
         elif piece not in STOP_WORDS:
             (qualifiers if qualifying else nouns).append(piece)
+            qualifying = True
     return tuple(nouns), tuple(qualifiers)
 
 
@@ -182,16 +191,23 @@ def one_letter_less(word: str) -> set[str]:
 Meaning = tuple[tuple[str, ...], ...]  # places of the query, each with the words that may fill it
 
 
+MODEL = re.compile(r"([a-z]+)\d+[a-z]*")  # "g84": a model of a line whose name ends in a letter
+
+
 def find_phrases(
     words: tuple[str, ...], table: dict[tuple[str, ...], Meaning]
 ) -> list[tuple[int, int, Meaning | None]]:
-    """The words cut into the table's longest phrases: (start, size, meaning or None)."""
+    """The words cut into the table's longest phrases: (start, size, meaning or None). A phrase's last
+    word may be a model's letters ("moto g" in "moto g84")."""
     longest = max(len(phrase) for phrase in table)
     pieces: list[tuple[int, int, Meaning | None]] = []
     position = 0
     while position < len(words):
         for size in range(min(longest, len(words) - position), 0, -1):
-            meaning = table.get(words[position : position + size])
+            phrase = words[position : position + size]
+            meaning = table.get(phrase)
+            if meaning is None and size > 1 and (model := MODEL.fullmatch(phrase[-1])):
+                meaning = table.get((*phrase[:-1], model.group(1)))
             if meaning is not None:
                 break
         pieces.append((position, size, meaning))
@@ -201,12 +217,13 @@ def find_phrases(
 
 @dataclass(frozen=True)
 class SellerWords:
-    """How sellers write (data/seller_words.json, folded) and the brands MercadoLibre ties to a product."""
+    """How sellers write (data/seller_words.json, folded), and the brands that hint at a product: theirs,
+    and MercadoLibre's top brands of a domain (the nouns of the domain's main category)."""
 
     same_as: dict[tuple[str, ...], Meaning]
     lines: dict[tuple[str, ...], Meaning]
     describing: frozenset[str]
-    brands: dict[str, Meaning]  # brand -> the nouns naming its domain's main category
+    brands: dict[str, Meaning]  # brand -> the product it hints at
 
     @classmethod
     def load(cls, catalog: Catalog) -> SellerWords:
@@ -235,7 +252,7 @@ class SellerWords:
             same_as=meanings(data["same_as"]),
             lines=meanings(data["product_lines"]),
             describing=frozenset(words_of(data["describing"])) | describing,
-            brands=brands,
+            brands={word: meaning for (word,), meaning in meanings(data["brands"]).items()} | brands,
         )
 
 
@@ -270,7 +287,8 @@ class Document:
     levels: tuple[frozenset[str], ...]  # each level's terms below the root, to see which the query explains
     purpose: frozenset[str]  # what the leaf says it is for ("Cubiertas para Motos")
     part_words: frozenset[str]  # the nouns naming the leaf itself, when it is an accessory or a part
-    accessory: bool
+    hosts: frozenset[str]  # what an accessory or a part is for ("Accesorios para Celulares")
+    part_kinds: frozenset[str]  # the part words above it: "repuesto", "accesorio"...
     catch_all: bool
     audience: frozenset[str]
     prior: float
@@ -284,6 +302,7 @@ class Place:
     terms: tuple[str, ...]
     weight: float
     product: bool
+    part: bool = False  # "repuesto", "accesorio": asks for that kind of part
 
 
 @dataclass(frozen=True)
@@ -303,16 +322,29 @@ class CategoryPredictor:
         self.norms: dict[str, list[float]] = {}
         self.idf: dict[str, dict[str, float]] = {}
         self.near: dict[str, dict[str, list[str]]] = {}  # a term with one letter less -> the terms
+        self.unclassified: dict[str, Category] = {}
         for site_id in sorted({category.site_id for category in catalog.categories.values()}):
-            self._index(site_id, catalog.listable(site_id))
+            listable = catalog.listable(site_id)
+            self._index(site_id, listable)
+            self.unclassified[site_id] = min(  # the one right under a department ("Otras categorías")
+                (c for c in listable if c.domain_id == f"{site_id}-{UNCLASSIFIED}"),
+                key=lambda c: (len(c.path), -c.total_items, c.id),
+            )
 
     def _index(self, site_id: str, categories: list[Category]) -> None:
         most_items = max((category.total_items for category in categories), default=0)
+        # What leaves outside the toy branches are called: a toy leaf named the same is a replica.
+        real = {
+            name_parts(category.name)[0]
+            for category in categories
+            if not qualifies(category.name)
+            and not any(set(words_of(name)) & TOY_WORDS for _, name in category.path)
+        }
         documents: list[Document] = []
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         lengths: list[float] = []
         for index, category in enumerate(categories):
-            document, term_weights = self._document(category, most_items)
+            document, term_weights = self._document(category, most_items, real)
             documents.append(document)
             for term, weight in term_weights.items():
                 postings[term].append((index, weight))
@@ -332,7 +364,9 @@ class CategoryPredictor:
                     near[variant].append(term)
         self.near[site_id] = dict(near)
 
-    def _document(self, category: Category, most_items: int) -> tuple[Document, dict[str, float]]:
+    def _document(
+        self, category: Category, most_items: int, real: set[tuple[str, ...]]
+    ) -> tuple[Document, dict[str, float]]:
         portuguese = category.site_id == "MLB"
 
         def terms_of(words: tuple[str, ...] | list[str] | set[str]) -> frozenset[str]:
@@ -351,14 +385,17 @@ class CategoryPredictor:
         # "Accesorios para Celulares", "Smartwatches y Accesorios", "Repuestos Autos y Camionetas": below
         # them, what is not the product they name is a part of that product, and says what it is for. (A
         # root such as "Ropa y Accesorios" is a whole department, not one product's parts.)
-        accessory = False
+        hosts: list[str] = []
+        part_kinds: list[str] = []
         for level in range(own):
             nouns, qualifiers = parts[level]
             if set(nouns) <= PART_WORDS if level == 0 else PART_WORDS & set(nouns):
                 products = [noun for noun in nouns if noun not in PART_WORDS]
                 if not set(parts[own][0]) & set(products):
-                    accessory = True
+                    hosts += products + list(qualifiers)
+                    part_kinds += [noun for noun in nouns if noun in PART_WORDS]
                     fields["name"] += products + list(qualifiers)
+                    fields["ancestors"] += [noun for noun in nouns if noun in PART_WORDS]
                     continue
             fields["parent" if level == own - 1 else "ancestors"] += words_of(names[level])
         if portuguese and category.domain_id.startswith("MLB-"):
@@ -370,7 +407,9 @@ class CategoryPredictor:
         leaf_words = words_of(leaf)
         audience = {word for name in names for word in words_of(name)} & AUDIENCE_WORDS
         audience |= {word for name in names[1:] for word in words_of(name)} & SPORT_WORDS
-        audience |= set(leaf_words) & TOY_WORDS
+        toys = {word for name in names[1:] for word in words_of(name)} & TOY_WORDS
+        if toys and (set(leaf_words) & TOY_WORDS or parts[-1][0] in real):  # "Heladeras" for dolls
+            audience |= toys
         document = Document(
             category,
             levels=tuple(
@@ -387,7 +426,8 @@ class CategoryPredictor:
                     if noun not in PART_WORDS | self.line_words and not noun.isdigit()
                 ]
             ),
-            accessory=accessory,
+            hosts=terms_of(hosts),
+            part_kinds=terms_of(part_kinds),
             catch_all=qualifies(leaf) and len(leaf_words) <= 1,
             audience=terms_of(audience),
             prior=math.log1p(category.total_items) / math.log1p(most_items) if most_items else 0.0,
@@ -412,6 +452,7 @@ class CategoryPredictor:
         for start, size, meaning in find_phrases(words, self.words.same_as):
             places += meaning or [(word,) for word in words[start : start + size]]
         read: list[tuple[tuple[str, ...], float | None]] = []  # None: names the product, ranked below
+        parts: set[int] = set()  # which of them ask for a kind of part
         after_for = False
         previous = ""
         for start, size, meaning in find_phrases(tuple(place[0] for place in places), self.words.lines):
@@ -427,6 +468,9 @@ class CategoryPredictor:
                 pass
             elif word in self.words.describing or any(c.isdigit() for c in word) or previous.isdigit():
                 read.append((place, DESCRIBING_WEIGHT))  # after a number, a count: "1000 piezas"
+            elif word in PART_WORDS and not after_for:  # "con accesorios" is not a part
+                parts.add(len(read))
+                read.append((place, PART_CUE_WEIGHT))
             elif word in self.words.brands:
                 read.append((place, DESCRIBING_WEIGHT))
                 read += [(nouns, BRAND_WEIGHT) for nouns in self.words.brands[word]]
@@ -434,16 +478,17 @@ class CategoryPredictor:
                 read.append((place, AFTER_FOR_WEIGHT if after_for else None))
             previous = word
         result: list[Place] = []
-        for alternatives, weight in read:
+        for index, (alternatives, weight) in enumerate(read):
             terms = tuple(dict.fromkeys(stem(word, portuguese) for word in alternatives))
             named = sum(1 for place in result if place.product)
-            result.append(
-                Place(terms, POSITION_DECAY**named, True) if weight is None else Place(terms, weight, False)
-            )
+            if weight is None:
+                result.append(Place(terms, POSITION_DECAY**named, True))
+            else:
+                result.append(Place(terms, weight, False, part=index in parts))
         return result
 
     def rank(self, site_id: str, query: str, limit: int = DEFAULT_LIMIT) -> list[Prediction]:
-        """The best `limit` categories for the query, best first; empty when no word is known."""
+        """The best `limit` categories for the query, best first."""
         idf = self.idf.get(site_id, {})
         read = self.read_query(site_id, query)
         if not any(term in idf for place in read if place.product for term in place.terms):
@@ -459,14 +504,17 @@ class CategoryPredictor:
                 for place in read
             ]
         places = [place for place in read if any(term in idf for term in place.terms)]
-        if not places:
-            return []
+        if not places:  # nothing the tree knows: MercadoLibre's catch-all, unless there is no word at all
+            return [Prediction(self.unclassified[site_id], 0.0)] if words_of(query) else []
         known = {term for place in places for term in place.terms if term in idf}
-        product = {term for place in places if place.product for term in place.terms}
-        asks_for_part = any(stem(word, site_id == "MLB") in product for word in PART_WORDS)
+        product = next((set(place.terms) for place in places if place.product), set())  # the first
+        asked = {term for place in read if place.part for term in place.terms}
         documents, norms, postings = self.documents[site_id], self.norms[site_id], self.postings[site_id]
+        # The candidates are the categories some word naming the product leads to; the other words
+        # (describing, what it is for, "repuesto") only weigh among them.
+        anchors = [place for place in places if place.product] or places
         scores: dict[int, float] = defaultdict(float)
-        for place in places:
+        for place in anchors + [place for place in places if place not in anchors]:
             best: dict[int, float] = {}  # one of a place's alternatives counts, the best
             for term in place.terms:
                 for index, tf in postings.get(term, ()):
@@ -474,12 +522,17 @@ class CategoryPredictor:
                     if gain > best.get(index, 0.0):
                         best[index] = gain
             for index, gain in best.items():
-                scores[index] += gain
+                if place in anchors or index in scores:
+                    scores[index] += gain
         scored = []
         for index, score in scores.items():
             document = documents[index]
-            if document.accessory and not asks_for_part:
-                score *= NAMED_PART_FACTOR if document.part_words & product else ACCESSORY_FACTOR
+            if document.part_kinds:
+                named_part = bool(document.part_words & product)
+                # "repuesto ..." says which kind of part; "cargador de celular" is clear without it.
+                wanted = document.part_kinds & asked if asked else named_part and document.hosts & known
+                if not wanted:
+                    score *= NAMED_PART_FACTOR if named_part else ACCESSORY_FACTOR
             if document.audience and not document.audience & known:
                 score *= AUDIENCE_FACTOR
             if document.catch_all:
