@@ -61,6 +61,7 @@ NAMED_PART_FACTOR = 0.8  # ... when it names the part but not what it is for (an
 AUDIENCE_FACTOR = 0.5
 CATCH_ALL_FACTOR = 0.7  # "Otros": where a product goes when no other category fits
 PURPOSE_FACTOR = 0.8  # "Cubiertas para Motos" when the query does not say motos
+KIND_FACTOR = 0.85  # "Amoladoras Neumáticas", "Muñecas de Porcelana" when the query does not say so
 UNEXPLAINED_FACTOR = 0.9  # per level of the path the query says nothing about
 
 # -- the query --------------------------------------------------------------------------------------
@@ -102,7 +103,7 @@ AUDIENCE_WORDS = word_set(
     "eroticos esoterismo ocultismo tatuajes tatuagens agro pesada camiones caminhoes nautica nauticos "
     "nauticas embarazadas gestante maternidad maternidade laboral tacticos taticos militaria militar "
     "medico medicos clinico hospitalares veterinaria peluqueria cabeleireiros cotillon souvenirs "
-    "lembrancinhas"
+    "lembrancinhas neumaticas pneumaticas"
 )
 # Toys and sport are main branches, but "Celulares de Juguete" is not a phone and "Ropa Deportiva" not
 # every T-shirt: for a toy replica of a real product, or below the root (sport), these make an audience.
@@ -286,6 +287,7 @@ class Document:
     category: Category
     levels: tuple[frozenset[str], ...]  # each level's terms below the root, to see which the query explains
     purpose: frozenset[str]  # what the leaf says it is for ("Cubiertas para Motos")
+    kind: frozenset[str]  # what the leaf's name says of its nouns ("Amoladoras Neumáticas", "de Porcelana")
     part_words: frozenset[str]  # the nouns naming the leaf itself, when it is an accessory or a part
     hosts: frozenset[str]  # what an accessory or a part is for ("Accesorios para Celulares")
     part_kinds: frozenset[str]  # the part words above it: "repuesto", "accesorio"...
@@ -419,6 +421,13 @@ class CategoryPredictor:
                 if (terms := terms_of(words_of(name)))
             ),
             purpose=terms_of(leaf_words[leaf_words.index("para") :] if "para" in leaf_words else ()),
+            kind=terms_of(
+                [
+                    word
+                    for word in parts[-1][1]
+                    if "para" not in leaf_words or leaf_words.index(word) < leaf_words.index("para")
+                ]
+            ),
             part_words=terms_of(
                 [
                     noun
@@ -441,7 +450,9 @@ class CategoryPredictor:
         near, variants = self.near[site_id], one_letter_less(term)
         found = near.get(term, []) + [known for variant in variants for known in near.get(variant, [])]
         found += [variant for variant in variants if variant in self.idf[site_id]]
-        return tuple(dict.fromkeys(found))
+        return tuple(
+            dict.fromkeys(known for known in found if known[:2] == term[:2])
+        )  # typos spare the start
 
     def read_query(self, site_id: str, query: str) -> list[Place]:
         """The query's places, in order, each with the terms that may fill it and how much it says."""
@@ -539,6 +550,8 @@ class CategoryPredictor:
                 score *= CATCH_ALL_FACTOR
             if document.purpose and not document.purpose & known:
                 score *= PURPOSE_FACTOR
+            if document.kind and not document.kind & known:
+                score *= KIND_FACTOR
             unexplained = sum(1 for level in document.levels if not level & known)
             score *= UNEXPLAINED_FACTOR**unexplained * (1 + PRIOR_WEIGHT * document.prior)
             scored.append((-score, len(document.category.path), document.category.id, document))
