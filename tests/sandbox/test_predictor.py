@@ -85,10 +85,10 @@ def test_the_held_out_queries_meet_the_issue_targets(predictor: CategoryPredicto
 
 
 def test_the_tuning_queries_stay_where_they_were_tuned(predictor: CategoryPredictor) -> None:
-    figures = measure(predictor, load_split("tuning"))  # 94.5 % / 98.8 % of 344 when last tuned
+    figures = measure(predictor, load_split("tuning"))  # 94.8 % / 98.6 % of 444 when last tuned
 
     assert figures.empty == 0
-    assert figures.share(figures.top_1) >= 0.93, figures.misses
+    assert figures.share(figures.top_1) >= 0.94, figures.misses
     assert figures.share(figures.top_3) >= 0.97, figures.misses
 
 
@@ -125,6 +125,10 @@ def test_colours_sizes_and_conditions_do_not_move_the_product(
         ("MLA", "moto g84 256gb", "Celulares y Smartphones"),  # a model of a line: not a motorbike
         ("MLA", "licuadora oster", "Licuadoras"),  # the appliance, not the toy
         ("MLA", "amoladora angular 115mm 900w", "Amoladoras"),  # the electric one, not the pneumatic
+        ("MLB", "micro-ondas electrolux 31 litros", "Microondas"),  # written as the tree writes it
+        ("MLB", "capinha iphone 13 transparente", "Capas para Celular"),  # a diminutive
+        ("MLB", "chocolate lacta ao leite 90g", "Chocolates"),  # a colour's name, but first: the product
+        ("MLB", "jogo de soquetes 1/2", "Soquetes"),  # a set of sockets
     ],
 )
 def test_a_query_naming_a_product_is_never_answered_empty(

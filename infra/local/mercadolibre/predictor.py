@@ -68,6 +68,7 @@ UNEXPLAINED_FACTOR = 0.9  # per level of the path the query says nothing about
 POSITION_DECAY = 0.7
 DESCRIBING_WEIGHT = 0.15  # a colour, a size, a condition, a number
 AFTER_FOR_WEIGHT = 0.5  # what follows "para"/"con": what the product is for or comes with
+AFTER_OF_WEIGHT = 0.6  # what follows "de": what the product is of ("pastillas de freno")
 LINE_WORD_WEIGHT = 0.3  # "PlayStation" itself, beside the product it names
 PART_CUE_WEIGHT = 0.5  # "repuesto", "accesorio": the kind of thing, not the thing
 BRAND_WEIGHT = 0.3  # a brand's usual product (MercadoLibre's top brands of a domain)
@@ -87,6 +88,19 @@ STOP_WORDS = word_set(
 FOR_WORDS = word_set("para con sin com sem pra")
 PREPOSITIONS = FOR_WORDS | word_set("de del a al en da das do dos em no na por")
 CONJUNCTIONS = word_set("y e ou o")
+OF_WORDS = word_set("de del da das do dos ao aos en em")
+# "juego de llaves" is a set of keys, unless the tree names the whole ("Juegos de Mesa").
+SET_WORDS = word_set("juego juegos jogo jogos kit kits set sets")
+DIMINUTIVES = (
+    ("inhas", "as"),
+    ("inhos", "os"),
+    ("inha", "a"),
+    ("inho", "o"),
+    ("itas", "as"),
+    ("itos", "os"),
+    ("ita", "a"),
+    ("ito", "o"),
+)
 CATCH_ALL = word_set("otros otras otro outros outras outro")
 # Nodes named by these are spare-part or accessory branches ("Repuestos y Accesorios", "Peças e
 # Acessórios", "Acc. para Motos"); a query saying one asks for that kind of part.
@@ -325,9 +339,17 @@ class CategoryPredictor:
         self.idf: dict[str, dict[str, float]] = {}
         self.near: dict[str, dict[str, list[str]]] = {}  # a term with one letter less -> the terms
         self.unclassified: dict[str, Category] = {}
+        self.set_names: dict[str, set[tuple[str, str]]] = {}  # ("jogo", "tabuleiro"): a set that is a product
         for site_id in sorted({category.site_id for category in catalog.categories.values()}):
             listable = catalog.listable(site_id)
             self._index(site_id, listable)
+            portuguese = site_id == "MLB"
+            self.set_names[site_id] = {
+                (stem(words[0], portuguese), stem(words[2], portuguese))
+                for category in listable
+                for _, name in category.path
+                if len(words := words_of(name)) > 2 and words[0] in SET_WORDS and words[1] in OF_WORDS
+            }
             self.unclassified[site_id] = min(  # the one right under a department ("Otras categorías")
                 (c for c in listable if c.domain_id == f"{site_id}-{UNCLASSIFIED}"),
                 key=lambda c: (len(c.path), -c.total_items, c.id),
@@ -431,7 +453,7 @@ class CategoryPredictor:
             part_words=terms_of(
                 [
                     noun
-                    for noun in parts[-1][0]
+                    for noun in parts[own][0]
                     if noun not in PART_WORDS | self.line_words and not noun.isdigit()
                 ]
             ),
@@ -454,6 +476,34 @@ class CategoryPredictor:
             dict.fromkeys(known for known in found if known[:2] == term[:2])
         )  # typos spare the start
 
+    def joined(self, site_id: str, places: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+        """Words a seller splits that a category name writes as one ("micro-ondas": Microondas)."""
+        idf, portuguese = self.idf[site_id], site_id == "MLB"
+        result: list[tuple[str, ...]] = []
+        for place in places:
+            if (
+                result
+                and len(result[-1]) == len(place) == 1
+                and result[-1][0].isalpha()
+                and place[0].isalpha()
+            ):
+                whole = result[-1][0] + place[0]
+                if stem(whole, portuguese) in idf:
+                    result[-1] = (whole,)
+                    continue
+            result.append(place)
+        return result
+
+    def plain_form(self, site_id: str, place: tuple[str, ...]) -> tuple[str, ...]:
+        """A diminutive the tree does not use, beside its plain form ("capinha": capa, "autito": auto)."""
+        word, idf, portuguese = place[0], self.idf[site_id], site_id == "MLB"
+        if len(place) > 1 or stem(word, portuguese) in idf:
+            return place
+        for small, plain in DIMINUTIVES:
+            if word.endswith(small) and stem(word[: -len(small)] + plain, portuguese) in idf:
+                return (word, word[: -len(small)] + plain)
+        return place
+
     def read_query(self, site_id: str, query: str) -> list[Place]:
         """The query's places, in order, each with the terms that may fill it and how much it says."""
         portuguese = site_id == "MLB"
@@ -462,31 +512,46 @@ class CategoryPredictor:
         places: list[tuple[str, ...]] = []
         for start, size, meaning in find_phrases(words, self.words.same_as):
             places += meaning or [(word,) for word in words[start : start + size]]
+        places = self.joined(site_id, places)
         read: list[tuple[tuple[str, ...], float | None]] = []  # None: names the product, ranked below
         parts: set[int] = set()  # which of them ask for a kind of part
-        after_for = False
+        qualifying: float | None = None  # after "para"/"con" or "de": what the product is for, or of
         previous = ""
-        for start, size, meaning in find_phrases(tuple(place[0] for place in places), self.words.lines):
+        firsts = tuple(place[0] for place in places)
+        for start, size, meaning in find_phrases(firsts, self.words.lines):
             if meaning is not None:  # "iPhone": the product is a celular, and the line describes it
-                read += [(place, AFTER_FOR_WEIGHT if after_for else None) for place in meaning]
+                read += [(place, qualifying) for place in meaning]
                 read += [(place, LINE_WORD_WEIGHT) for place in places[start : start + size]]
                 continue
-            place = places[start]
+            place = self.plain_form(site_id, places[start])
             word = place[0]
             if word in FOR_WORDS:
-                after_for = True
+                qualifying = AFTER_FOR_WEIGHT
+            elif word in OF_WORDS:
+                if previous not in SET_WORDS:
+                    qualifying = qualifying or AFTER_OF_WEIGHT
+            elif (
+                word in SET_WORDS
+                and firsts[start + 1 : start + 2] in (("de",), ("da",), ("do",))
+                and start + 2 < len(firsts)
+                and (stem(word, portuguese), stem(firsts[start + 2], portuguese))
+                not in self.set_names[site_id]
+            ):
+                read.append((place, AFTER_OF_WEIGHT))  # the set's pieces are the product
             elif word in STOP_WORDS:
                 pass
-            elif word in self.words.describing or any(c.isdigit() for c in word) or previous.isdigit():
-                read.append((place, DESCRIBING_WEIGHT))  # after a number, a count: "1000 piezas"
-            elif word in PART_WORDS and not after_for:  # "con accesorios" is not a part
+            elif (read and word in self.words.describing) or any(c.isdigit() for c in previous + word):
+                # A colour or a size describes ("chocolate" names the product when it comes first); so
+                # does what follows a number, a count or a spec: "1000 piezas", "8gb ram".
+                read.append((place, DESCRIBING_WEIGHT))
+            elif word in PART_WORDS and qualifying is None:  # "con accesorios" is not a part
                 parts.add(len(read))
                 read.append((place, PART_CUE_WEIGHT))
             elif word in self.words.brands:
                 read.append((place, DESCRIBING_WEIGHT))
                 read += [(nouns, BRAND_WEIGHT) for nouns in self.words.brands[word]]
             else:
-                read.append((place, AFTER_FOR_WEIGHT if after_for else None))
+                read.append((place, qualifying))
             previous = word
         result: list[Place] = []
         for index, (alternatives, weight) in enumerate(read):
