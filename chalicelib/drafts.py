@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chalicelib.domain.confidence import Confidence, listing_confidence
+from chalicelib.domain.confidence import Confidence, category_confidence, listing_confidence
 from chalicelib.domain.listing_rules import (
     attribute_entry,
     category_entry,
@@ -137,7 +137,8 @@ def _category(
     query = " ".join(words) or prompt
     chosen: dict[str, Any] | None = None
     alternatives: list[dict[str, Any]] = []
-    for prediction in categories.predict_categories(site, query, 5):
+    predictions = categories.predict_categories(site, query, 5)
+    for prediction in predictions:
         detail = categories.category(prediction["category_id"])
         entry = category_entry(detail)
         if chosen is None and listing_allowed(detail):
@@ -154,7 +155,8 @@ def _category(
         for word in fold(facts.product.value).split()
         if len(word) > 3
     )
-    return chosen, alternatives, 0.9 if named else 0.65
+    rival = len(predictions) > 1 and predictions[0].get("domain_id") != predictions[1].get("domain_id")
+    return chosen, alternatives, category_confidence(named=named, rival=rival)
 
 
 def valid_attributes(schema: list[dict[str, Any]], guesses: list[AttributeGuess]) -> list[dict[str, Any]]:

@@ -26,6 +26,8 @@ def band(confidence: float) -> Band:
 
 # -- how sure the generated listing is -------------------------------------------------------------
 
+# A named category with a rival falls below 0.7, where the seller is told to check it.
+RIVAL_PENALTY = 0.25
 WEIGHTS = {"category": 0.25, "attributes": 0.3, "title": 0.15, "description": 0.1, "main_image": 0.2}
 
 
@@ -66,6 +68,13 @@ def _missing_attributes(missing: list[str]) -> Reason:
         f"{len(missing)} required attribute(s) missing: {', '.join(missing)}",
         {"count": len(missing), "attributes": missing},
     )
+
+
+def category_confidence(*, named: bool, rival: bool) -> float:
+    """How sure the predicted category is. Sure when the product's own words name it, less when only its
+    brand or model led there; less again when MercadoLibre's next prediction is another domain: its
+    answer lists the likely predictions, most likely first, so a rival there means it was torn."""
+    return (0.9 if named else 0.65) - (RIVAL_PENALTY if rival else 0.0)
 
 
 def listing_confidence(

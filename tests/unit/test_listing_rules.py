@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from chalicelib.domain.confidence import listing_confidence
+from chalicelib.domain.confidence import RED_BELOW, category_confidence, listing_confidence
 from chalicelib.domain.listing_rules import (
     description_problems,
     normalise_value,
@@ -16,6 +17,8 @@ from chalicelib.domain.listing_rules import (
     tidy_title,
     title_problems,
 )
+from chalicelib.drafts import _category
+from chalicelib.providers.listing import Fact, ProductFacts
 
 SHEETS = Path(__file__).parents[2] / "infra" / "local" / "mercadolibre" / "data"
 
@@ -137,3 +140,85 @@ def test_confidence_says_what_is_missing_and_is_honest_about_templates() -> None
     )
     assert high.overall > 0.85 > low.overall
     assert set(high.parts) == {"category", "attributes", "title", "description", "main_image"}
+
+
+def test_a_rival_from_another_domain_makes_the_category_one_to_check() -> None:
+    assert category_confidence(named=True, rival=False) == 0.9
+    assert category_confidence(named=True, rival=True) < RED_BELOW
+    assert category_confidence(named=False, rival=True) < category_confidence(named=False, rival=False)
+    torn = listing_confidence(
+        category=category_confidence(named=True, rival=True),
+        required=[],
+        filled=set(),
+        title_problems=0,
+        title_has_brand=True,
+        description_problems=0,
+        templated_description=False,
+        main_image_quality=0.9,
+    )
+    assert [r.code for r in torn.reasons] == ["CATEGORY_UNSURE"]
+
+
+# The predicted categories: name, domain and ancestors.
+PREDICTED = {
+    "MLA1271": ("Perfumes", "MLA-PERFUMES", [("MLA1246", "Belleza y Cuidado Personal")]),
+    "MLA456032": (
+        "Perfumes",
+        "MLA-ESOTERIC_PERFUMES",
+        [("MLA1953", "Otras categorías"), ("MLA5", "Esoterismo")],
+    ),
+    "MLA6000": ("Sets de Perfumes", "MLA-PERFUMES", [("MLA1246", "Belleza y Cuidado Personal")]),
+}
+
+
+class Answers:
+    """MercadoLibre's categories as the content step sees them, answering a fixed prediction list."""
+
+    def __init__(self, *category_ids: str) -> None:
+        self.category_ids = category_ids
+
+    def predict_categories(self, site: str, query: str, limit: int = 5) -> list[dict[str, Any]]:
+        return [
+            {
+                "domain_id": PREDICTED[id_][1],
+                "category_id": id_,
+                "category_name": PREDICTED[id_][0],
+            }
+            for id_ in self.category_ids[:limit]
+        ]
+
+    def category(self, category_id: str) -> dict[str, Any]:
+        name, _, ancestors = PREDICTED[category_id]
+        path = [{"id": id_, "name": ancestor} for id_, ancestor in ancestors] + [
+            {"id": category_id, "name": name}
+        ]
+        return {
+            "id": category_id,
+            "name": name,
+            "path_from_root": path,
+            "settings": {"listing_allowed": True},
+        }
+
+    def category_attributes(self, category_id: str) -> list[dict[str, Any]]:
+        return []
+
+
+@pytest.mark.parametrize(
+    ("answer", "sure"),
+    [
+        (Answers("MLA1271"), True),  # one prediction: MercadoLibre is sure
+        (Answers("MLA1271", "MLA6000"), True),  # the next one is the same domain
+        (Answers("MLA1271", "MLA456032"), False),  # torn between two domains
+    ],
+)
+def test_the_content_step_is_less_sure_of_a_category_when_the_top_two_disagree(
+    answer: Answers, sure: bool
+) -> None:
+    facts = ProductFacts(product=Fact("Perfume", "prompt"), brand=Fact("Carolina Herrera", "prompt"))
+
+    chosen, alternatives, score = _category(answer, facts, "perfume importado mujer", "MLA")
+
+    assert chosen["id"] == "MLA1271"
+    assert [a["id"] for a in alternatives] == list(answer.category_ids[1:])
+    assert score == category_confidence(named=True, rival=not sure)
+    assert (score >= RED_BELOW) is sure

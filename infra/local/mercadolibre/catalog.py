@@ -53,9 +53,13 @@ MLA_DEFAULT_SETTINGS: dict[str, Any] = {
     "vip_subdomain": "articulo",
 }
 
-# Domains the documentation names for MLA categories (domain_discovery example "celular iphone");
+# Domains the documentation names for MLA categories (domain_discovery example "celular iphone"; the
+# /categories/MLA3530 example, "Otras categorías > Otros", has catalog_domain MLA-UNCLASSIFIED_PRODUCTS);
 # other MLA domains are derived from the category name, MLB ones come from settings.catalog_domain.
-DOCUMENTED_MLA_DOMAINS = {"MLA1055": ("MLA-CELLPHONES", "Celulares")}
+DOCUMENTED_MLA_DOMAINS = {
+    "MLA1055": ("MLA-CELLPHONES", "Celulares"),
+    "MLA3530": ("MLA-UNCLASSIFIED_PRODUCTS", "Otros"),
+}
 
 # Real /categories/{id}/attributes responses kept in data/attributes/.
 REAL_ATTRIBUTE_FILES = {
