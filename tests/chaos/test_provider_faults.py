@@ -52,13 +52,18 @@ FAULTS = [
     Fault("gemini-429", "gemini", "GEMINI_RATE_LIMITED", mode="429"),
     Fault("gemini-timeout", "gemini", "GEMINI_TIMEOUT", mode="timeout"),
     Fault("gemini-invalid-json", "gemini", "GEMINI_INVALID_ANSWER", mode="invalid-json"),
-    Fault("mercadolibre-429", "mercadolibre", "MERCADOLIBRE_UNAVAILABLE", knobs={"status_429_share": 1.0}),
+    Fault(
+        "mercadolibre-429",
+        "mercadolibre",
+        "MERCADOLIBRE_UNAVAILABLE",
+        knobs={"answers": [{"path": "/*", "status": 429}]},
+    ),
     # The item is created, then every call on it fails: the retry must finish it, not list another.
     Fault(
         "mercadolibre-500",
         "mercadolibre",
         "MERCADOLIBRE_UNAVAILABLE",
-        knobs={"status_500_share": 1.0, "paths": ["/items/MLA"]},
+        knobs={"answers": [{"path": "/items/MLA*", "status": 500}]},
     ),
     Fault("mercadolibre-expired-token", "mercadolibre", ""),  # refreshed by the adapter, nothing shows
 ]
@@ -172,7 +177,7 @@ def _mercadolibre_recovers(fault: Fault, seller: Any, sandbox: Any, product_id: 
         _sandbox_faults(sandbox, {})
     assert failed["attention"]["code"] == fault.shows, failed["attention"]
     created = sandbox_items(sandbox, seller, product_id)
-    if fault.knobs.get("paths"):
+    if fault.knobs["answers"][0]["path"] != "/*":
         assert len(created) == 1  # the failure came after the item existed
     retried = seller.call("POST", f"/products/{product_id}/retry")
     assert retried.status_code == 200, retried.json

@@ -15,12 +15,12 @@ from chalicelib.marketplace import connection
 from chalicelib.store.models import MarketplaceAccountRow as MarketplaceAccount
 
 
-def connect(api: Any, sandbox: Any, seller: Any, nickname: str = "VENDEDOR") -> dict[str, Any]:
+def connect(api: Any, sandbox: Any, seller: Any, nickname: str = "VENDEDOR", **page: str) -> dict[str, Any]:
     started = seller.call("GET", "/ml/connect")
     assert started.status_code == 200
     url = started.json["authorization_url"]
     assert url.startswith(f"{sandbox.url}/authorization?") and "code_challenge_method=S256" in url
-    back = sandbox.sign_in(url, nickname)
+    back = sandbox.sign_in(url, nickname, **page)
     query = "&".join(f"{k}={requests.utils.quote(v)}" for k, v in back.items())
     finished = api.call("GET", f"/ml/callback?{query}")
     assert finished.status_code == 200, finished.json
