@@ -424,8 +424,17 @@ def new_item(
         "descriptions": [],
         "accepts_mercadopago": True,
         "non_mercado_pago_payment_methods": [],
-        "shipping": body.get("shipping")
-        or {"mode": "not_specified", "local_pick_up": False, "free_shipping": False},
+        # An item's shipping when it says none (publica-productos); Mercado Envíos is not modelled.
+        "shipping": {
+            "mode": "not_specified",
+            "local_pick_up": False,
+            "free_shipping": False,
+            "methods": [],
+            "dimensions": None,
+            "tags": [],
+            "logistic_type": "not_specified",
+            "store_pick_up": False,
+        },
         "international_delivery_mode": "none",
         "seller_address": {"id": 0},
         "seller_contact": None,
@@ -437,7 +446,7 @@ def new_item(
         "status": "active",
         "sub_status": [],
         "tags": tags,
-        "warranty": None,
+        "warranty": warranty(body.get("sale_terms") or []),
         "catalog_product_id": None,
         "domain_id": category.domain_id,
         "seller_custom_field": body.get("seller_custom_field"),
@@ -451,6 +460,18 @@ def new_item(
         "item_relations": [],
         "channels": ["marketplace"],
     }
+
+
+def warranty(sale_terms: list[dict[str, Any]]) -> str | None:
+    """ "Garantía del vendedor: 90 días", from the WARRANTY_TYPE and WARRANTY_TIME sale terms."""
+    terms = {term.get("id"): term.get("value_name") for term in sale_terms if isinstance(term, dict)}
+    if not terms.get("WARRANTY_TYPE"):
+        return None
+    return (
+        f"{terms['WARRANTY_TYPE']}: {terms['WARRANTY_TIME']}"
+        if terms.get("WARRANTY_TIME")
+        else str(terms["WARRANTY_TYPE"])
+    )
 
 
 # Names of attributes every category has although its sheet does not list them.

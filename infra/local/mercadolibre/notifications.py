@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from infra.local.mercadolibre.state import SandboxState
+from infra.local.mercadolibre.state import App, SandboxState
 
 TOPIC = "items"
 MAX_ATTEMPTS = 8
@@ -43,18 +43,7 @@ class Notifier:
     def item_changed(self, item: dict[str, Any]) -> None:
         for app in self.state.apps_of(int(item["seller_id"])):
             if app.notifications_url and TOPIC in app.topics:
-                now = _stamp(self.state.clock())
-                body = {
-                    "_id": str(uuid.uuid4()),
-                    "resource": f"/items/{item['id']}",
-                    "user_id": int(item["seller_id"]),
-                    "topic": TOPIC,
-                    "application_id": int(app.client_id) if app.client_id.isdigit() else app.client_id,
-                    "attempts": 0,
-                    "sent": now,
-                    "received": now,
-                }
-                self.queue.put(Delivery(app.notifications_url, body))
+                self.queue.put(Delivery(app.notifications_url, notification(item, app, self.state.clock())))
         self._start()
 
     def _start(self) -> None:
@@ -81,6 +70,20 @@ class Notifier:
             )
             again.daemon = True
             again.start()
+
+
+def notification(item: dict[str, Any], app: App, now: float) -> dict[str, Any]:
+    """The notification of a change of `item` for `app`, before its first delivery attempt."""
+    return {
+        "_id": str(uuid.uuid4()),
+        "resource": f"/items/{item['id']}",
+        "user_id": int(item["seller_id"]),
+        "topic": TOPIC,
+        "application_id": int(app.client_id) if app.client_id.isdigit() else app.client_id,
+        "attempts": 0,
+        "sent": _stamp(now),
+        "received": _stamp(now),
+    }
 
 
 def _stamp(epoch: float) -> str:

@@ -180,12 +180,15 @@ def expire_access_tokens(state: SandboxState) -> int:
 
 
 def seller_json(seller: Seller) -> dict[str, Any]:
-    """`/users/me`, in the shape of a real test user (users/java-sdk_get_users_me_test_user.json);
-    a User Products seller carries the `user_product_seller` tag (precio-variacion), a seller who
-    cannot list says why in `status.list` (validar-datos-de-vendedores)."""
+    """`/users/me`, in the shape of the documented one (producto-consulta-usuarios, "Consultar mis
+    datos personales", a test user); a User Products seller carries the `user_product_seller` tag
+    (precio-variacion), a seller who cannot list says why in `status.list`
+    (validar-datos-de-vendedores), with the address and phone it has not given empty."""
     country, domain = (
         ("AR", "mercadolibre.com.ar") if seller.site_id == "MLA" else ("BR", "mercadolivre.com.br")
     )
+    allowed = {"allow": True, "codes": [], "immediate_payment": {"required": False, "reasons": []}}
+    pending = bool(seller.list_codes)
     return {
         "id": seller.id,
         "nickname": seller.nickname,
@@ -194,6 +197,20 @@ def seller_json(seller: Seller) -> dict[str, Any]:
         "last_name": "Seller",
         "country_id": country,
         "email": f"test_user_{seller.id}@testuser.com",
+        "identification": {"type": "DNI" if country == "AR" else "CPF", "number": "1111111"},
+        "address": {
+            "state": "" if pending else ("AR-C" if country == "AR" else "BR-SP"),
+            "city": "" if pending else ("Palermo" if country == "AR" else "São Paulo"),
+            "address": "" if pending else "Test Address 123",
+            "zip_code": "" if pending else ("1414" if country == "AR" else "01234100"),
+        },
+        "phone": {
+            "area_code": "" if pending else "01",
+            "number": "" if pending else "1111-1111",
+            "extension": "",
+            "verified": False,
+        },
+        "alternative_phone": {"area_code": "", "number": "", "extension": ""},
         "user_type": "normal",
         "tags": [
             "normal",
@@ -217,12 +234,31 @@ def seller_json(seller: Seller) -> dict[str, Any]:
                 "ratings": {"positive": 0, "negative": 0, "neutral": 0},
             },
         },
+        "buyer_reputation": {
+            "canceled_transactions": 0,
+            "transactions": {
+                "period": "historic",
+                "total": None,
+                "completed": None,
+                "canceled": {"total": None, "paid": None},
+                "unrated": {"total": None, "paid": None},
+                "not_yet_rated": {"total": None, "paid": None, "units": None},
+            },
+            "tags": [],
+        },
         "status": {
             "site_status": "active",
-            "list": {
-                "allow": not seller.list_codes,
-                "codes": list(seller.list_codes),
-                "immediate_payment": {"required": False, "reasons": []},
-            },
+            "list": {**allowed, "allow": not pending, "codes": list(seller.list_codes)},
+            "buy": allowed,
+            "sell": allowed,
+            "billing": {"allow": True, "codes": []},
+            "mercadopago_tc_accepted": True,
+            "mercadopago_account_type": "personal",
+            "mercadoenvios": "not_accepted",
+            "immediate_payment": False,
+            "confirmed_email": True,
+            "user_type": "eventual",
+            "required_action": "",
         },
+        "credit": {"consumed": 100, "credit_level_id": f"{seller.site_id}1"},
     }
