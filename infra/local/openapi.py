@@ -1,9 +1,10 @@
-"""Write what the panel shares with the API: the OpenAPI document and the upload limits.
+"""Write what the panel shares with the API: the OpenAPI document, the upload limits and the sites.
 
     python -m infra.local.openapi web/src/lib/api
 
 The panel's TypeScript types are generated from openapi.json (`npm run api` in web/), and its
-client-side photo checks read limits.json, so both sides answer with the same numbers.
+client-side photo checks and the sites' currencies come from limits.json, so both sides answer with
+the same numbers.
 A test fails when the committed files drift from the code.
 """
 
@@ -26,6 +27,7 @@ def document() -> dict[str, Any]:
 
 def limits() -> dict[str, Any]:
     from chalicelib.domain import limits
+    from chalicelib.domain.sites import SITES
 
     return {
         "prompt_max_chars": limits.PROMPT_MAX_CHARS,
@@ -36,6 +38,7 @@ def limits() -> dict[str, Any]:
         "min_height": limits.MIN_HEIGHT,
         "max_pixels": limits.MAX_PIXELS,
         "content_types": sorted(limits.CONTENT_TYPES),
+        "sites": {s.id: {"currency": s.currency, "language": s.language} for s in SITES.values()},
     }
 
 

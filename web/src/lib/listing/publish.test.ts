@@ -9,6 +9,7 @@ describe('money', () => {
     expect(currencyOf('MLA')).toBe('ARS');
     expect(currencyOf('MLB')).toBe('BRL');
     expect(currencyOf('mlm')).toBe('MXN');
+    expect(currencyOf('MLV')).toBe('USD'); // Venezuela lists in dollars only (publica-productos)
   });
 
   it('reads prices the way sellers type them', () => {

@@ -2,15 +2,16 @@
  * Publishing: the site's currency, the seller's price as typed in their locale, and the final check
  * that lists what is still missing before MercadoLibre sees the listing.
  */
+import limits from '$lib/api/limits.json';
 import type { PageField } from './causes';
 import { descriptionProblems, titleProblems, type Problem } from './rules';
 import { missingRequired, valueProblem, type SheetEntry } from './sheet';
 import type { Draft } from './draft';
 
-/** The currency each MercadoLibre site sells in (chalicelib/domain/sites.py). */
-export const SITE_CURRENCY: Record<string, string> = {
-  MLA: 'ARS', MLB: 'BRL', MLM: 'MXN', MLC: 'CLP', MCO: 'COP', MLU: 'UYU', MPE: 'PEN', MLV: 'VES', MEC: 'USD'
-};
+/** The currency each MercadoLibre site sells in: the API's one table (chalicelib/domain/sites.py). */
+export const SITE_CURRENCY: Record<string, string> = Object.fromEntries(
+  Object.entries(limits.sites).map(([site, about]) => [site, about.currency])
+);
 
 export function currencyOf(site: string | null | undefined): string {
   return SITE_CURRENCY[(site ?? '').toUpperCase()] ?? 'ARS';
