@@ -48,7 +48,7 @@ class Listed:
     """What a run left on MercadoLibre: the item as the product keeps it, and what the run did."""
 
     item: dict[str, Any]
-    created: bool
+    first: bool  # the product's first publication (the item created now, or by a run that stopped)
     changed: list[str] = field(default_factory=list)  # what this run sent
     kept: list[str] = field(default_factory=list)  # what MercadoLibre does not let change any more
 
@@ -156,7 +156,7 @@ def _create(
     if approval.status != "active":
         item = client.update_item(token, item["id"], {"status": approval.status})
         sent["status"] = approval.status
-    return Listed(_record(item, sent, clock.now().isoformat()), created=True)
+    return Listed(_record(item, sent, clock.now().isoformat()), first=True)
 
 
 def _new_item(version: ListingVersion, approval: Approval, sku: str, user_products: bool) -> dict[str, Any]:
@@ -207,7 +207,7 @@ def _update(
     current = client.item(item_id, token)  # the owner's view: its stock and sales too
     published_at = str(known.get("published_at") or clock.now().isoformat())
     if current["status"] == "closed":
-        return Listed(_record(current, sent, published_at), created=False, kept=["closed"])
+        return Listed(_record(current, sent, published_at), first=not known, kept=["closed"])
     wanted = _sent(version, approval, approval.status)
 
     def due(name: str) -> bool:
@@ -240,7 +240,7 @@ def _update(
     if due("status") and wanted["status"] != current["status"]:
         current = client.update_item(token, item_id, {"status": wanted["status"]})
         changed.append("status")
-    return Listed(_record(current, wanted, published_at), created=False, changed=changed, kept=kept)
+    return Listed(_record(current, wanted, published_at), first=not known, changed=changed, kept=kept)
 
 
 _CHANGED = {"available_quantity": "quantity", "family_name": "title"}
@@ -295,7 +295,7 @@ def _record(item: dict[str, Any], sent: dict[str, Any], published_at: str) -> di
 
 def _say(product: Product, listed: Listed) -> None:
     item = listed.item
-    if listed.created:
+    if listed.first:
         timeline.record(
             product.product_id,
             "publish",

@@ -257,16 +257,11 @@ def test_a_category(sandbox: FlaskClient, server: ScriptedServer) -> None:
 # -- items ---------------------------------------------------------------------------------------------
 
 # What a created item carries that the sandbox does not model: MercadoLibre's own address book and
-# map for the seller (it has none for a local test seller), a listing's expiry for the free type.
+# map for the seller (it has none for a local test seller), a listing's expiry, the sale terms' names
+# (they come back as sent); attributes are checked below key by key (a value_id the seller did not
+# send is null, where the example's has one).
 UNMODELLED_ITEM = frozenset(
-    {
-        "$.seller_address",
-        "$.geolocation",
-        "$.expiration_time",
-        "$.sale_terms",
-        "$.shipping.methods",
-        "$.attributes",
-    }
+    {"$.seller_address", "$.geolocation", "$.expiration_time", "$.sale_terms", "$.attributes"}
 )
 
 

@@ -19,7 +19,7 @@ from chalicelib.marketplace.mercadolibre import get_mercadolibre
 from chalicelib.publish import process_publish_job
 from infra.local.mercadolibre.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.integration.test_publishing import approve, latest_job, ready_product, sandbox_item, sandbox_items
-from tests.sandbox.conftest import jpeg
+from tests.sandbox.conftest import jpeg, listing_body
 from tests.scripted_server import scripted_server
 from tests.waiting import wait_for
 
@@ -190,22 +190,10 @@ def someone_elses_item(sandbox: Any, sku: str) -> str:
     picture = client.upload_picture(token, jpeg())
     item = client.create_item(
         token,
-        {
-            "title": "Leche De Avena Oatly 1 Litro",
-            "category_id": "MLA3697",
-            "price": 4500,
-            "currency_id": "ARS",
-            "available_quantity": 1,
-            "buying_mode": "buy_it_now",
-            "listing_type_id": "gold_special",
-            "condition": "new",
-            "pictures": [{"id": picture["id"]}],
-            "attributes": [
-                {"id": "BRAND", "value_name": "Oatly"},
-                {"id": "MODEL", "value_name": "Barista"},
-                {"id": "SELLER_SKU", "value_name": sku},
-            ],
-        },
+        listing_body(
+            picture["id"],
+            attributes=[{"id": "BRAND", "value_name": "Oatly"}, {"id": "SELLER_SKU", "value_name": sku}],
+        ),
     )
     return str(item["id"])
 

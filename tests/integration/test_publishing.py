@@ -109,6 +109,8 @@ def test_a_run_that_stops_after_creating_the_item_is_finished_not_repeated(api, 
     published = Product.get(seller.user_id, product_id)
     assert published.status == "published" and published.item["id"] == created
     assert sandbox_items(sandbox, seller, product_id) == [created]
+    codes = [e["code"] for e in seller.call("GET", f"/products/{product_id}").json["events"]]
+    assert codes.count("PUBLISHED") == 1 and "ITEM_UPDATED" not in codes  # its first publication, finished
 
 
 def test_publishing_needs_a_connected_account_and_the_sites_currency(api, sandbox) -> None:  # type: ignore[no-untyped-def]

@@ -74,21 +74,25 @@ class Seller:
 
     def listing(self, **overrides: Any) -> dict[str, Any]:
         """A valid MLA listing in a leaf with the default sheet, with a freshly uploaded picture."""
-        picture_id = self.upload(jpeg()).json["id"]
-        body = {
-            "title": "Auriculares Bluetooth Jbl Tune 510bt Negro",
-            "category_id": "MLA3697",
-            "price": 45999.0,
-            "currency_id": "ARS",
-            "available_quantity": 5,
-            "buying_mode": "buy_it_now",
-            "listing_type_id": "gold_special",
-            "condition": "new",
-            "pictures": [{"id": picture_id}],
-            "attributes": [{"id": "BRAND", "value_name": "JBL"}, {"id": "MODEL", "value_name": "Tune 510BT"}],
-            "seller_custom_field": "SKU-JBL-510",
-        }
-        return {**body, **overrides}
+        return listing_body(self.upload(jpeg()).json["id"], **overrides)
+
+
+def listing_body(picture_id: str, **overrides: Any) -> dict[str, Any]:
+    """A valid MLA listing (a leaf with the default sheet) showing the picture `picture_id`."""
+    body = {
+        "title": "Auriculares Bluetooth Jbl Tune 510bt Negro",
+        "category_id": "MLA3697",
+        "price": 45999.0,
+        "currency_id": "ARS",
+        "available_quantity": 5,
+        "buying_mode": "buy_it_now",
+        "listing_type_id": "gold_special",
+        "condition": "new",
+        "pictures": [{"id": picture_id}],
+        "attributes": [{"id": "BRAND", "value_name": "JBL"}, {"id": "MODEL", "value_name": "Tune 510BT"}],
+        "seller_custom_field": "SKU-JBL-510",
+    }
+    return {**body, **overrides}
 
 
 def authorization_code(

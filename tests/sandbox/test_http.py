@@ -19,7 +19,7 @@ from infra.local.emulator import free_port
 from infra.local.mercadolibre.server import create_app
 from infra.local.mercadolibre.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxState
 from tests.photos import grocery_photo
-from tests.sandbox.conftest import REDIRECT_URI, authorization_code, exchange, jpeg, pkce_pair
+from tests.sandbox.conftest import REDIRECT_URI, authorization_code, exchange, jpeg, listing_body, pkce_pair
 from tests.scripted_server import scripted_server
 from tests.waiting import wait_for
 
@@ -173,22 +173,8 @@ def test_dropping_the_connection_after_creating_leaves_the_item_and_no_answer(li
     picture = requests.post(
         f"{live_sandbox}/pictures/items/upload", headers=auth, files={"file": ("p.jpg", jpeg())}, timeout=10
     ).json()
-    listing = {
-        "title": "Auriculares Bluetooth Jbl Tune 510bt Negro",
-        "category_id": "MLA3697",
-        "price": 45999.0,
-        "currency_id": "ARS",
-        "available_quantity": 5,
-        "buying_mode": "buy_it_now",
-        "listing_type_id": "gold_special",
-        "condition": "new",
-        "pictures": [{"id": picture["id"]}],
-        "attributes": [
-            {"id": "BRAND", "value_name": "JBL"},
-            {"id": "MODEL", "value_name": "Tune 510BT"},
-            {"id": "SELLER_SKU", "value_name": "DROPPED-1"},
-        ],
-    }
+    attributes = [{"id": "BRAND", "value_name": "JBL"}, {"id": "SELLER_SKU", "value_name": "DROPPED-1"}]
+    listing = listing_body(picture["id"], attributes=attributes)
     faults(live_sandbox, answers=[{"method": "POST", "path": "/items", "drop": "after", "times": 1}])
 
     with pytest.raises(requests.ConnectionError):
@@ -299,24 +285,7 @@ def test_item_changes_are_notified_to_the_app_until_it_answers_200(live_sandbox:
             timeout=10,
         ).json()
         item = requests.post(
-            f"{live_sandbox}/items",
-            headers=auth,
-            timeout=10,
-            json={
-                "title": "Auriculares Bluetooth Jbl Tune 510bt Negro",
-                "category_id": "MLA3697",
-                "price": 45999.0,
-                "currency_id": "ARS",
-                "available_quantity": 5,
-                "buying_mode": "buy_it_now",
-                "listing_type_id": "gold_special",
-                "condition": "new",
-                "pictures": [{"id": picture["id"]}],
-                "attributes": [
-                    {"id": "BRAND", "value_name": "JBL"},
-                    {"id": "MODEL", "value_name": "Tune 510BT"},
-                ],
-            },
+            f"{live_sandbox}/items", headers=auth, timeout=10, json=listing_body(picture["id"])
         ).json()
         wait_for(lambda: len(receiver.seen) >= 2, 30, "the notification, sent again")
         requests.post(
