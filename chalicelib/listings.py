@@ -1,7 +1,11 @@
-"""The seller's side of a listing: review it, edit it, restore a version, change the prompt, approve it.
+"""The seller's side of a listing: review it, edit it, restore a version, change the prompt, approve it,
+and once it is on MercadoLibre, change its item (price, stock, pause, reactivate, close).
 
 Every edit is a new listing version by the seller (the fields they touched stay theirs through later
-regenerations); a stale edit is refused with the current version so nothing typed is lost.
+regenerations); a stale edit is refused with the current version so nothing typed is lost. On a
+published product the title and the description may still change, and each change is published
+again (a publish job updates the item); the category, technical sheet, condition and prompt stay as
+published, since the item keeps them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 from chalicelib import clock, pipeline, store, timeline
 from chalicelib.domain.confidence import Confidence, after_seller_edit
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, Invalid, NotFound
+from chalicelib.domain.jobs import ITEM_STATUSES
 from chalicelib.domain.listing_rules import (
     DEFAULT_TITLE_LIMIT,
     Problem,
@@ -26,7 +31,7 @@ from chalicelib.domain.listing_rules import (
 from chalicelib.domain.product import ProductStatus
 from chalicelib.domain.records import ListingVersion, Product
 from chalicelib.domain.sites import currency_of
-from chalicelib.marketplace import catalog
+from chalicelib.marketplace import catalog, items
 from chalicelib.products import ProductDetail, get, owned
 
 
@@ -118,7 +123,18 @@ def history(user_id: str, product_id: str) -> tuple[Product, list[ListingVersion
 
 def edit(user_id: str, product_id: str, change: ListingChange) -> ListingDetail:
     product = owned(user_id, product_id)
-    _editable(product)
+    touched = [
+        name
+        for name, value in (
+            ("title", change.title),
+            ("description", change.description),
+            ("category", change.category_id),
+            ("attributes", change.attributes),
+            ("condition", change.condition),
+        )
+        if value is not None
+    ]
+    _editable(product, *touched, *(["reset"] if change.reset else []))  # no regeneration once listed
     base = _version(product)
     if base.version != change.version:
         raise ListingChanged(base)
@@ -171,7 +187,10 @@ def edit(user_id: str, product_id: str, change: ListingChange) -> ListingDetail:
         edited=sorted(edited),
         confidence=confidence.to_json(),
     )
-    if change.reset:
+    if product.item:
+        # On MercadoLibre already: the edit goes to the item.
+        pipeline.publish_again(owned(user_id, product_id), version, touched)
+    elif change.reset:
         _regenerate(
             product, "REWRITING_FIELDS", f"writing {', '.join(change.reset)} again", {"fields": change.reset}
         )
@@ -187,7 +206,7 @@ def edit(user_id: str, product_id: str, change: ListingChange) -> ListingDetail:
 
 def restore(user_id: str, product_id: str, number: int) -> ListingDetail:
     product = owned(user_id, product_id)
-    _editable(product)
+    _editable(product, "version")
     old = _version(product, number)
     # A restored version is the seller's choice: every field of it survives later regenerations.
     version = _save_version(
@@ -209,7 +228,7 @@ def restore(user_id: str, product_id: str, number: int) -> ListingDetail:
 
 def change_prompt(user_id: str, product_id: str, prompt: str) -> ProductDetail:
     product = owned(user_id, product_id)
-    _editable(product)
+    _editable(product, "prompt")
     _regenerate(product, "PROMPT_CHANGED", "prompt changed: writing the listing again", prompt=prompt)
     return get(user_id, product_id)
 
@@ -270,7 +289,65 @@ def approve(
     return get(user_id, product_id)
 
 
+# -- on MercadoLibre ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """What the seller changes of a published product's item: its price, its stock, its status."""
+
+    price: float | None = None
+    quantity: int | None = None
+    status: str | None = None  # active | paused | closed
+
+
+def opened(user_id: str, product_id: str) -> ProductDetail:
+    """The product as the seller opens it: with its item's status read back from MercadoLibre."""
+    items.refresh(owned(user_id, product_id))
+    return get(user_id, product_id)
+
+
+def change_item(user_id: str, product_id: str, change: ItemChange) -> ProductDetail:
+    """A new price or stock, a pause, a reactivation or a close: approved again, and the publish job
+    makes the item match (the same job, the same idempotency as publishing it)."""
+    product = owned(user_id, product_id)
+    item = _live_item(product)
+    if change.status is not None and change.status not in ITEM_STATUSES:
+        raise Invalid("VALIDATION_ERROR", "status: active, paused or closed", {"field": "status"})
+    if change.status == "active" and item.get("status") in ("under_review", "inactive"):
+        raise Conflict(
+            "ITEM_UNDER_REVIEW",
+            "MercadoLibre is reviewing the item: fix what it asks for and it comes back by itself",
+            {"item_id": item["id"], "sub_status": item.get("sub_status") or []},
+        )
+    terms = {
+        name: value
+        for name, value in (("price", change.price), ("quantity", change.quantity), ("status", change.status))
+        if value is not None
+    }
+    if not terms:
+        raise Invalid("VALIDATION_ERROR", "send the price, the quantity or the status", {"field": "body"})
+    pipeline.publish_again(product, _version(product), list(terms), **terms)
+    return get(user_id, product_id)
+
+
+def _live_item(product: Product) -> dict[str, Any]:
+    """The product's item on MercadoLibre while it can still change, or why not."""
+    if product.status is ProductStatus.PUBLISHING:
+        raise Conflict("PRODUCT_BUSY", "the product is being published; try again when it finishes")
+    if not product.item or product.approval is None:
+        raise Conflict("NOT_PUBLISHED", "the product is not on MercadoLibre yet: publish it first")
+    if product.item.get("status") == "closed":
+        raise Conflict(
+            "ITEM_CLOSED", "the item is closed on MercadoLibre, for good", {"item_id": product.item["id"]}
+        )
+    return product.item
+
+
 # -- helpers -------------------------------------------------------------------------------------------
+
+# What may still change on a published product: the item takes these.
+PUBLISHED_EDITABLE = frozenset({"title", "description"})
 
 
 def _regenerate(
@@ -286,11 +363,21 @@ def _regenerate(
     pipeline.advance(written or product)
 
 
-def _editable(product: Product) -> None:
+def _editable(product: Product, *touched: str) -> None:
+    """Refused while publishing; on MercadoLibre already, only what its item can take."""
     if product.status is ProductStatus.PUBLISHING:
         raise Conflict("PRODUCT_BUSY", "the product is being published; try again when it finishes")
-    if product.status is ProductStatus.PUBLISHED:
-        raise Conflict("PUBLISHED_EDITS_UNSUPPORTED", "published listings cannot be edited here yet")
+    if not product.item:
+        return
+    _live_item(product)
+    locked = [name for name in touched if name not in PUBLISHED_EDITABLE]
+    if locked:
+        raise Conflict(
+            "PUBLISHED_LISTING_LOCKED",
+            f"{locked[0]}: stays as published on MercadoLibre; the title, the description, the photos, "
+            "the price and the stock can change",
+            {"field": locked[0]},
+        )
 
 
 def _new_category(

@@ -213,6 +213,10 @@ def ready_or_publish(product: Product, version: ListingVersion) -> bool:
         {"version": version.version, "confidence": version.overall},
         percent=100,
     )
+    if written.item and written.approval and written.item.get("status") != "closed":
+        # Listed already: the new listing (new photos, say) goes to the item, on the terms it had.
+        publish_again(written, version, ["photos"])
+        return True
     seller = store.sellers.get(product.user_id)
     if seller is None or not seller.auto_publish or version.overall < seller.publish_threshold:
         return True
@@ -251,9 +255,14 @@ def start_publishing(
     quantity: int,
     listing_type: str,
     condition: str | None,
+    status: str | None = None,
+    changes: list[str] | None = None,
 ) -> Product:
     """Approval by the seller or by auto-publish, the same way: recorded on the product (who, when,
-    which, on what terms), then the publish job. ChangedMeanwhile when the product moved under it."""
+    which, on what terms, the item's status wanted: as approved before unless said), then the
+    publish job, which creates the item or makes the one on MercadoLibre match. `changes` names what
+    the seller changed on a published product, for the timeline. ChangedMeanwhile when the product
+    moved under it."""
     attempt = product.publish_attempts + 1
     approval = Approval(
         version=version.version,
@@ -264,6 +273,8 @@ def start_publishing(
         quantity=quantity,
         listing_type=listing_type,
         condition=condition or version.condition or "new",
+        status=status or (product.approval.status if product.approval else "active"),
+        changes=tuple(changes or ()),
     )
     approved = store.products.change(
         product,
@@ -273,6 +284,17 @@ def start_publishing(
         attention=None,
     )
     write_job(PublishJob(product.product_id, product.user_id, attempt, approval), attempt)
+    if product.item:
+        changed = changes or ["listing"]
+        timeline.record(
+            product.product_id,
+            "publish",
+            "UPDATING_ITEM",
+            f"updating the item on MercadoLibre: {', '.join(changed)}",
+            {"version": version.version, "by": by, "changes": changed},
+            percent=0,
+        )
+        return approved
     who = "automatically (above your threshold)" if by == "auto-publish" else "by you"
     timeline.record(
         product.product_id,
@@ -283,3 +305,19 @@ def start_publishing(
         percent=0,
     )
     return approved
+
+
+def publish_again(product: Product, version: ListingVersion, changes: list[str], **terms: Any) -> Product:
+    """A published product's change goes to MercadoLibre: approved again on the terms it had, but
+    for the `terms` the seller changed (price, quantity, status)."""
+    approval = product.approval
+    assert approval is not None  # a published product was approved
+    current = {
+        "price": approval.price,
+        "currency": approval.currency,
+        "quantity": approval.quantity,
+        "listing_type": approval.listing_type,
+        "condition": approval.condition,
+        "status": approval.status,
+    }
+    return start_publishing(product, version, by=product.user_id, changes=changes, **{**current, **terms})

@@ -16,6 +16,7 @@ from chalicelib.domain.keys import UploadKey, product_prefixes
 from chalicelib.domain.limits import CONTENT_TYPES, check_new_images
 from chalicelib.domain.product import IllegalTransition, ProductStatus, move
 from chalicelib.domain.records import Event, Image, Product
+from chalicelib.marketplace import items
 from chalicelib.store import blobs
 
 
@@ -140,8 +141,21 @@ def choose_main_image(user_id: str, product_id: str, image_id: str) -> ProductDe
     )
 
 
-def delete(user_id: str, product_id: str) -> None:
+def delete(user_id: str, product_id: str, item: str | None = None) -> None:
+    """The product and everything of it. Listed on MercadoLibre, the seller says what becomes of the
+    item: `close` closes it there first (for good), `keep` leaves it for them to manage there."""
     product = owned(user_id, product_id)
+    if product.status is ProductStatus.PUBLISHING:
+        raise Conflict("PRODUCT_BUSY", "the product is being published; try again when it finishes")
+    listed = product.item and product.item.get("status") != "closed"
+    if listed and item not in ("close", "keep"):
+        raise Conflict(
+            "ITEM_STILL_LISTED",
+            "the product is on MercadoLibre: close its item there (item=close) or keep it (item=keep)",
+            {"item_id": product.item["id"] if product.item else None},
+        )
+    if listed and item == "close":
+        items.close(product)
     blobs.delete_prefixes(product_prefixes(user_id, product_id))
     store.images.delete_all(product_id)
     store.events.forget(product_id)

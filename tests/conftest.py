@@ -163,18 +163,19 @@ class Sandbox:
         self.state = state
         self.clock = clock
 
-    def sign_in(self, authorization_url: str, nickname: str) -> dict[str, str]:
-        """What a seller's browser does on the sandbox's sign-in page; returns the callback's query."""
+    def sign_in(self, authorization_url: str, nickname: str, **page: str) -> dict[str, str]:
+        """What a seller's browser does on the sandbox's sign-in page (`page`: its other inputs, such
+        as `kind="user_products"` or `data_pending="1"`); returns the callback's query."""
         from urllib.parse import parse_qs, urlsplit
 
         import requests
 
-        page = requests.get(authorization_url, timeout=10)
-        assert page.status_code == 200 and 'name="nickname"' in page.text
+        shown = requests.get(authorization_url, timeout=10)
+        assert shown.status_code == 200 and 'name="nickname"' in shown.text
         params = {k: v[0] for k, v in parse_qs(urlsplit(authorization_url).query).items()}
         answer = requests.post(
             f"{self.url}/authorization",
-            data={**params, "nickname": nickname, "site_id": "MLA"},
+            data={**params, "nickname": nickname, "site_id": "MLA", **page},
             allow_redirects=False,
             timeout=10,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ class ScriptedServer:
     seen: list[Seen] = field(default_factory=list)
 
     def answer(self, status: int, body: bytes | str = b"", **headers: str) -> None:
+        """The next answer; `delay="0.5"` holds it back that many seconds, the rest are headers."""
         self.script.append((status, body, {k.replace("_", "-"): v for k, v in headers.items()}))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -47,6 +49,10 @@ class ScriptedServer:
             )
         )
         status, answer, headers = self.script.pop(0) if self.script else (500, b"script exhausted", {})
+        headers = dict(headers)
+        delay = float(headers.pop("delay", "0"))
+        if delay:
+            time.sleep(delay)  # an answer later than the client's read timeout
         content_type = headers.pop("Content-Type", "application/json")
         return Response(answer, status=status, headers=headers, content_type=content_type)(
             environ, start_response

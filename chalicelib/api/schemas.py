@@ -15,11 +15,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from chalicelib.domain.confidence import Band
 from chalicelib.domain.limits import CONTENT_TYPES, MAX_IMAGE_BYTES, MAX_IMAGES, PROMPT_MAX_CHARS
 from chalicelib.domain.product import ProductStatus
+from chalicelib.domain.sites import SITE_IDS
 
-# MercadoLibre sites a seller can publish to.
-Site = Literal[
-    "MLA", "MLB", "MLM", "MLC", "MCO", "MLU", "MPE", "MEC", "MLV", "MBO", "MPY", "MRD", "MCR", "MPA"
-]
+# MercadoLibre sites a seller can publish to: exactly the sites table's (chalicelib.domain.sites).
+Site = Literal[SITE_IDS]  # type: ignore[valid-type]
 ContentType = Literal["image/jpeg", "image/png"]
 ListingType = Literal["gold_special", "gold_pro", "free"]
 assert set(ContentType.__args__) == set(CONTENT_TYPES)  # type: ignore[attr-defined]
@@ -123,6 +122,8 @@ class MarketplaceAccountOut(BaseModel):
     access_expires_at: datetime
     connected_at: datetime
     problem: dict[str, Any] | None = None
+    # A User Products seller: MercadoLibre writes the title from the family name (our title).
+    user_products: bool = False
 
 
 class ConnectCallback(Body):
@@ -241,6 +242,23 @@ class EventOut(BaseModel):
     percent: int | None = None
 
 
+class ItemOut(BaseModel):
+    """The product's item as MercadoLibre shows it (read back when the product is opened, and on
+    MercadoLibre's notifications): under review, `sub_status` says why."""
+
+    id: str
+    permalink: str | None = None
+    title: str | None = None  # MercadoLibre's: for a User Products seller, written from the family name
+    family_name: str | None = None
+    status: str | None = None  # active | paused | closed | under_review | inactive ...
+    sub_status: list[str] = []
+    price: float | None = None
+    available_quantity: int | None = None
+    sold_quantity: int | None = None
+    published_at: str | None = None
+    checked_at: str | None = None
+
+
 class ProductOut(BaseModel):
     product_id: str
     status: ProductStatus
@@ -254,7 +272,7 @@ class ProductOut(BaseModel):
     main_picture: MainPicture | None = None
     current_version: int = 0
     paused: bool = False
-    item: dict[str, Any] | None = None  # on MercadoLibre: {id, permalink, status, published_at}
+    item: ItemOut | None = None  # on MercadoLibre
     attention: Reason | None = None
     created_at: datetime
     updated_at: datetime
@@ -353,6 +371,45 @@ class PublishRequest(Body):
     quantity: Annotated[int, Field(ge=1, le=99_999)]
     listing_type: ListingType | None = None  # the seller's default from settings
     condition: Literal["new", "used"] | None = None
+
+
+class ItemEdit(Body):
+    """A published product's item: a new price or stock, or its status (pause, reactivate, close)."""
+
+    price: Annotated[float, Field(gt=0, le=1_000_000_000)] | None = None
+    quantity: Annotated[int, Field(ge=0, le=99_999)] | None = None
+    status: Literal["active", "paused", "closed"] | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ItemEdit:
+        if all(getattr(self, name) is None for name in ("price", "quantity", "status")):
+            raise ValueError("send the price, the quantity or the status")
+        return self
+
+
+class DeleteProductQuery(Body):
+    # Listed on MercadoLibre: close the item there first, or keep it (the API asks when neither).
+    item: Literal["close", "keep"] | None = None
+
+
+class Notification(BaseModel):
+    """What MercadoLibre POSTs to the notifications URL (productos-recibe-notificaciones); fields it
+    may add are let through."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    resource: Annotated[str, Field(max_length=500)]
+    user_id: int | str
+    topic: Annotated[str, Field(max_length=100)]
+    application_id: int | str
+    attempts: int | None = None
+    sent: str | None = None
+    received: str | None = None
+
+
+class NotificationOut(BaseModel):
+    outcome: Literal["refreshed", "ignored"]
+    reason: str | None = None
 
 
 class EventsQuery(Body):

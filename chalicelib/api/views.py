@@ -15,6 +15,7 @@ from chalicelib.api.schemas import (
     EventOut,
     EventsOut,
     ImageOut,
+    ItemOut,
     ListingAttribute,
     ListingConfidence,
     ListingHistory,
@@ -91,6 +92,7 @@ def account_out(account: MarketplaceAccount) -> MarketplaceAccountOut:
         valid=account.status == "connected",
         problem=account.problem,
         connected_at=account.connected_at,
+        user_products=account.user_products,
     )
 
 
@@ -129,7 +131,9 @@ def _product_out(
         main_picture=_main_picture_out(product, images) if current and images is not None else None,
         current_version=product.current_version,
         paused=product.paused,
-        item=product.item,
+        item=ItemOut(**{k: v for k, v in product.item.items() if k in ItemOut.model_fields})
+        if product.item
+        else None,
         attention=Reason(**product.attention) if product.attention else None,
         created_at=product.created_at,
         updated_at=product.updated_at,

@@ -109,9 +109,13 @@ class ContentJob:
         return None if main is None or main.quality is None else main.quality.get("score")
 
 
+ITEM_STATUSES = ("active", "paused", "closed")  # what a seller may ask of a MercadoLibre item
+
+
 @dataclass(frozen=True)
 class Approval:
-    """Who approved which listing version, and on what terms (price, quantity, listing type)."""
+    """Who approved which listing version, and on what terms (price, quantity, listing type), and
+    the item's status the seller wants on MercadoLibre: publishing makes the item match it."""
 
     version: int
     by: str  # the seller's user id, or "auto-publish"
@@ -121,6 +125,10 @@ class Approval:
     quantity: int
     listing_type: str
     condition: str
+    status: str = "active"  # one of ITEM_STATUSES
+    # What the seller changed on a published product with this approval (price, quantity, status...):
+    # those go to MercadoLibre even when they equal what was sent before (stock sold since, say).
+    changes: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Approval:
@@ -133,10 +141,12 @@ class Approval:
             quantity=int(data["quantity"]),
             listing_type=str(data["listing_type"]),
             condition=str(data.get("condition") or "new"),
+            status=str(data.get("status") or "active"),
+            changes=tuple(str(change) for change in data.get("changes") or ()),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "changes": list(self.changes)}
 
 
 @dataclass(frozen=True)

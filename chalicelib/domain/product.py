@@ -38,7 +38,11 @@ _ALLOWED: dict[ProductStatus, frozenset[ProductStatus]] = {
         {ProductStatus.PROCESSING, ProductStatus.PUBLISHING, ProductStatus.UPLOADING, ProductStatus.FAILED}
     ),
     ProductStatus.PUBLISHING: frozenset({ProductStatus.PUBLISHED, ProductStatus.FAILED}),
-    ProductStatus.PUBLISHED: frozenset({ProductStatus.PROCESSING, ProductStatus.UPLOADING}),
+    # Published: a change the seller makes is published again (the item is updated), photos are
+    # processed again first.
+    ProductStatus.PUBLISHED: frozenset(
+        {ProductStatus.PUBLISHING, ProductStatus.PROCESSING, ProductStatus.UPLOADING}
+    ),
     # Retry: back to the step that failed (the caller says which).
     ProductStatus.FAILED: frozenset(
         {ProductStatus.UPLOADING, ProductStatus.PROCESSING, ProductStatus.PUBLISHING}

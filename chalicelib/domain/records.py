@@ -72,6 +72,8 @@ class MarketplaceAccount:
     connected_at: datetime
     status: str = "connected"  # connected | disconnected
     problem: dict[str, Any] | None = None  # {code, message} when MercadoLibre refused the tokens
+    # Tagged `user_product_seller` on /users/me when connected: lists with family_name, never a title.
+    user_products: bool = False
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ def finish_connection(state: str, code: str, browser_nonce: str | None) -> Marke
         refresh_token=refresh_token,
         access_expires_at=expires_at,
         connected_at=clock.now(),
+        user_products="user_product_seller" in (me.get("tags") or []),
     )
     store.accounts.save(account)
     logger.info(
@@ -144,6 +145,7 @@ class Credentials:
     access_token: str
     ml_user_id: int
     site: str
+    user_products: bool = False  # the seller lists with family_name, never a title
 
 
 def credentials(user_id: str, refused: str | None = None) -> Credentials:
@@ -160,7 +162,7 @@ def credentials(user_id: str, refused: str | None = None) -> Credentials:
         token = unseal(account.access_token, user_id)
         fresh = account.access_expires_at - clock.epoch() > REFRESH_MARGIN_SECONDS
         if fresh and token != refused:
-            return Credentials(token, account.ml_user_id, account.site)
+            return Credentials(token, account.ml_user_id, account.site, account.user_products)
         owner = uuid.uuid4().hex
         if store.accounts.take_lease(user_id, owner, clock.epoch(), LEASE_SECONDS):
             return _refresh_under_lease(account, owner)
@@ -175,16 +177,22 @@ def _refresh_under_lease(account: MarketplaceAccount, owner: str) -> Credentials
     except MercadoLibreError as error:
         if error.invalid_grant:
             # The refresh token is dead (revoked, or spent elsewhere): only a new connection helps.
-            store.accounts.disconnect(
-                account.user_id,
-                {"code": "MERCADOLIBRE_RECONNECT", "message": "MercadoLibre asks you to connect again"},
-            )
-            raise _reconnect(account) from None
+            raise lost(account.user_id) from None
         store.accounts.release_lease(account.user_id)
         raise
     store.accounts.store_tokens(account.user_id, owner, *_sealed(account.user_id, tokens))
     logger.info("MercadoLibre token refreshed", extra={"user_id": account.user_id})
-    return Credentials(tokens.access_token, account.ml_user_id, account.site)
+    return Credentials(tokens.access_token, account.ml_user_id, account.site, account.user_products)
+
+
+def lost(user_id: str) -> Conflict:
+    """MercadoLibre will not take this account's tokens any more (a dead refresh token, or a fresh
+    access token refused): disconnected, and the error that asks the seller to connect again."""
+    account = get_account(user_id)
+    store.accounts.disconnect(
+        user_id, {"code": "MERCADOLIBRE_RECONNECT", "message": "MercadoLibre asks you to connect again"}
+    )
+    return _reconnect(account)
 
 
 def _reconnect(account: MarketplaceAccount) -> Conflict:

@@ -1,18 +1,23 @@
 """The MercadoLibre API client: what IntelliPost needs of it and nothing more.
 
 One `requests` session, timeouts on every call, retries with exponential backoff and jitter on
-429/5xx and dropped connections (honouring Retry-After), and every error folded into one exception
-that keeps MercadoLibre's `cause` list, so the panel can show field-level reasons. The base URL comes
-from configuration: `https://api.mercadolibre.com` in production, the local sandbox otherwise.
-Tokens are passed in per call and never logged.
+429/5xx and dropped connections (honouring Retry-After), and every answer that is not a success
+folded into one exception that keeps MercadoLibre's code, words and causes, whichever of its shapes
+the body came in (the sandbox's errors.py lists them), and says what kind of problem it is. A call
+that creates something is never retried on a dropped connection: it raises `Unreachable`, and the
+caller looks before trying again. The base URL comes from configuration:
+`https://api.mercadolibre.com` in production, the local sandbox otherwise. Tokens are passed in
+per call and never logged.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
@@ -20,53 +25,132 @@ from urllib.parse import urlencode
 import requests
 
 from chalicelib.config import required, secret, value
+from chalicelib.domain.sites import site as site_of
 from chalicelib.observability import provider_call
 
-# Where each site's sellers sign in (the authorization host differs by country).
-AUTH_HOSTS = {
-    "MLA": "https://auth.mercadolibre.com.ar",
-    "MLB": "https://auth.mercadolivre.com.br",
-    "MLM": "https://auth.mercadolibre.com.mx",
-    "MLC": "https://auth.mercadolibre.cl",
-    "MCO": "https://auth.mercadolibre.com.co",
-    "MLU": "https://auth.mercadolibre.com.uy",
-    "MPE": "https://auth.mercadolibre.com.pe",
-    "MEC": "https://auth.mercadolibre.com.ec",
-    "MLV": "https://auth.mercadolibre.com.ve",
-}
 _RETRYABLE = {429, 500, 502, 503, 504}
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")
 
 
 @dataclass(frozen=True)
 class Cause:
+    """One reason MercadoLibre gives: an object of the validaciones page, or a plain string such as
+    `address_pending` (then it is the code, and there is no message)."""
+
     code: str
-    message: str
+    message: str = ""
     type: str = "error"
     references: list[str] = field(default_factory=list)
 
 
-class MercadoLibreError(Exception):
-    """Any non-2xx answer, in MercadoLibre's shape: status, error, message and the causes."""
+class Problem(StrEnum):
+    """What kind of problem an error is: what the seller (or we) can do about it."""
 
-    def __init__(self, status: int, error: str, message: str, causes: list[Cause] | None = None) -> None:
+    UNAVAILABLE = "unavailable"  # 429, 5xx, no answer: try again in a while
+    TOKEN = "token"  # the access token was refused: refresh it, else connect again  # noqa: S105
+    ACCOUNT = "account"  # seller.unable_to_list: the seller must complete their account data
+    FORBIDDEN = "forbidden"  # 403: the app may not do this for this account
+    VALIDATION = "validation"  # 400 with causes about the listing's fields
+    DEFECT = "defect"  # MercadoLibre could not read what we sent (body.*): ours to fix
+    REFUSED = "refused"  # anything else MercadoLibre said no to
+
+
+# Per kind of problem: the code the panel words, what the seller should do, and whether trying again
+# (after doing it) can help.
+SELLER_ACTIONS: dict[Problem, tuple[str, str, bool]] = {
+    Problem.UNAVAILABLE: (
+        "MERCADOLIBRE_UNAVAILABLE",
+        "MercadoLibre did not answer; try again in a moment",
+        True,
+    ),
+    Problem.TOKEN: (
+        "MERCADOLIBRE_RECONNECT",
+        "MercadoLibre no longer accepts this connection: connect your account again",
+        True,
+    ),
+    Problem.ACCOUNT: (
+        "MERCADOLIBRE_ACCOUNT_INCOMPLETE",
+        "MercadoLibre does not let your account list until you complete your account data",
+        True,
+    ),
+    Problem.FORBIDDEN: (
+        "MERCADOLIBRE_FORBIDDEN",
+        "MercadoLibre does not let IntelliPost do this for your account: check the app's permissions",
+        False,
+    ),
+    Problem.VALIDATION: ("MERCADOLIBRE_VALIDATION", "MercadoLibre asks for changes", True),
+    Problem.DEFECT: (
+        "PUBLISH_DEFECT",
+        "MercadoLibre could not read what we sent: our mistake, and it is logged",
+        False,
+    ),
+    Problem.REFUSED: ("MERCADOLIBRE_REJECTED", "MercadoLibre refused", False),
+}
+
+
+class MercadoLibreError(Exception):
+    """Any answer that is not a success: its status, MercadoLibre's code (`error`), words and causes,
+    and the `x-request-id` of the answer."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        causes: list[Cause] | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(f"MercadoLibre {status} {error}: {message}")
         self.status = status
         self.error = error
         self.message = message
         self.causes = causes or []
+        self.request_id = request_id
 
     @property
     def invalid_grant(self) -> bool:
         return self.error == "invalid_grant"
 
+    @property
+    def errors(self) -> list[Cause]:
+        """The causes that stop it (the others are warnings)."""
+        return [cause for cause in self.causes if cause.type == "error"]
+
+    @property
+    def problem(self) -> Problem:
+        if self.status in (0, 429) or self.status >= 500:
+            return Problem.UNAVAILABLE
+        if self.error == "seller.unable_to_list":
+            return Problem.ACCOUNT
+        if self.status == 401 or self.error in ("invalid_token", "unauthorized"):
+            return Problem.TOKEN
+        if self.status == 403:
+            return Problem.FORBIDDEN
+        if self.error.startswith("body.") or any(c.code.startswith("body.") for c in self.errors):
+            return Problem.DEFECT
+        if self.status == 400 and self.errors:
+            return Problem.VALIDATION
+        return Problem.REFUSED
+
     @classmethod
     def from_response(cls, response: requests.Response) -> MercadoLibreError:
+        """Every documented shape: `{message, error, status, cause}` with cause objects or strings;
+        the code in `message` and the words in `error` (`seller.unable_to_list`,
+        `body.invalid_field_types`); the gateway's `{code, message}`; the 403's `{status, error,
+        code}`; OAuth's `error_description`. The code is the identifier among them (a dotted one
+        first), the message the first words that are not it."""
         try:
             body = response.json()
         except ValueError:
             body = {}
         if not isinstance(body, dict):
             body = {}
+        codes = [str(v) for v in (body.get("error"), body.get("message"), body.get("code")) if _is_code(v)]
+        error = next((c for c in codes if "." in c), codes[0] if codes else str(response.status_code))
+        texts = (body.get("message"), body.get("error_description"), body.get("error"))
+        message = next(
+            (t for t in texts if isinstance(t, str) and t and t != error), response.reason or error
+        )
         causes = []
         for cause in body.get("cause") or []:
             if isinstance(cause, dict):
@@ -78,8 +162,20 @@ class MercadoLibreError(Exception):
                         references=[str(r) for r in cause.get("references") or []],
                     )
                 )
-        message = body.get("message") or body.get("error_description") or response.reason or "error"
-        return cls(response.status_code, str(body.get("error") or response.status_code), str(message), causes)
+            elif isinstance(cause, str):
+                causes.append(Cause(code=cause))
+        return cls(response.status_code, error, str(message), causes, response.headers.get("x-request-id"))
+
+
+def _is_code(text: Any) -> bool:
+    return isinstance(text, str) and _CODE.fullmatch(text) is not None
+
+
+class Unreachable(MercadoLibreError):
+    """No answer (a timeout, a reset or refused connection): whether MercadoLibre did it is unknown."""
+
+    def __init__(self, method: str, path: str, cause: Exception) -> None:
+        super().__init__(0, "unreachable", f"{method} {path}: no answer ({type(cause).__name__})")
 
 
 @dataclass(frozen=True)
@@ -123,27 +219,36 @@ class MercadoLibreClient:
 
     @provider_call("mercadolibre")  # retries included: what the step waits
     def _call(
-        self, method: str, path: str, token: str | None = None, *, idempotent: bool = True, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        *,
+        idempotent: bool = True,
+        attempts: int | None = None,
+        **kwargs: Any,
     ) -> requests.Response:
-        """One call with retries. A call that creates something (`idempotent=False`) is retried only on
-        429, which MercadoLibre answers before doing anything; a 5xx or a dropped connection may have
-        created it, and the caller looks before trying again."""
+        """One call with retries (`attempts`, the client's by default). A call that creates something
+        (`idempotent=False`) is retried only on 429, which MercadoLibre answers before doing anything;
+        a 5xx or a dropped connection may have created it: `Unreachable`, and the caller looks before
+        trying again."""
         retryable = _RETRYABLE if idempotent else {429}
+        most = attempts or self.max_attempts
         headers = dict(kwargs.pop("headers", {}) or {})
         headers.setdefault("Accept", "application/json")
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, most + 1):
             try:
                 response = self.session.request(
                     method, f"{self.base_url}{path}", headers=headers, timeout=self.timeout, **kwargs
                 )
-            except (requests.ConnectionError, requests.Timeout):
-                if attempt == self.max_attempts or not idempotent:
-                    raise
+            except (requests.ConnectionError, requests.Timeout) as error:
+                if attempt == most or not idempotent:
+                    raise Unreachable(method, path, error) from error
                 self.sleep(self._backoff(attempt, None))
                 continue
-            if response.status_code in retryable and attempt < self.max_attempts:
+            if response.status_code in retryable and attempt < most:
                 self.sleep(self._backoff(attempt, response.headers.get("Retry-After")))
                 continue
             if response.status_code >= 400:
@@ -166,7 +271,7 @@ class MercadoLibreClient:
     # -- OAuth 2.0 (authorization code, PKCE S256) ---------------------------------------------
 
     def authorization_url(self, site: str, state: str, code_challenge: str | None = None) -> str:
-        host = self.auth_base_url or AUTH_HOSTS.get(site, AUTH_HOSTS["MLA"])
+        host = self.auth_base_url or site_of(site).auth_host
         params = {
             "response_type": "code",
             "client_id": self.client_id,
@@ -202,12 +307,15 @@ class MercadoLibreClient:
     @provider_call("mercadolibre")
     def _tokens(self, form: dict[str, str]) -> TokenSet:
         # Never retried: a token grant that reached MercadoLibre may already have spent the code.
-        response = self.session.post(
-            f"{self.base_url}/oauth/token",
-            data=form,
-            headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"},
-            timeout=self.timeout,
-        )
+        try:
+            response = self.session.post(
+                f"{self.base_url}/oauth/token",
+                data=form,
+                headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"},
+                timeout=self.timeout,
+            )
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise Unreachable("POST", "/oauth/token", error) from error
         if response.status_code >= 400:
             raise MercadoLibreError.from_response(response)
         body = response.json()
@@ -255,11 +363,27 @@ class MercadoLibreClient:
     def replace_description(self, token: str, item_id: str, plain_text: str) -> None:
         self._call("PUT", f"/items/{item_id}/description", token, json={"plain_text": plain_text})
 
-    def item(self, token: str, item_id: str) -> dict[str, Any]:
-        return dict(self._json("GET", f"/items/{item_id}", token))
+    def item(self, item_id: str, token: str | None = None, attempts: int | None = None) -> dict[str, Any]:
+        """The item: public (no token) or, with the owner's token, with its stock too."""
+        return dict(self._json("GET", f"/items/{item_id}", token, attempts=attempts))
+
+    def update_item(self, token: str, item_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """PUT /items/{id}: the same changes twice leave the same item, so it is retried like a read."""
+        return dict(self._json("PUT", f"/items/{item_id}", token, json=changes))
+
+    def description(self, token: str, item_id: str) -> str | None:
+        """The item's plain-text description, or None when it has none yet."""
+        try:
+            body = self._json("GET", f"/items/{item_id}/description", token)
+        except MercadoLibreError as error:
+            if error.status == 404:
+                return None
+            raise
+        return str(body.get("plain_text") or "")
 
     def find_items_by_sku(self, token: str, seller_id: int, sku: str) -> list[str]:
-        """Items this seller already has with our SKU: how a re-run finds what an earlier one created."""
+        """The seller's items whose SELLER_SKU attribute is `sku` (`seller_sku=`; `sku=` would search
+        seller_custom_field, items-y-busquedas): how a run finds what an earlier one created."""
         body = self._json("GET", f"/users/{seller_id}/items/search", token, params={"seller_sku": sku})
         return [str(item_id) for item_id in body.get("results", [])]
 

@@ -28,6 +28,17 @@ class Accounts:
         except DoesNotExist:
             return None
 
+    def by_ml_user(self, ml_user_id: int) -> MarketplaceAccount | None:
+        """The account of MercadoLibre's user `ml_user_id` (a notification names the seller so).
+
+        The table is keyed by our user id and has no index on MercadoLibre's (an index is a Terraform
+        change): this scans it, one row per connected seller, consistently."""
+        for row in MarketplaceAccountRow.scan(
+            MarketplaceAccountRow.ml_user_id == ml_user_id, consistent_read=True
+        ):
+            return _account(row)
+        return None
+
     def save(self, account: MarketplaceAccount) -> None:
         """A new connection replaces whatever the seller had (and any refresh lease on it)."""
         MarketplaceAccountRow(**{name: getattr(account, name) for name in _ACCOUNT_FIELDS}).save()

@@ -99,6 +99,7 @@ class MarketplaceAccountRow(Model):
     status = UnicodeAttribute(default="connected")  # connected | disconnected
     problem = JSONAttribute(null=True)  # {code, message} when MercadoLibre refused the tokens
     connected_at = UTCDateTimeAttribute()
+    user_products = BooleanAttribute(default=False)  # tagged user_product_seller when connected
     # The refresh lease: one holder spends the single-use refresh token; the others wait for it.
     lease_until = NumberAttribute(default=0)
     lease_owner = UnicodeAttribute(null=True)

@@ -166,11 +166,12 @@ class Products:
             logger.info("job dropped: the product is gone", extra={"key": key})
             return None
         if isinstance(job, PublishJob):
-            if product.item and product.status is ProductStatus.PUBLISHED:
+            if product.status is ProductStatus.PUBLISHED:
                 logger.info("publish job already done; duplicate delivery", extra={"key": key})
                 return None
-            if product.approval is None or product.approval.version != job.approval.version:
-                logger.info("publish job dropped: not the approved version", extra={"key": key})
+            if product.approval is None or product.publish_attempts != job.attempt:
+                # Another approval (a newer price, a retry) took over: its own job publishes it.
+                logger.info("publish job dropped: not the latest approval", extra={"key": key})
                 return None
             # A failed product's publish job is still the approved one: a redelivery goes on.
             return product

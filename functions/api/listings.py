@@ -7,6 +7,7 @@ from chalicelib.api.edge import answer
 from chalicelib.api.schemas import (
     EventsOut,
     EventsQuery,
+    ItemEdit,
     ListingEdit,
     ListingHistory,
     ListingOut,
@@ -16,7 +17,7 @@ from chalicelib.api.schemas import (
 )
 from chalicelib.api.views import events_out, history_out, listing_out, product_out
 from chalicelib.domain.errors import NotFound
-from chalicelib.listings import AttributeValue, ListingChange
+from chalicelib.listings import AttributeValue, ItemChange, ListingChange
 from functions.api import route
 
 
@@ -152,3 +153,16 @@ def publish_product(user_id: str, product_id: str, body: PublishRequest) -> Prod
             condition=body.condition,
         )
     )
+
+
+@route(
+    "/products/{product_id}/item",
+    "PUT",
+    "Change the item on MercadoLibre: price, quantity, or status (pause, reactivate, close)",
+    body=ItemEdit,
+    response=ProductOut,
+    errors=(404, 409),
+)
+def change_item(user_id: str, product_id: str, body: ItemEdit) -> ProductOut:
+    change = ItemChange(body.price, body.quantity, body.status)
+    return product_out(listings.change_item(user_id, product_id, change))

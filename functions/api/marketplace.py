@@ -5,11 +5,18 @@ from chalice.app import Request, Response
 from chalicelib import sellers
 from chalicelib.api.edge import BROWSER_COOKIE, answer, browser_cookie, cookie, query
 from chalicelib.api.http import ApiError
-from chalicelib.api.schemas import CategorySearch, ConnectCallback, ConnectOut, MarketplaceAccountOut
+from chalicelib.api.schemas import (
+    CategorySearch,
+    ConnectCallback,
+    ConnectOut,
+    MarketplaceAccountOut,
+    Notification,
+    NotificationOut,
+)
 from chalicelib.api.views import account_out, connect_out
 from chalicelib.config import panel_url
 from chalicelib.domain.errors import DomainError, Refused
-from chalicelib.marketplace import catalog, connection
+from chalicelib.marketplace import catalog, connection, items
 from chalicelib.marketplace.connection import CONNECT_SECONDS
 from functions.api import route
 
@@ -92,3 +99,18 @@ def search_categories(user_id: str, query: CategorySearch) -> Response:
 @route("/ml/categories/{category_id}/attributes", "GET", "A category's technical sheet", errors=(404, 502))
 def category_attributes(user_id: str, category_id: str) -> Response:
     return Response(body=catalog.category_attributes(category_id), status_code=200)
+
+
+@route(
+    "/ml/notifications",
+    "POST",
+    "MercadoLibre's notifications (items topic): checked, then the item's status is read back",
+    auth=False,
+    body=Notification,
+    response=NotificationOut,
+)
+def mercadolibre_notification(body: Notification) -> NotificationOut:
+    # No bearer token: MercadoLibre calls. Answered 200 at once whatever it was (or MercadoLibre
+    # sends it again for an hour); only a notification that passes every check is acted on.
+    outcome = items.notified(body.model_dump())
+    return NotificationOut(outcome=outcome.outcome, reason=outcome.reason)  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
-from chalicelib import products, retry
+from chalicelib import listings, products, retry
 from chalicelib.api.schemas import (
+    DeleteProductQuery,
     ImageOrder,
     MainImageChoice,
     NewImages,
@@ -45,23 +46,24 @@ def list_products(user_id: str, query: ProductFilters) -> ProductPage:
 @route(
     "/products/{product_id}",
     "GET",
-    "One product with its photos and timeline",
+    "One product with its photos and timeline, and its item's status read back from MercadoLibre",
     response=ProductOut,
     errors=(404,),
 )
 def get_product(user_id: str, product_id: str) -> ProductOut:
-    return product_out(products.get(user_id, product_id))
+    return product_out(listings.opened(user_id, product_id))
 
 
 @route(
     "/products/{product_id}",
     "DELETE",
-    "Delete a product, its photos and everything made from them",
+    "Delete a product and everything made from it; if listed, close its item (item=close) or keep it",
     status=204,
-    errors=(404,),
+    query=DeleteProductQuery,
+    errors=(404, 409, 502),
 )
-def delete_product(user_id: str, product_id: str) -> None:
-    products.delete(user_id, product_id)
+def delete_product(user_id: str, product_id: str, query: DeleteProductQuery) -> None:
+    products.delete(user_id, product_id, query.item)
 
 
 @route(

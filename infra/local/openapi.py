@@ -138,11 +138,10 @@ def _accepts(schema: dict[str, Any], field: str) -> dict[str, Any]:
 def listing_rules(api: dict[str, Any]) -> dict[str, Any]:
     """What the panel checks while the seller types, as the API checks it (`api`: the OpenAPI document)."""
     from chalicelib.domain import listing_rules as rules
-    from chalicelib.domain import sites
+    from chalicelib.domain.sites import SITES
 
     schemas = api["components"]["schemas"]
     publish = schemas["PublishRequest"]
-    known = _accepts(schemas["SettingsUpdate"], "site")["enum"]  # every site a seller can choose
     return {
         "banned_title_words": sorted(rules.BANNED_TITLE_WORDS),
         "default_title_limit": rules.DEFAULT_TITLE_LIMIT,
@@ -163,13 +162,8 @@ def listing_rules(api: dict[str, Any]) -> dict[str, Any]:
             "listing_types": _accepts(publish, "listing_type")["enum"],
             "conditions": _accepts(publish, "condition")["enum"],
         },
-        "sites": {
-            "currency": sites.SITE_CURRENCY,
-            # What the code answers for a site that is not in the table (or not known at all).
-            "default_currency": sites.currency_of(""),
-            "language": {site: sites.language_of(site) for site in sorted({*known, *sites.SITE_CURRENCY})},
-            "default_language": sites.language_of(""),
-        },
+        # Every site a seller can choose (any other is refused): its currency and its listings' language.
+        "sites": {site.id: {"currency": site.currency, "language": site.language} for site in SITES.values()},
     }
 
 

@@ -1,7 +1,8 @@
 """Each provider failing on the local stack, then recovering: PhotoRoom 500 and 402, Gemini 429, a
-timeout and an answer that is not JSON, MercadoLibre 429, 500 (after the item exists) and an expired
-token. The production adapters run against loopback servers that speak each provider's wire format
-(`ProviderDouble`; the MercadoLibre sandbox's fault knobs). For each: the product shows the right
+timeout and an answer that is not JSON, MercadoLibre 429, 500 (after the item exists), an expired
+token and a connection dropped right after the item was created. The production adapters run
+against loopback servers that speak each provider's wire format (`ProviderDouble`; the MercadoLibre
+sandbox's scripted answers). For each: the product shows the right
 thing (the fallback on the main picture, or `failed` with the cause's code), the seller's retry (or
 nothing, where the adapter copes alone) brings it to published, with one MercadoLibre item, one
 listing version per revision and nothing lost.
@@ -52,15 +53,28 @@ FAULTS = [
     Fault("gemini-429", "gemini", "GEMINI_RATE_LIMITED", mode="429"),
     Fault("gemini-timeout", "gemini", "GEMINI_TIMEOUT", mode="timeout"),
     Fault("gemini-invalid-json", "gemini", "GEMINI_INVALID_ANSWER", mode="invalid-json"),
-    Fault("mercadolibre-429", "mercadolibre", "MERCADOLIBRE_UNAVAILABLE", knobs={"status_429_share": 1.0}),
+    Fault(
+        "mercadolibre-429",
+        "mercadolibre",
+        "MERCADOLIBRE_UNAVAILABLE",
+        knobs={"answers": [{"path": "/*", "status": 429}]},
+    ),
     # The item is created, then every call on it fails: the retry must finish it, not list another.
     Fault(
         "mercadolibre-500",
         "mercadolibre",
         "MERCADOLIBRE_UNAVAILABLE",
-        knobs={"status_500_share": 1.0, "paths": ["/items/MLA"]},
+        knobs={"answers": [{"path": "/items/MLA*", "status": 500}]},
     ),
     Fault("mercadolibre-expired-token", "mercadolibre", ""),  # refreshed by the adapter, nothing shows
+    # The item is created and the answer never comes (the connection dropped): outcome unknown, so
+    # the publisher looks the SKU up before anything else, finds the item and finishes it.
+    Fault(
+        "mercadolibre-dropped-after-create",
+        "mercadolibre",
+        "",
+        knobs={"answers": [{"method": "POST", "path": "/items", "drop": "after", "times": 1}]},
+    ),
 ]
 
 
@@ -155,6 +169,18 @@ def _mercadolibre_recovers(fault: Fault, seller: Any, sandbox: Any, product_id: 
     """Publishing fails with the cause (or, for an expired token, refreshes it and goes on); the
     seller's retry, once MercadoLibre answers, publishes the same item."""
     wait_status(seller, product_id, "ready")
+    if not fault.shows and fault.knobs:
+        _sandbox_faults(sandbox, fault.knobs)
+        try:
+            assert approve(seller, product_id).status_code == 200
+            wait_status(seller, product_id, "published")
+        finally:
+            _sandbox_faults(sandbox, {})
+        codes = timeline_codes(seller, product_id)
+        assert "OUTCOME_UNKNOWN" in codes and not [c for c in codes if c.startswith("MERCADOLIBRE_")]
+        return (
+            "created, the answer dropped: found by its SELLER_SKU and finished, published without a failure"
+        )
     if not fault.knobs:
         from chalicelib.store.models import MarketplaceAccountRow as MarketplaceAccount
 
@@ -172,7 +198,7 @@ def _mercadolibre_recovers(fault: Fault, seller: Any, sandbox: Any, product_id: 
         _sandbox_faults(sandbox, {})
     assert failed["attention"]["code"] == fault.shows, failed["attention"]
     created = sandbox_items(sandbox, seller, product_id)
-    if fault.knobs.get("paths"):
+    if fault.knobs["answers"][0]["path"] != "/*":
         assert len(created) == 1  # the failure came after the item existed
     retried = seller.call("POST", f"/products/{product_id}/retry")
     assert retried.status_code == 200, retried.json

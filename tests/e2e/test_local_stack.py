@@ -270,9 +270,8 @@ def _review_and_publish(stack: Stack, product_id: str, token: str) -> dict[str, 
     sandbox = f"http://127.0.0.1:{stack.sandbox_port}"
     seller_token = _sandbox_token(sandbox, "TIENDA_E2E")
     shown = requests.get(f"{sandbox}/items/{item['id']}", headers=_auth(seller_token), timeout=10).json()  # type: ignore[index]
-    assert (
-        shown["title"] == first["title"] and shown["seller_custom_field"] == product_id and shown["pictures"]
-    )
+    skus = [a["value_name"] for a in shown["attributes"] if a["id"] == "SELLER_SKU"]
+    assert shown["title"] == first["title"] and skus == [product_id] and shown["pictures"]
     description = requests.get(
         f"{sandbox}/items/{item['id']}/description", headers=_auth(seller_token), timeout=10
     )  # type: ignore[index]

@@ -29,6 +29,7 @@ SAMPLE_BODIES: dict[str, Any] = {
     "ListingEdit": {"version": 1, "title": "Leche de avena"},
     "PromptChange": {"prompt": "leche de avena"},
     "PublishRequest": {"price": 1500, "quantity": 2},
+    "ItemEdit": {"price": 1600},
 }
 
 

@@ -31,10 +31,10 @@ def callback(api: Any, back: dict[str, str], browser: dict[str, str] | None) -> 
     return api.call("GET", f"/ml/callback?{query}", headers=browser)
 
 
-def connect(api: Any, sandbox: Any, seller: Any, nickname: str = "VENDEDOR") -> dict[str, Any]:
+def connect(api: Any, sandbox: Any, seller: Any, nickname: str = "VENDEDOR", **page: str) -> dict[str, Any]:
     url, browser = start(seller)
     assert url.startswith(f"{sandbox.url}/authorization?") and "code_challenge_method=S256" in url
-    back = sandbox.sign_in(url, nickname)
+    back = sandbox.sign_in(url, nickname, **page)
     finished = callback(api, back, browser)
     assert finished.status_code == 200, finished.json
     return back

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.marketplace.mercadolibre import MercadoLibreClient, MercadoLibreError
+from chalicelib.marketplace.mercadolibre import MercadoLibreClient, MercadoLibreError, Problem, Unreachable
 from tests.scripted_server import ScriptedServer, scripted_server
 
 RECORDED = Path(__file__).parents[1] / "data" / "mercadolibre"
@@ -90,7 +90,7 @@ def test_validation_causes_are_kept_for_the_panel(server: ScriptedServer) -> Non
 def test_an_unparseable_error_body_still_gives_a_clear_error(server: ScriptedServer) -> None:
     server.answer(502, "<html>bad gateway</html>", Content_Type="text/html")
     with pytest.raises(MercadoLibreError) as raised:
-        client(server, max_attempts=1).item("t", "MLA1")
+        client(server, max_attempts=1).item("MLA1", "t")
     assert raised.value.status == 502 and raised.value.causes == []
 
 
@@ -141,3 +141,119 @@ def test_the_items_a_seller_has_by_sku(server: ScriptedServer) -> None:
     assert server.seen[0].path == "/users/9/items/search" and server.seen[0].args == {
         "seller_sku": "01PRODUCT"
     }
+
+
+# -- every documented error shape, and what kind of problem it is ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "message", "causes", "problem"),
+    [
+        (  # cause objects (validaciones)
+            400,
+            recorded("docs_items_validation_error_causes.json").decode().rstrip() + "\n]\n}",
+            "validation_error",
+            "Validation error",
+            ["create.item.attribute.business_conditional", "moderations.seller.not_authorized"],
+            Problem.VALIDATION,
+        ),
+        (  # cause strings, the code in `message` and the words in `error` (a real answer)
+            403,
+            '{"message": "seller.unable_to_list", "error": "User is unable to list.", "status": 403,'
+            ' "cause": ["address_pending", "phone_pending", "address_empty_city"]}',
+            "seller.unable_to_list",
+            "User is unable to list.",
+            ["address_pending", "phone_pending", "address_empty_city"],
+            Problem.ACCOUNT,
+        ),
+        (  # the list of wrong types in `error` (errors/docs_items_validate_body_invalid_field_types.json)
+            400,
+            '{"message": "body.invalid_field_types", "error": "[invalid property type: [price] expected'
+            ' Number but was String value: p]", "status": 400, "cause": []}',
+            "body.invalid_field_types",
+            "[invalid property type: [price] expected Number but was String value: p]",
+            [],
+            Problem.DEFECT,
+        ),
+        (  # the gateway's {code, message}
+            401,
+            '{"code": "unauthorized", "message": "invalid access token"}',
+            "unauthorized",
+            "invalid access token",
+            [],
+            Problem.TOKEN,
+        ),
+        (  # error-403: no cause, a `code`
+            403,
+            '{"status": 403, "error": "access_denied", "message": "access to the requested resource is'
+            ' forbidden", "code": "FORBIDDEN"}',
+            "access_denied",
+            "access to the requested resource is forbidden",
+            [],
+            Problem.FORBIDDEN,
+        ),
+        (
+            403,
+            '{"status": 403, "error": "Invalid scopes", "code": "FORBIDDEN"}',
+            "FORBIDDEN",
+            "Invalid scopes",
+            [],
+            Problem.FORBIDDEN,
+        ),
+        (401, recorded("docs_invalid_token_401.json"), "not_found", "invalid_token", [], Problem.TOKEN),
+        (
+            400,
+            '{"message": "body.invalid", "error": "bad_request", "status": 400, "cause": []}',
+            "body.invalid",
+            "bad_request",
+            [],
+            Problem.DEFECT,
+        ),
+        (
+            409,
+            '{"message": "item optimistic locking error: conflict", "status": 409, "cause": []}',
+            "409",
+            "item optimistic locking error: conflict",
+            [],
+            Problem.REFUSED,
+        ),
+    ],
+    ids=[
+        "cause-objects",
+        "cause-strings",
+        "invalid-field-types",
+        "gateway",
+        "403",
+        "invalid-scopes",
+        "401",
+        "body-invalid",
+        "409",
+    ],
+)
+def test_every_error_shape_keeps_its_code_words_and_causes(  # type: ignore[no-untyped-def]
+    server, status, body, error, message, causes, problem
+) -> None:
+    server.answer(status, body, x_request_id="req-123")
+    with pytest.raises(MercadoLibreError) as raised:
+        client(server, max_attempts=1).create_item("t", {"family_name": "x"})
+    found = raised.value
+    assert (found.status, found.error, found.message) == (status, error, message)
+    assert [cause.code for cause in found.causes][: len(causes)] == causes
+    assert found.problem is problem and found.request_id == "req-123"
+
+
+def test_a_create_that_times_out_is_an_unknown_outcome_never_retried(server: ScriptedServer) -> None:
+    server.answer(201, '{"id": "MLA1"}', delay="0.5")  # answered after the client gave up
+    with pytest.raises(Unreachable) as raised:
+        client(server, timeout=(1.0, 0.2)).create_item("t", {"title": "x"})
+    assert raised.value.problem is Problem.UNAVAILABLE and raised.value.status == 0
+    assert len(server.seen) == 1  # not tried again: it may have been created
+
+
+def test_a_read_that_times_out_is_tried_again_then_unreachable(server: ScriptedServer) -> None:
+    for _ in range(2):
+        server.answer(200, "{}", delay="0.5")
+    with pytest.raises(Unreachable):
+        client(server, timeout=(1.0, 0.2), max_attempts=2).item("MLA1")
+    assert len(server.seen) == 2
+    assert "Authorization" not in server.seen[0].headers  # a public read sends no token

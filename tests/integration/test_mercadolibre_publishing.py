@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from chalicelib.marketplace.mercadolibre import MercadoLibreError, get_mercadolibre
+from tests.sandbox.conftest import listing_body
 
 
 def _tokens(sandbox) -> str:  # type: ignore[no-untyped-def]
@@ -29,19 +30,12 @@ def test_validate_upload_create_describe_and_find(sandbox) -> None:  # type: ign
     seller_id = client.me(token)["id"]
     picture = client.upload_picture(token, _jpeg())
     assert picture["id"] and picture["variations"]
-    item = {
-        "title": "Auriculares Bluetooth Jbl Tune 510bt Negro",
-        "category_id": "MLA3697",
-        "price": 45999.0,
-        "currency_id": "ARS",
-        "available_quantity": 5,
-        "buying_mode": "buy_it_now",
-        "listing_type_id": "gold_special",
-        "condition": "new",
-        "pictures": [{"id": picture["id"]}],
-        "attributes": [{"id": "BRAND", "value_name": "JBL"}, {"id": "MODEL", "value_name": "Tune 510BT"}],
-        "seller_custom_field": "01INTELLIPOSTPRODUCT",
-    }
+    attributes = [
+        {"id": "BRAND", "value_name": "JBL"},
+        {"id": "MODEL", "value_name": "Tune 510BT"},
+        {"id": "SELLER_SKU", "value_name": "01INTELLIPOSTPRODUCT"},
+    ]
+    item = listing_body(picture["id"], attributes=attributes, seller_custom_field=None)
     with pytest.raises(MercadoLibreError) as refused:
         client.validate_item(token, {**item, "title": "x" * 200, "attributes": []})
     codes = {cause.code for cause in refused.value.causes}
@@ -58,7 +52,13 @@ def test_validate_upload_create_describe_and_find(sandbox) -> None:  # type: ign
         client.add_description(token, created["id"], "otra vez")  # a second POST fails, as in MercadoLibre
     client.replace_description(token, created["id"], "Texto nuevo.")
     assert client.find_items_by_sku(token, seller_id, "01INTELLIPOSTPRODUCT") == [created["id"]]
-    assert client.item(token, created["id"])["seller_custom_field"] == "01INTELLIPOSTPRODUCT"
+    assert client.description(token, created["id"]) == "Texto nuevo."
+    # GET /items/{id} is public: no token, and the stock is the owner's only.
+    public = client.item(created["id"])
+    assert public["id"] == created["id"] and "available_quantity" not in public
+    assert client.item(created["id"], token)["available_quantity"] == 5
+    paused = client.update_item(token, created["id"], {"status": "paused", "price": 42000})
+    assert (paused["status"], paused["price"]) == ("paused", 42000)
 
 
 def test_a_small_picture_is_refused_with_its_cause(sandbox) -> None:  # type: ignore[no-untyped-def]

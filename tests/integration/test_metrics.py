@@ -137,7 +137,7 @@ def test_publishing_counts_failures_by_cause_and_successes(
     seller, product_id = ready_product(api, sandbox)
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
-    _faults(sandbox, status_500_share=1.0, seed=1, paths=["/items"])
+    _faults(sandbox, {"path": "/items*", "status": 500})
     try:
         capsys.readouterr()
         run("publish", process_publish_job, job)

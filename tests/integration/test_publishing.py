@@ -18,10 +18,12 @@ from tests.integration.test_marketplace_accounts import connect
 BUCKET = os.environ["MEDIA_BUCKET"]
 
 
-def ready_product(api: Any, sandbox: Any) -> tuple[Any, str]:
+def ready_product(api: Any, sandbox: Any, **page: str) -> tuple[Any, str]:
+    """A product ready to publish, its seller connected to the sandbox (`page`: the sign-in page's
+    choices, such as `kind="user_products"`)."""
     seller, product_id, job = through_images(api, OATLY, "leche de avena oatly 1 litro")
     process_content_job(job)
-    connect(api, sandbox, seller, f"SELLER{product_id[-6:]}")
+    connect(api, sandbox, seller, f"SELLER{product_id[-6:]}", **page)
     return seller, product_id
 
 
@@ -30,14 +32,34 @@ def approve(seller: Any, product_id: str, **overrides: Any) -> Any:
 
 
 def sandbox_items(sandbox: Any, seller: Any, sku: str) -> list[str]:
+    """Every item of the seller on the sandbox whose SELLER_SKU attribute or seller_custom_field is
+    `sku`: both searches, so an item carrying the SKU in the wrong field still counts as a duplicate."""
     credentials = connection.credentials(seller.user_id)
-    answer = requests.get(
-        f"{sandbox.url}/users/{credentials.ml_user_id}/items/search",
-        params={"seller_sku": sku},
-        headers={"Authorization": f"Bearer {credentials.access_token}"},
-        timeout=10,
-    )
-    return answer.json()["results"]  # type: ignore[no-any-return]
+    found: list[str] = []
+    for parameter in ("seller_sku", "sku"):
+        answer = requests.get(
+            f"{sandbox.url}/users/{credentials.ml_user_id}/items/search",
+            params={parameter: sku},
+            headers={"Authorization": f"Bearer {credentials.access_token}"},
+            timeout=10,
+        )
+        found += [item for item in answer.json()["results"] if item not in found]
+    return found
+
+
+def latest_job(product_id: str) -> str:
+    """The product's newest publish job: `{version}.json`, then `{version}-{attempt}.json`."""
+
+    def attempt(key: str) -> int:
+        name = key.rsplit("/", 1)[1].removesuffix(".json")
+        return int(name.split("-")[1]) if "-" in name else 1
+
+    return max(keys(f"jobs/publish/{product_id}/"), key=attempt)
+
+
+def sandbox_item(sandbox: Any, item_id: str) -> dict[str, Any]:
+    """The item as anyone reads it (GET /items/{id} is public)."""
+    return requests.get(f"{sandbox.url}/items/{item_id}", timeout=10).json()  # type: ignore[no-any-return]
 
 
 def test_approving_publishes_the_item_with_picture_and_description(api, sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -56,15 +78,16 @@ def test_approving_publishes_the_item_with_picture_and_description(api, sandbox)
     item = requests.get(
         f"{sandbox.url}/items/{item_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
-    assert item.json()["seller_custom_field"] == product_id and item.json()["pictures"]
+    assert item.json()["pictures"]
+    assert [a["value_name"] for a in item.json()["attributes"] if a["id"] == "SELLER_SKU"] == [product_id]
     description = requests.get(
         f"{sandbox.url}/items/{item_id}/description", headers={"Authorization": f"Bearer {token}"}, timeout=10
     ).json()
     assert description["plain_text"]
-    # Published: edits are out of scope for now, and say so.
-    assert seller.call("PUT", f"/products/{product_id}/prompt", {"prompt": "otra"}).json["error"]["code"] == (
-        "PUBLISHED_EDITS_UNSUPPORTED"
-    )
+    # Published: a new prompt would write another listing; the item stays as published, and says so.
+    refused = seller.call("PUT", f"/products/{product_id}/prompt", {"prompt": "otra"})
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "PUBLISHED_LISTING_LOCKED"
+    assert refused.json["error"]["details"]["field"] == "prompt"
     process_publish_job(job)  # a duplicate delivery changes nothing
     assert sandbox_items(sandbox, seller, product_id) == [item_id]
 
@@ -74,15 +97,11 @@ def test_a_run_that_stops_after_creating_the_item_is_finished_not_repeated(api, 
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
     # MercadoLibre fails every description call: the run stops right after the item exists.
-    requests.post(
-        f"{sandbox.url}/_sandbox/faults",
-        json={"status_500_share": 1.0, "paths": ["/items/MLA"], "seed": 1},
-        timeout=10,
-    )
+    _faults(sandbox, {"path": "/items/MLA*", "status": 500})
     try:
         process_publish_job(job)
     finally:
-        requests.post(f"{sandbox.url}/_sandbox/faults", json={}, timeout=10)
+        _faults(sandbox)
     failed = Product.get(seller.user_id, product_id)
     assert failed.status == "failed" and failed.attention["code"] == "MERCADOLIBRE_UNAVAILABLE"
     [created] = sandbox_items(sandbox, seller, product_id)
@@ -90,6 +109,8 @@ def test_a_run_that_stops_after_creating_the_item_is_finished_not_repeated(api, 
     published = Product.get(seller.user_id, product_id)
     assert published.status == "published" and published.item["id"] == created
     assert sandbox_items(sandbox, seller, product_id) == [created]
+    codes = [e["code"] for e in seller.call("GET", f"/products/{product_id}").json["events"]]
+    assert codes.count("PUBLISHED") == 1 and "ITEM_UPDATED" not in codes  # its first publication, finished
 
 
 def test_publishing_needs_a_connected_account_and_the_sites_currency(api, sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -142,15 +163,26 @@ def test_a_validation_error_names_the_field(api, sandbox) -> None:  # type: igno
     assert Product.get(seller.user_id, product_id).status == "published"
 
 
-def _faults(sandbox: Any, **knobs: Any) -> None:
-    requests.post(f"{sandbox.url}/_sandbox/faults", json=knobs, timeout=10)
+def _faults(sandbox: Any, *answers: dict[str, Any], seed: int | None = None) -> None:
+    """The sandbox's scripted answers (infra/local/mercadolibre/answers.py); none clears them."""
+    answer = requests.post(
+        f"{sandbox.url}/_sandbox/faults", json={"answers": answers, "seed": seed}, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
 
 
 def test_a_429_storm_slows_publishing_down_but_lists_once(api, sandbox) -> None:  # type: ignore[no-untyped-def]
     seller, product_id = ready_product(api, sandbox)
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
-    _faults(sandbox, status_429_share=0.5, seed=3, paths=["/items", "/pictures", "/users"])
+    _faults(
+        sandbox,
+        *(
+            {"path": f"{prefix}*", "status": 429, "share": 0.5}
+            for prefix in ("/items", "/pictures", "/users")
+        ),
+        seed=3,
+    )
     try:
         process_publish_job(job)
     finally:
@@ -174,7 +206,7 @@ def test_500s_while_creating_the_item_fail_clearly_and_a_retry_lists_once(api, s
     seller, product_id = ready_product(api, sandbox)
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
-    _faults(sandbox, status_500_share=1.0, seed=1, paths=["/items"])
+    _faults(sandbox, {"path": "/items*", "status": 500})
     try:
         process_publish_job(job)
     finally:
@@ -187,3 +219,116 @@ def test_500s_while_creating_the_item_fail_clearly_and_a_retry_lists_once(api, s
     process_publish_job(next(k for k in keys(f"jobs/publish/{product_id}/") if k.endswith("-2.json")))
     assert Product.get(seller.user_id, product_id).status == "published"
     assert len(sandbox_items(sandbox, seller, product_id)) == 1
+
+
+# -- MercadoLibre as it really is (issue 17) --------------------------------------------------------
+
+
+def test_the_item_carries_the_product_as_its_seller_sku_attribute(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id = ready_product(api, sandbox)
+    approve(seller, product_id)
+    [job] = keys(f"jobs/publish/{product_id}/")
+    process_publish_job(job)
+    item = sandbox_item(sandbox, Product.get(seller.user_id, product_id).item["id"])
+    # The publishing guide counts only the SELLER_SKU attribute; seller_custom_field is the seller's own.
+    assert [a["value_name"] for a in item["attributes"] if a["id"] == "SELLER_SKU"] == [product_id]
+    assert item["seller_custom_field"] is None
+
+
+def test_a_connection_dropped_after_the_item_was_created_lists_it_once(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    """MercadoLibre creates the item and the answer never arrives: the outcome is unknown, so the
+    publisher looks the SKU up before any new attempt, finds the item and finishes it."""
+    seller, product_id = ready_product(api, sandbox)
+    approve(seller, product_id)
+    [job] = keys(f"jobs/publish/{product_id}/")
+    _faults(sandbox, {"method": "POST", "path": "/items", "drop": "after", "times": 1})
+    try:
+        process_publish_job(job)
+    finally:
+        _faults(sandbox)
+    published = Product.get(seller.user_id, product_id)
+    assert published.status == "published"
+    assert sandbox_items(sandbox, seller, product_id) == [published.item["id"]]
+    codes = [e["code"] for e in seller.call("GET", f"/products/{product_id}").json["events"]]
+    assert "OUTCOME_UNKNOWN" in codes and codes.count("PUBLISHED") == 1
+
+
+def test_a_user_products_seller_is_published_with_a_family_name_and_no_title(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id = ready_product(api, sandbox, kind="user_products")
+    assert seller.call("GET", "/ml/account").json["user_products"] is True
+    listing = seller.call("GET", f"/products/{product_id}/listing").json
+    approve(seller, product_id)
+    [job] = keys(f"jobs/publish/{product_id}/")
+    process_publish_job(job)
+    product = seller.call("GET", f"/products/{product_id}").json
+    assert product["status"] == "published", product["attention"]
+    item = sandbox_item(sandbox, product["item"]["id"])
+    assert item["family_name"] == listing["title"] and "user_product_listing" in item["tags"]
+    # What the panel shows is what MercadoLibre displays: the title it wrote.
+    assert product["item"]["title"] == item["title"] and product["item"]["family_name"] == listing["title"]
+
+
+def test_a_seller_whose_account_data_is_missing_is_told_which_and_where(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id = ready_product(api, sandbox, data_pending="1")
+    approve(seller, product_id)
+    [job] = keys(f"jobs/publish/{product_id}/")
+    process_publish_job(job)
+    attention = seller.call("GET", f"/products/{product_id}").json["attention"]
+    assert attention["code"] == "MERCADOLIBRE_ACCOUNT_INCOMPLETE"
+    assert attention["params"]["missing"] == ["address_pending", "phone_pending"]
+    assert attention["params"]["account_url"] == "https://myaccount.mercadolibre.com.ar/profile"
+    assert attention["params"]["retry"] is True
+    assert seller.call("GET", "/ml/account").json["status"] == "connected"  # nothing to reconnect
+
+
+# Each documented error shape MercadoLibre may answer, and what the seller is told to do.
+ERROR_SHAPES = [
+    (
+        403,
+        {
+            "status": 403,
+            "error": "access_denied",
+            "message": "access to the requested resource is forbidden",
+            "code": "FORBIDDEN",
+        },
+        "MERCADOLIBRE_FORBIDDEN",
+        False,
+    ),
+    (403, {"status": 403, "error": "Invalid scopes", "code": "FORBIDDEN"}, "MERCADOLIBRE_FORBIDDEN", False),
+    (
+        400,
+        {"message": "body.invalid", "error": "bad_request", "status": 400, "cause": []},
+        "PUBLISH_DEFECT",
+        False,
+    ),
+    (429, None, "MERCADOLIBRE_UNAVAILABLE", True),
+    (503, None, "MERCADOLIBRE_UNAVAILABLE", True),
+    (
+        404,
+        {"message": "not here", "error": "not_found", "status": 404, "cause": []},
+        "MERCADOLIBRE_REJECTED",
+        False,
+    ),
+    # The gateway's shape, refused even after a fresh token: a token problem, the only reconnect.
+    (401, {"code": "unauthorized", "message": "invalid access token"}, "MERCADOLIBRE_RECONNECT", True),
+]
+
+
+def test_each_error_shape_tells_the_seller_what_to_do(api, sandbox) -> None:  # type: ignore[no-untyped-def]
+    seller, product_id = ready_product(api, sandbox)
+    for status, body, code, retry in ERROR_SHAPES:
+        approve(seller, product_id)  # the seller trying again after each failure
+        job = latest_job(product_id)
+        _faults(sandbox, {"method": "POST", "path": "/items/validate", "status": status, "body": body})
+        try:
+            process_publish_job(job)
+        finally:
+            _faults(sandbox)
+        attention = seller.call("GET", f"/products/{product_id}").json["attention"]
+        assert (attention["code"], attention["params"]["retry"]) == (code, retry), (status, attention)
+        assert attention["params"]["status"] == status
+        assert attention["params"]["mercadolibre_request_id"]  # kept for whoever looks into it
+        connected = seller.call("GET", "/ml/account").json["status"]
+        assert connected == ("disconnected" if code == "MERCADOLIBRE_RECONNECT" else "connected")
+        if connected == "connected":
+            assert sandbox_items(sandbox, seller, product_id) == []  # validation stopped each before the item

@@ -74,26 +74,35 @@ class Seller:
 
     def listing(self, **overrides: Any) -> dict[str, Any]:
         """A valid MLA listing in a leaf with the default sheet, with a freshly uploaded picture."""
-        picture_id = self.upload(jpeg()).json["id"]
-        body = {
-            "title": "Auriculares Bluetooth Jbl Tune 510bt Negro",
-            "category_id": "MLA3697",
-            "price": 45999.0,
-            "currency_id": "ARS",
-            "available_quantity": 5,
-            "buying_mode": "buy_it_now",
-            "listing_type_id": "gold_special",
-            "condition": "new",
-            "pictures": [{"id": picture_id}],
-            "attributes": [{"id": "BRAND", "value_name": "JBL"}, {"id": "MODEL", "value_name": "Tune 510BT"}],
-            "seller_custom_field": "SKU-JBL-510",
-        }
-        return {**body, **overrides}
+        return listing_body(self.upload(jpeg()).json["id"], **overrides)
+
+
+def listing_body(picture_id: str, **overrides: Any) -> dict[str, Any]:
+    """A valid MLA listing (a leaf with the default sheet) showing the picture `picture_id`."""
+    body = {
+        "title": "Auriculares Bluetooth Jbl Tune 510bt Negro",
+        "category_id": "MLA3697",
+        "price": 45999.0,
+        "currency_id": "ARS",
+        "available_quantity": 5,
+        "buying_mode": "buy_it_now",
+        "listing_type_id": "gold_special",
+        "condition": "new",
+        "pictures": [{"id": picture_id}],
+        "attributes": [{"id": "BRAND", "value_name": "JBL"}, {"id": "MODEL", "value_name": "Tune 510BT"}],
+        "seller_custom_field": "SKU-JBL-510",
+    }
+    return {**body, **overrides}
 
 
 def authorization_code(
-    client: FlaskClient, nickname: str = "TESTSELLER", site_id: str = "MLA", challenge: str | None = None
+    client: FlaskClient,
+    nickname: str = "TESTSELLER",
+    site_id: str = "MLA",
+    challenge: str | None = None,
+    **page: str,
 ) -> str:
+    """The code of a seller signed in on the page (`page`: its other inputs, `kind`, `data_pending`)."""
     params = {
         "response_type": "code",
         "client_id": DEFAULT_CLIENT_ID,
@@ -102,9 +111,9 @@ def authorization_code(
     }
     if challenge:
         params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
-    page = client.get("/authorization", query_string=params)
-    assert page.status_code == 200 and b'name="nickname"' in page.data
-    answer = client.post("/authorization", data={**params, "nickname": nickname, "site_id": site_id})
+    shown = client.get("/authorization", query_string=params)
+    assert shown.status_code == 200 and b'name="nickname"' in shown.data
+    answer = client.post("/authorization", data={**params, "nickname": nickname, "site_id": site_id, **page})
     assert answer.status_code == 302
     location = urlsplit(answer.headers["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT_URI
@@ -156,9 +165,9 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def sign_in(client: FlaskClient, nickname: str = "TESTSELLER", site_id: str = "MLA") -> Seller:
+def sign_in(client: FlaskClient, nickname: str = "TESTSELLER", site_id: str = "MLA", **page: str) -> Seller:
     verifier, challenge = pkce_pair()
-    tokens = exchange(client, authorization_code(client, nickname, site_id, challenge), verifier).json
+    tokens = exchange(client, authorization_code(client, nickname, site_id, challenge, **page), verifier).json
     return Seller(client, tokens["user_id"], tokens["access_token"], tokens["refresh_token"])
 
 

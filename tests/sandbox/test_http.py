@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -11,13 +12,15 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 
 from infra.local.emulator import free_port
 from infra.local.mercadolibre.server import create_app
 from infra.local.mercadolibre.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxState
 from tests.photos import grocery_photo
-from tests.sandbox.conftest import REDIRECT_URI, authorization_code, exchange, jpeg, pkce_pair
+from tests.sandbox.conftest import REDIRECT_URI, authorization_code, exchange, jpeg, listing_body, pkce_pair
+from tests.scripted_server import scripted_server
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).parents[2]
@@ -94,13 +97,47 @@ def test_a_real_photo_is_published_over_http(live_sandbox: str) -> None:
     assert picture.status_code == 200 and picture.content[:2] == b"\xff\xd8"
 
 
-def test_the_fault_knobs_answer_429_with_retry_after_and_500(live_sandbox: str) -> None:
-    knobs = {"status_429_share": 0.5, "status_500_share": 0.5, "seed": 7, "paths": ["/categories"]}
-    assert requests.post(f"{live_sandbox}/_sandbox/faults", json=knobs, timeout=10).status_code == 200
+def faults(base: str, **knobs: object) -> dict[str, object]:
+    answer = requests.post(f"{base}/_sandbox/faults", json=knobs, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def test_a_scripted_answer_is_exactly_the_status_and_body_asked_for_then_stops(live_sandbox: str) -> None:
+    auth = connect(live_sandbox)
+    body = {
+        "message": "seller.unable_to_list",
+        "error": "User is unable to list.",
+        "status": 403,
+        "cause": ["x"],
+    }
+    faults(
+        live_sandbox, answers=[{"method": "POST", "path": "/items", "status": 403, "body": body, "times": 2}]
+    )
+
+    for _ in range(2):
+        scripted = requests.post(f"{live_sandbox}/items", json={}, headers=auth, timeout=10)
+        assert (scripted.status_code, scripted.json()) == (403, body)
+        assert scripted.headers["X-Sandbox"] == "intellipost-local" and scripted.headers["x-request-id"]
+    # Spent: the sandbox answers for itself again; other methods and paths were never scripted.
+    assert requests.post(f"{live_sandbox}/items", json={}, headers=auth, timeout=10).json()["cause"][0][
+        "code"
+    ] == ("body.required_fields")
+    assert requests.get(f"{live_sandbox}/users/me", headers=auth, timeout=10).status_code == 200
+
+
+def test_shares_of_429_and_500_on_a_prefix_make_a_seeded_storm(live_sandbox: str) -> None:
+    faults(
+        live_sandbox,
+        seed=7,
+        answers=[
+            {"path": "/categories*", "status": 429, "share": 0.5},
+            {"path": "/categories*", "status": 500},
+        ],
+    )
 
     answers = [requests.get(f"{live_sandbox}/categories/MLA1055", timeout=10) for _ in range(30)]
-    statuses = {answer.status_code for answer in answers}
-    assert statuses == {429, 500}
+    assert {answer.status_code for answer in answers} == {429, 500}
     throttled = next(answer for answer in answers if answer.status_code == 429)
     assert throttled.headers["Retry-After"] == "1"
     assert throttled.json() == {
@@ -109,7 +146,7 @@ def test_the_fault_knobs_answer_429_with_retry_after_and_500(live_sandbox: str) 
         "status": 429,
         "cause": [],
     }
-    assert next(a for a in answers if a.status_code == 500).json()["status"] == 500
+    assert next(a for a in answers if a.status_code == 500).json()["error"] == "internal_error"
     # Other paths and the harness itself are untouched.
     assert (
         requests.get(f"{live_sandbox}/sites/MLA/domain_discovery/search?q=mate", timeout=10).status_code
@@ -117,14 +154,43 @@ def test_the_fault_knobs_answer_429_with_retry_after_and_500(live_sandbox: str) 
     )
     assert requests.get(f"{live_sandbox}/_sandbox/health", timeout=10).status_code == 200
 
-    requests.post(f"{live_sandbox}/_sandbox/faults", json={"latency_ms": 300}, timeout=10)
+    faults(live_sandbox, latency_ms=300)
     started = time.monotonic()
     assert requests.get(f"{live_sandbox}/categories/MLA1055", timeout=10).status_code == 200
     assert time.monotonic() - started >= 0.3
-    assert (
-        requests.post(f"{live_sandbox}/_sandbox/faults", json={"status_429_share": 2}, timeout=10).status_code
-        == 400
-    )
+    for wrong in (
+        {"answers": [{"path": "/items", "status": 200, "share": 2}]},
+        {"answers": [{"path": "/items"}]},
+        {"answers": [{"path": "/_sandbox/reset", "status": 500}]},
+        {"status_429_share": 0.5},
+    ):
+        assert requests.post(f"{live_sandbox}/_sandbox/faults", json=wrong, timeout=10).status_code == 400
+
+
+def test_dropping_the_connection_after_creating_leaves_the_item_and_no_answer(live_sandbox: str) -> None:
+    auth = connect(live_sandbox)
+    me = requests.get(f"{live_sandbox}/users/me", headers=auth, timeout=10).json()
+    picture = requests.post(
+        f"{live_sandbox}/pictures/items/upload", headers=auth, files={"file": ("p.jpg", jpeg())}, timeout=10
+    ).json()
+    attributes = [{"id": "BRAND", "value_name": "JBL"}, {"id": "SELLER_SKU", "value_name": "DROPPED-1"}]
+    listing = listing_body(picture["id"], attributes=attributes)
+    faults(live_sandbox, answers=[{"method": "POST", "path": "/items", "drop": "after", "times": 1}])
+
+    with pytest.raises(requests.ConnectionError):
+        requests.post(f"{live_sandbox}/items", json=listing, headers=auth, timeout=10)
+    found = requests.get(
+        f"{live_sandbox}/users/{me['id']}/items/search",
+        params={"seller_sku": "DROPPED-1"},
+        headers=auth,
+        timeout=10,
+    ).json()
+    assert found["paging"]["total"] == 1  # created, although nobody heard
+
+    faults(live_sandbox, answers=[{"method": "GET", "path": "/users/me", "drop": "before", "times": 1}])
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{live_sandbox}/users/me", headers=auth, timeout=10)
+    assert requests.get(f"{live_sandbox}/users/me", headers=auth, timeout=10).status_code == 200
 
 
 def test_a_state_file_keeps_sellers_tokens_pictures_and_items_across_restarts(tmp_path: Path) -> None:
@@ -193,3 +259,57 @@ def test_the_entry_point_serves_on_the_given_loopback_port(tmp_path: Path) -> No
         finally:
             log.close()
     assert exit_code == 0, (tmp_path / "sandbox.log").read_text()
+
+
+def test_item_changes_are_notified_to_the_app_until_it_answers_200(live_sandbox: str) -> None:
+    with scripted_server() as receiver:
+        receiver.answer(500, "{}")  # the first delivery fails: MercadoLibre sends it again
+        receiver.answer(200, "{}")
+        receiver.answer(200, "{}")
+        registered = requests.post(
+            f"{live_sandbox}/_sandbox/apps",
+            json={
+                "client_id": DEFAULT_CLIENT_ID,
+                "client_secret": DEFAULT_CLIENT_SECRET,
+                "notifications_url": f"{receiver.url}/api/v1/ml/notifications",
+            },
+            timeout=10,
+        )
+        assert registered.status_code == 200 and registered.json()["topics"] == ["items"]
+        auth = connect(live_sandbox)
+        me = requests.get(f"{live_sandbox}/users/me", headers=auth, timeout=10).json()
+        picture = requests.post(
+            f"{live_sandbox}/pictures/items/upload",
+            headers=auth,
+            files={"file": ("p.jpg", jpeg())},
+            timeout=10,
+        ).json()
+        item = requests.post(
+            f"{live_sandbox}/items", headers=auth, timeout=10, json=listing_body(picture["id"])
+        ).json()
+        wait_for(lambda: len(receiver.seen) >= 2, 30, "the notification, sent again")
+        requests.post(
+            f"{live_sandbox}/_sandbox/items/{item['id']}/status", json={"status": "paused"}, timeout=10
+        )
+        wait_for(lambda: len(receiver.seen) >= 3, 30, "the notification of the status change")
+
+    first, again, status = (json.loads(seen.body) for seen in receiver.seen)
+    assert receiver.seen[0].path == "/api/v1/ml/notifications"
+    assert set(first) == {
+        "_id",
+        "resource",
+        "user_id",
+        "topic",
+        "application_id",
+        "attempts",
+        "sent",
+        "received",
+    }
+    assert (first["resource"], first["topic"], first["user_id"]) == (
+        f"/items/{item['id']}",
+        "items",
+        me["id"],
+    )
+    assert first["application_id"] == int(DEFAULT_CLIENT_ID)
+    assert (first["attempts"], again["attempts"], again["_id"]) == (1, 2, first["_id"])
+    assert status["resource"] == first["resource"] and status["_id"] != first["_id"]

@@ -1,30 +1,36 @@
 """What `POST /items/validate` and `POST /items` check, and the item they create.
 
 Cause codes, ids and messages are MercadoLibre's own where the validaciones page documents them
-(126, 109, 129, 147, 154, 173, 201, 204, 3510, 3707, 3708); the others are the codes real clients
-handle (item.title.length.invalid, item.currency_id.invalid, item.condition.invalid,
+(126, 109, 129, 147, 154, 173, 201, 204, 398, 3510, 3707, 3708); the others are the codes real
+clients handle (item.title.length.invalid, item.currency_id.invalid, item.condition.invalid,
 item.available_quantity.invalid, item.buying_mode.invalid, item.listing_type_id.invalid,
-item.site_id.invalid, item.pictures.invalid). Checks the sandbox does not make: variations,
-shipping, sale terms, `conditional_required` (MercadoLibre decides those through
-/categories/{id}/attributes/conditional) and `catalog_required` (catalog listings only).
+item.site_id.invalid, item.pictures.invalid).
+
+Two kinds of seller (precio-variacion, user-products): a classic one sends `title`; one tagged
+`user_product_seller` sends `family_name` and no `title` (nor `variations`), and MercadoLibre writes
+the title. A seller whose account data is incomplete cannot list at all (`seller.unable_to_list`).
+Checks the sandbox does not make: variations, shipping, sale terms, `conditional_required`
+(MercadoLibre decides those through /categories/{id}/attributes/conditional) and
+`catalog_required` (catalog listings only).
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from infra.local.mercadolibre.catalog import LISTING_TYPES, SITE_CURRENCY, Catalog, Category, fold
-from infra.local.mercadolibre.errors import ApiError, cause
+from infra.local.mercadolibre.errors import ApiError, cause, invalid_fields, unable_to_list, validation_error
 from infra.local.mercadolibre.pictures import picture_json
-from infra.local.mercadolibre.state import SandboxState, Seller
+from infra.local.mercadolibre.state import USER_PRODUCTS, SandboxState, Seller
 
 MAX_PRICE = 9_999_999_999
 NOT_APPLICABLE = "-1"  # value_id a seller sends for an attribute that does not apply
 FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "title": (str,),
+    "family_name": (str,),
     "category_id": (str,),
     "price": (int, float),
     "currency_id": (str,),
@@ -41,7 +47,6 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "description": (dict,),
 }
 REQUIRED_FIELDS = (
-    "title",
     "category_id",
     "price",
     "currency_id",
@@ -85,12 +90,24 @@ def check_body(body: Any) -> dict[str, Any]:
     return body
 
 
+def check_seller(body: dict[str, Any], seller: Seller) -> None:
+    """What is refused for who the seller is, before any rule about the item itself."""
+    if seller.list_codes:
+        raise unable_to_list(seller.list_codes)
+    # A User Products seller names the family; MercadoLibre writes the title (precio-variacion).
+    refused = ["title", "variations"] if seller.kind == USER_PRODUCTS else ["family_name"]
+    present = [name for name in refused if name in body]
+    if present:
+        raise invalid_fields(present)
+
+
 def validate(
     body: dict[str, Any], seller: Seller, catalog: Catalog, state: SandboxState
 ) -> tuple[Category | None, list[dict[str, Any]]]:
     """The error causes for this item (empty when it can be listed), and its category when known."""
     causes: list[dict[str, Any]] = []
-    missing = [name for name in REQUIRED_FIELDS if body.get(name) in (None, "")]
+    named_by = "family_name" if seller.kind == USER_PRODUCTS else "title"
+    missing = [name for name in (named_by, *REQUIRED_FIELDS) if body.get(name) in (None, "")]
     if missing:
         causes.append(
             cause(
@@ -101,11 +118,13 @@ def validate(
         )
     category = _category(body, seller, catalog, causes)
     if category is not None:
-        _title(body, category, causes)
+        _title(body, named_by, category, causes)
         _price(body, category, causes)
         _condition(body, category, causes)
         _attributes(body, category, catalog, causes)
-        _pictures(body, seller, category, state, causes)
+        causes += picture_problems(
+            body.get("pictures") or [], seller, category, state, body.get("listing_type_id")
+        )
     currency = body.get("currency_id")
     site_currency = SITE_CURRENCY[seller.site_id]
     if currency and currency != site_currency:
@@ -151,14 +170,15 @@ def _category(
     return category
 
 
-def _title(body: dict[str, Any], category: Category, causes: list[dict[str, Any]]) -> None:
-    title = body.get("title") or ""
+def _title(body: dict[str, Any], name: str, category: Category, causes: list[dict[str, Any]]) -> None:
+    # The family name is held to the same limit as a title (user-products FAQ: max_title_length).
+    title = body.get(name) or ""
     if len(title) > category.max_title_length:
         message = (
             f"Category {category.id} does not support titles greater than "
             f"{category.max_title_length} characters long."
         )
-        causes.append(cause("item.title.length.invalid", message, ["item.title"]))
+        causes.append(cause(f"item.{name}.length.invalid", message, [f"item.{name}"]))
 
 
 def _price(body: dict[str, Any], category: Category, causes: list[dict[str, Any]]) -> None:
@@ -277,20 +297,19 @@ def number_is_valid(attribute: dict[str, Any], definition: dict[str, Any]) -> bo
     return numeric and unit in units
 
 
-def _pictures(
-    body: dict[str, Any],
+def picture_problems(
+    pictures: list[dict[str, Any]],
     seller: Seller,
     category: Category,
     state: SandboxState,
-    causes: list[dict[str, Any]],
-) -> None:
-    pictures = body.get("pictures") or []
+    listing_type: str | None,
+) -> list[dict[str, Any]]:
+    """The causes against these pictures (by id, the seller's own uploads), on creating or replacing."""
+    causes: list[dict[str, Any]] = []
     if not pictures:
-        message = (
-            f"Item pictures are mandatory for listing type {body.get('listing_type_id') or 'gold_special'}."
-        )
+        message = f"Item pictures are mandatory for listing type {listing_type or 'gold_special'}."
         causes.append(cause("item.listing_type_id.requiresPictures", message, ["item.pictures"], 173))
-        return
+        return causes
     maximum = int(category.settings.get("max_pictures_per_item") or 12)
     if len(pictures) > maximum:
         message = f"Items in category {category.id} cannot exceeds {maximum} pictures."
@@ -307,6 +326,29 @@ def _pictures(
         if stored is None or stored.seller_id != seller.id:
             message = f"Picture id {picture_id} does not exist."
             causes.append(cause("item.pictures.picture_not_found", message, [f"item.pictures[{index}]"], 204))
+    return causes
+
+
+def item_pictures(pictures: list[dict[str, Any]], state: SandboxState, base_url: str) -> dict[str, Any]:
+    """The item's picture fields for these (checked) pictures."""
+    with state.lock:
+        found = [picture_json(state.pictures[p["id"]], base_url) for p in pictures]
+    return {
+        "thumbnail_id": found[0]["id"],
+        "thumbnail": found[0]["variations"][-1]["url"],
+        "secure_thumbnail": found[0]["variations"][-1]["secure_url"],
+        "pictures": [
+            {
+                "id": picture["id"],
+                "url": picture["variations"][0]["url"],
+                "secure_url": picture["variations"][0]["secure_url"],
+                "size": picture["max_size"],
+                "max_size": picture["max_size"],
+                "quality": "",
+            }
+            for picture in found
+        ],
+    }
 
 
 # -- the item ---------------------------------------------------------------------------------------
@@ -328,20 +370,43 @@ def new_item(
     digits = f"{secrets.randbelow(9 * 10**9) + 10**9}"
     item_id = f"{category.site_id}{digits}"
     host = "articulo.mercadolibre.com.ar" if category.site_id == "MLA" else "produto.mercadolivre.com.br"
-    now = datetime.fromtimestamp(state.clock(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    with state.lock:
-        pictures = [picture_json(state.pictures[p["id"]], base_url) for p in body["pictures"]]
+    created = datetime.fromtimestamp(state.clock(), UTC)
+    now = created.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # gold_special and gold_pro last 7300 days (tipos-de-publicacion: duration_days.buy_it_now).
+    stop = (created + timedelta(days=7300)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     definitions = {d["id"]: d for d in catalog.attributes(category.id) or []}
+    attributes = [
+        {
+            "id": attribute["id"],
+            "name": definitions.get(attribute["id"], {}).get(
+                "name", NAMES.get(attribute["id"], attribute["id"])
+            ),
+            "value_id": attribute.get("value_id"),
+            "value_name": attribute.get("value_name"),
+            "value_struct": attribute.get("value_struct"),
+        }
+        for attribute in body.get("attributes") or []
+    ]
+    family_name = body.get("family_name")
+    title = (
+        user_product_title(family_name, attributes, category.max_title_length)
+        if family_name
+        else body["title"]
+    )
+    tags = ["test_item", "immediate_payment", *(["user_product_listing"] if family_name else [])]
     return {
         "id": item_id,
         "site_id": category.site_id,
-        "title": body["title"],
+        "title": title,
+        "family_name": family_name,
         "seller_id": seller.id,
         "category_id": category.id,
+        "user_product_id": f"{category.site_id}U{secrets.randbelow(9 * 10**8) + 10**8}",
         "official_store_id": None,
         "price": body["price"],
         "base_price": body["price"],
         "original_price": None,
+        "inventory_id": None,
         "currency_id": body["currency_id"],
         "initial_quantity": body["available_quantity"],
         "available_quantity": body["available_quantity"],
@@ -350,51 +415,77 @@ def new_item(
         "buying_mode": body["buying_mode"],
         "listing_type_id": body["listing_type_id"],
         "start_time": now,
-        "stop_time": None,
+        "stop_time": stop,
+        "end_time": stop,
         "condition": body["condition"],
-        "permalink": f"https://{host}/{category.site_id}-{digits}-{slug(body['title'])}-_JM",
-        "thumbnail_id": pictures[0]["id"],
-        "thumbnail": pictures[0]["variations"][-1]["url"],
-        "secure_thumbnail": pictures[0]["variations"][-1]["secure_url"],
-        "pictures": [
-            {
-                "id": picture["id"],
-                "url": picture["variations"][0]["url"],
-                "secure_url": picture["variations"][0]["secure_url"],
-                "size": picture["max_size"],
-                "max_size": picture["max_size"],
-                "quality": "",
-            }
-            for picture in pictures
-        ],
+        "permalink": f"https://{host}/{category.site_id}-{digits}-{slug(title)}-_JM",
+        **item_pictures(body["pictures"], state, base_url),
         "video_id": None,
         "descriptions": [],
         "accepts_mercadopago": True,
-        "shipping": body.get("shipping")
-        or {"mode": "not_specified", "local_pick_up": False, "free_shipping": False},
-        "attributes": [
-            {
-                "id": attribute["id"],
-                "name": definitions.get(attribute["id"], {}).get("name", attribute["id"]),
-                "value_id": attribute.get("value_id"),
-                "value_name": attribute.get("value_name"),
-                "value_struct": attribute.get("value_struct"),
-            }
-            for attribute in body.get("attributes") or []
-        ],
+        "non_mercado_pago_payment_methods": [],
+        # An item's shipping when it says none (publica-productos); Mercado Envíos is not modelled.
+        "shipping": {
+            "mode": "not_specified",
+            "local_pick_up": False,
+            "free_shipping": False,
+            "methods": [],
+            "dimensions": None,
+            "tags": [],
+            "logistic_type": "not_specified",
+            "store_pick_up": False,
+        },
+        "international_delivery_mode": "none",
+        "seller_address": {"id": 0},
+        "seller_contact": None,
+        "location": {},
+        "coverage_areas": [],
+        "attributes": attributes,
+        "listing_source": "",
         "variations": [],
         "status": "active",
         "sub_status": [],
-        "tags": ["test_item", "immediate_payment"],
-        "warranty": None,
+        "tags": tags,
+        "warranty": warranty(body.get("sale_terms") or []),
         "catalog_product_id": None,
         "domain_id": category.domain_id,
         "seller_custom_field": body.get("seller_custom_field"),
+        "parent_item_id": None,
+        "deal_ids": [],
+        "automatic_relist": False,
         "date_created": now,
         "last_updated": now,
         "health": None,
         "catalog_listing": False,
+        "item_relations": [],
+        "channels": ["marketplace"],
     }
+
+
+def warranty(sale_terms: list[dict[str, Any]]) -> str | None:
+    """ "Garantía del vendedor: 90 días", from the WARRANTY_TYPE and WARRANTY_TIME sale terms."""
+    terms = {term.get("id"): term.get("value_name") for term in sale_terms if isinstance(term, dict)}
+    if not terms.get("WARRANTY_TYPE"):
+        return None
+    return (
+        f"{terms['WARRANTY_TYPE']}: {terms['WARRANTY_TIME']}"
+        if terms.get("WARRANTY_TIME")
+        else str(terms["WARRANTY_TYPE"])
+    )
+
+
+# Names of attributes every category has although its sheet does not list them.
+NAMES = {"SELLER_SKU": "SKU"}  # as items show it (precio-por-cantidad's example)
+
+
+def user_product_title(family_name: str, attributes: list[dict[str, Any]], limit: int) -> str:
+    """The title MercadoLibre writes for a User Products item: the family name and what tells this
+    variant apart (the color, as in precio-variacion's example "Apple iPhone 256GB Rojo")."""
+    title = family_name.strip()
+    color = next((a.get("value_name") for a in attributes if a.get("id") == "COLOR"), None)
+    if color and color.casefold() not in title.casefold():
+        title = f"{title} {color}"
+    return title[:limit].strip()
 
 
 def description_json(plain_text: str, state: SandboxState, created: str | None = None) -> dict[str, Any]:
@@ -414,6 +505,20 @@ def check_description(body: Any, category: Category) -> str:
             400, "[invalid property type: [plain_text] expected String]", "body.invalid_field_types"
         )
     plain_text: str = body["plain_text"]
+    # descripcion-de-articulos: plain text only; its example refuses the emoji of "< br > 😀" at
+    # plain_text[7] (the tag-like text passes). Characters past the Basic Multilingual Plane, then.
+    wrong = next((index for index, char in enumerate(plain_text) if ord(char) > 0xFFFF), None)
+    if wrong is not None:
+        raise validation_error(
+            [
+                cause(
+                    "item.description.type.invalid",
+                    "The description must be in plain text",
+                    [f"plain_text[{wrong}]"],
+                    398,
+                )
+            ]
+        )
     maximum = int(category.settings.get("max_description_length") or 50000)
     if len(plain_text) > maximum:
         message = f"You exceeded the {maximum} character limit. Shorten the description."

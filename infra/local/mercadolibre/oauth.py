@@ -27,13 +27,18 @@ from infra.local.mercadolibre.errors import (
 from infra.local.mercadolibre.state import (
     ACCESS_TOKEN_SECONDS,
     AUTHORIZATION_CODE_SECONDS,
+    CLASSIC,
     REFRESH_TOKEN_SECONDS,
+    SELLER_KINDS,
+    USER_PRODUCTS,
     Grant,
     SandboxState,
     Seller,
 )
 
 SCOPE = "offline_access read write"
+# What a seller with incomplete account data must still complete (the codes of a real answer).
+PENDING_DATA = ["address_pending", "phone_pending"]
 
 
 def invalid_client() -> ApiError:
@@ -57,12 +62,22 @@ def check_authorization_request(state: SandboxState, params: dict[str, str]) -> 
         raise ApiError(400, "invalid_request", "code_challenge_method must be S256 or plain")
 
 
-def sign_in(state: SandboxState, params: dict[str, str], nickname: str, site_id: str) -> str:
-    """The test seller (created on first sign-in) grants the app: returns the authorization code."""
+def sign_in(
+    state: SandboxState,
+    params: dict[str, str],
+    nickname: str,
+    site_id: str,
+    kind: str = CLASSIC,
+    data_pending: bool = False,
+) -> str:
+    """The test seller (created on first sign-in; its kind and account data as chosen on the page
+    each time) grants the app: returns the authorization code."""
     check_authorization_request(state, params)
     nickname = nickname.strip().upper() or "TESTSELLER"
     if site_id not in SITES:
         raise bad_request(f"site_id must be one of {', '.join(SITES)}")
+    if kind not in SELLER_KINDS:
+        raise bad_request(f"kind must be one of {', '.join(SELLER_KINDS)}")
     with state.change():
         seller = next(
             (s for s in state.sellers.values() if s.nickname == nickname and s.site_id == site_id), None
@@ -71,6 +86,8 @@ def sign_in(state: SandboxState, params: dict[str, str], nickname: str, site_id:
             registered = datetime.fromtimestamp(state.clock(), UTC).isoformat(timespec="milliseconds")
             seller = Seller(state.new_user_id(), nickname, site_id, registered)
             state.sellers[seller.id] = seller
+        seller.kind = kind
+        seller.list_codes = list(PENDING_DATA) if data_pending else []
         code = state.new_token("TG", seller.id)
         state.codes[code] = Grant(
             user_id=seller.id,
@@ -163,10 +180,15 @@ def expire_access_tokens(state: SandboxState) -> int:
 
 
 def seller_json(seller: Seller) -> dict[str, Any]:
-    """`/users/me`, in the shape of a real test user (users/java-sdk_get_users_me_test_user.json)."""
+    """`/users/me`, in the shape of the documented one (producto-consulta-usuarios, "Consultar mis
+    datos personales", a test user); a User Products seller carries the `user_product_seller` tag
+    (precio-variacion), a seller who cannot list says why in `status.list`
+    (validar-datos-de-vendedores), with the address and phone it has not given empty."""
     country, domain = (
         ("AR", "mercadolibre.com.ar") if seller.site_id == "MLA" else ("BR", "mercadolivre.com.br")
     )
+    allowed = {"allow": True, "codes": [], "immediate_payment": {"required": False, "reasons": []}}
+    pending = bool(seller.list_codes)
     return {
         "id": seller.id,
         "nickname": seller.nickname,
@@ -175,8 +197,27 @@ def seller_json(seller: Seller) -> dict[str, Any]:
         "last_name": "Seller",
         "country_id": country,
         "email": f"test_user_{seller.id}@testuser.com",
+        "identification": {"type": "DNI" if country == "AR" else "CPF", "number": "1111111"},
+        "address": {
+            "state": "" if pending else ("AR-C" if country == "AR" else "BR-SP"),
+            "city": "" if pending else ("Palermo" if country == "AR" else "São Paulo"),
+            "address": "" if pending else "Test Address 123",
+            "zip_code": "" if pending else ("1414" if country == "AR" else "01234100"),
+        },
+        "phone": {
+            "area_code": "" if pending else "01",
+            "number": "" if pending else "1111-1111",
+            "extension": "",
+            "verified": False,
+        },
+        "alternative_phone": {"area_code": "", "number": "", "extension": ""},
         "user_type": "normal",
-        "tags": ["normal", "test_user", "user_info_verified"],
+        "tags": [
+            "normal",
+            "test_user",
+            "user_info_verified",
+            *(["user_product_seller"] if seller.kind == USER_PRODUCTS else []),
+        ],
         "logo": None,
         "points": 100,
         "site_id": seller.site_id,
@@ -193,5 +234,31 @@ def seller_json(seller: Seller) -> dict[str, Any]:
                 "ratings": {"positive": 0, "negative": 0, "neutral": 0},
             },
         },
-        "status": {"site_status": "active", "list": {"allow": True, "codes": []}},
+        "buyer_reputation": {
+            "canceled_transactions": 0,
+            "transactions": {
+                "period": "historic",
+                "total": None,
+                "completed": None,
+                "canceled": {"total": None, "paid": None},
+                "unrated": {"total": None, "paid": None},
+                "not_yet_rated": {"total": None, "paid": None, "units": None},
+            },
+            "tags": [],
+        },
+        "status": {
+            "site_status": "active",
+            "list": {**allowed, "allow": not pending, "codes": list(seller.list_codes)},
+            "buy": allowed,
+            "sell": allowed,
+            "billing": {"allow": True, "codes": []},
+            "mercadopago_tc_accepted": True,
+            "mercadopago_account_type": "personal",
+            "mercadoenvios": "not_accepted",
+            "immediate_payment": False,
+            "confirmed_email": True,
+            "user_type": "eventual",
+            "required_action": "",
+        },
+        "credit": {"consumed": 100, "credit_level_id": f"{seller.site_id}1"},
     }

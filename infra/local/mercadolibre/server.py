@@ -1,14 +1,16 @@
 """The MercadoLibre sandbox as a Flask app: the endpoints IntelliPost calls, in MercadoLibre's words.
 
-Every answer carries `X-Sandbox: intellipost-local`; every error has MercadoLibre's shape
-`{"message", "error", "status", "cause"}`, unknown routes included. `/_sandbox/*` is the test
-harness (health, fault knobs, token expiry, reset, extra apps) and is never subject to faults.
+Every answer carries `X-Sandbox: intellipost-local` and an `x-request-id` (as MercadoLibre's
+answers do: categorias-y-atributos shows one); every error has one of MercadoLibre's shapes
+(errors.py), unknown routes included. `/_sandbox/*` is the test harness (health, scripted answers,
+token expiry, reset, apps and their notifications, statuses and sales MercadoLibre would cause)
+and never gets a scripted answer.
 """
 
 from __future__ import annotations
 
 import html
-import time
+import uuid
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -17,13 +19,14 @@ from flask import Flask, Response, jsonify, redirect, request
 from werkzeug import Response as Redirect
 from werkzeug.exceptions import HTTPException
 
-from infra.local.mercadolibre import listing_rules, oauth, pictures
+from infra.local.mercadolibre import items, listing_rules, oauth, pictures
+from infra.local.mercadolibre.answers import SANDBOX_HEADER, ScriptedAnswers, parse_faults
 from infra.local.mercadolibre.catalog import SITES, load_catalog
 from infra.local.mercadolibre.errors import ApiError, bad_request, forbidden, not_found, validation_error
+from infra.local.mercadolibre.notifications import Notifier
 from infra.local.mercadolibre.predictor import DEFAULT_LIMIT, MAX_LIMIT, CategoryPredictor
-from infra.local.mercadolibre.state import App, Faults, SandboxState, Seller
+from infra.local.mercadolibre.state import CLASSIC, USER_PRODUCTS, App, SandboxState, Seller
 
-SANDBOX_HEADER = ("X-Sandbox", "intellipost-local")
 OAUTH_PARAMS = (
     "response_type",
     "client_id",
@@ -42,6 +45,12 @@ SIGN_IN_PAGE = """<!doctype html>
 <label>Nickname <input name="nickname" value="TESTSELLER" required></label>
 <label>Site <select name="site_id"><option value="MLA">MLA (Argentina)</option>
 <option value="MLB">MLB (Brasil)</option></select></label>
+<label>Kind of test seller <select name="kind">
+<option value="{classic}">classic (lists with a title)</option>
+<option value="{user_products}">User Products (tag user_product_seller: family_name, no title)</option>
+</select></label>
+<label><input type="checkbox" name="data_pending" value="1"> account data incomplete
+(address and phone pending: MercadoLibre will not let it list)</label>
 <button type="submit">Sign in and authorize</button>
 </form>
 </body></html>
@@ -56,8 +65,11 @@ def load_predictor() -> CategoryPredictor:
 def create_app(state: SandboxState) -> Flask:
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.wsgi_app = ScriptedAnswers(app.wsgi_app, state)  # type: ignore[method-assign]
     catalog = load_catalog()
     predictor = load_predictor()
+    notifier = Notifier(state)
+    app.extensions["notifier"] = notifier
 
     def json_response(body: Any, status: int = 200) -> Response:
         response = jsonify(body)
@@ -67,15 +79,24 @@ def create_app(state: SandboxState) -> Flask:
     def signed_in_seller() -> Seller:
         return oauth.authenticate(state, request.headers.get("Authorization"))
 
-    def own_item(item_id: str) -> tuple[Seller, dict[str, Any]]:
-        seller = signed_in_seller()
+    def stored_item(item_id: str) -> dict[str, Any]:
         with state.lock:
             item = state.items.get(item_id)
         if item is None:
             raise not_found(f"Item with id {item_id} not found")
+        return item
+
+    def own_item(item_id: str) -> tuple[Seller, dict[str, Any]]:
+        seller = signed_in_seller()
+        item = stored_item(item_id)
         if item["seller_id"] != seller.id:
             raise forbidden()
         return seller, item
+
+    def save_item(item: dict[str, Any]) -> None:
+        with state.change():
+            state.items[item["id"]] = item
+        notifier.item_changed(item)
 
     # -- errors, faults and the sandbox header ----------------------------------------------------------
 
@@ -97,29 +118,10 @@ def create_app(state: SandboxState) -> Flask:
         app.logger.exception("unexpected error")
         return api_error(ApiError(500, "internal_error", f"{type(error).__name__}: {error}"))
 
-    @app.before_request
-    def inject_faults() -> Response | None:
-        if request.path.startswith("/_sandbox/"):
-            return None
-        with state.lock:
-            faults = state.faults
-            applies = not faults.paths or any(request.path.startswith(prefix) for prefix in faults.paths)
-            roll = state.fault_dice.random() if applies else 1.0
-        if not applies:
-            return None
-        if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000)
-        if roll < faults.status_429_share:
-            response = api_error(ApiError(429, "local_rate_limited", "Too many requests"))
-            response.headers["Retry-After"] = "1"
-            return response
-        if roll < faults.status_429_share + faults.status_500_share:
-            return api_error(ApiError(500, "internal_error", "Internal server error"))
-        return None
-
     @app.after_request
     def mark_local(response: Response) -> Response:
         response.headers[SANDBOX_HEADER[0]] = SANDBOX_HEADER[1]
+        response.headers["x-request-id"] = str(uuid.uuid4())
         return response
 
     # -- OAuth ------------------------------------------------------------------------------------------
@@ -132,14 +134,24 @@ def create_app(state: SandboxState) -> Flask:
             f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
             for name, value in params.items()
         )
-        page = SIGN_IN_PAGE.format(client_id=html.escape(params["client_id"]), hidden=hidden)
+        page = SIGN_IN_PAGE.format(
+            client_id=html.escape(params["client_id"]),
+            hidden=hidden,
+            classic=CLASSIC,
+            user_products=USER_PRODUCTS,
+        )
         return Response(page, mimetype="text/html")
 
     @app.post("/authorization")
     def authorize() -> Redirect:
         params = {name: request.form[name] for name in OAUTH_PARAMS if name in request.form}
         code = oauth.sign_in(
-            state, params, request.form.get("nickname", ""), request.form.get("site_id", "MLA")
+            state,
+            params,
+            request.form.get("nickname", ""),
+            request.form.get("site_id", "MLA"),
+            request.form.get("kind", CLASSIC),
+            bool(request.form.get("data_pending")),
         )
         scheme, netloc, path, query, fragment = urlsplit(params["redirect_uri"])
         answer = [*parse_qsl(query), ("code", code)]
@@ -211,6 +223,7 @@ def create_app(state: SandboxState) -> Flask:
 
     def checked_item(seller: Seller) -> tuple[dict[str, Any], Any]:
         body = listing_rules.check_body(request.get_json(silent=True))
+        listing_rules.check_seller(body, seller)
         category, causes = listing_rules.validate(body, seller, catalog, state)
         if causes:
             raise validation_error(causes)
@@ -230,14 +243,26 @@ def create_app(state: SandboxState) -> Flask:
         )
         item = listing_rules.new_item(body, seller, category, catalog, state, request.host_url)
         with state.change():
-            state.items[item["id"]] = item
             if plain_text is not None:
                 state.descriptions[item["id"]] = listing_rules.description_json(plain_text, state)
+        save_item(item)
         return json_response(item, 201)
 
     @app.get("/items/<item_id>")
     def get_item(item_id: str) -> Response:
-        return json_response(own_item(item_id)[1])
+        # Public: anyone may read an item; only the owner's token shows its stock and channels.
+        seller = signed_in_seller() if request.headers.get("Authorization") else None
+        item = stored_item(item_id)
+        return json_response(
+            item if seller is not None and seller.id == item["seller_id"] else items.public_view(item)
+        )
+
+    @app.put("/items/<item_id>")
+    def update_item(item_id: str) -> Response:
+        seller, item = own_item(item_id)
+        changed = items.update(item, request.get_json(silent=True), seller, catalog, state, request.host_url)
+        save_item(changed)
+        return json_response(changed)
 
     @app.route("/items/<item_id>/description", methods=["GET", "POST", "PUT"])
     def item_description(item_id: str) -> Response:
@@ -259,6 +284,7 @@ def create_app(state: SandboxState) -> Flask:
         )
         with state.change():
             state.descriptions[item_id] = description
+        save_item({**item, "last_updated": description["last_updated"]})
         return json_response(description, 201 if request.method == "POST" else 200)
 
     @app.get("/users/<int:user_id>/items/search")
@@ -266,27 +292,9 @@ def create_app(state: SandboxState) -> Flask:
         seller = signed_in_seller()
         if seller.id != user_id:
             raise forbidden()
-        sku = request.args.get("seller_sku") or request.args.get("sku")
-        status = request.args.get("status")
-        offset = int(request.args.get("offset", "0") or 0)
-        limit = int(request.args.get("limit", "50") or 50)
         with state.lock:
-            found = [
-                item["id"]
-                for item in state.items.values()
-                if item["seller_id"] == user_id
-                and (status is None or item["status"] == status)
-                and (sku is None or sku in item_skus(item))
-            ]
-        return json_response(
-            {
-                "seller_id": str(user_id),
-                "query": None,
-                "paging": {"limit": limit, "offset": offset, "total": len(found)},
-                "results": found[offset : offset + limit],
-                "orders": [{"id": "stop_time_asc", "name": "Order by stop time ascending"}],
-            }
-        )
+            stored = list(state.items.values())
+        return json_response(items.search(stored, user_id, request.args.to_dict()))
 
     # -- the test harness ------------------------------------------------------------------------------
 
@@ -306,7 +314,13 @@ def create_app(state: SandboxState) -> Flask:
         with state.lock:
             state.faults = faults
             state.fault_dice.seed(faults.seed)
-        return json_response(vars(faults))
+        return json_response(
+            {
+                "answers": [vars(answer) for answer in faults.answers],
+                "latency_ms": faults.latency_ms,
+                "seed": faults.seed,
+            }
+        )
 
     @app.post("/_sandbox/expire-tokens")
     def expire_tokens() -> Response:
@@ -319,49 +333,45 @@ def create_app(state: SandboxState) -> Flask:
 
     @app.post("/_sandbox/apps")
     def register_app() -> Response:
+        """Register an app, or change one (its secret must match): its redirect URI, and where its
+        notifications go (`notifications_url`, `topics`, "items" by default)."""
         body = request.get_json(silent=True) or {}
-        if not body.get("client_id") or not body.get("client_secret"):
+        client_id, secret = body.get("client_id"), body.get("client_secret")
+        if not client_id or not secret:
             raise bad_request("client_id and client_secret are required")
-        app_ = App(str(body["client_id"]), str(body["client_secret"]), body.get("redirect_uri"))
+        url, topics = (
+            body.get("notifications_url"),
+            body.get("topics", ["items"] if body.get("notifications_url") else []),
+        )
+        if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+            raise bad_request("notifications_url must be an http(s) URL")
+        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+            raise bad_request("topics must be a list of topic names")
         with state.change():
+            known = state.apps.get(str(client_id))
+            if known is not None and known.client_secret != str(secret):
+                raise bad_request("that client_id is registered with another secret")
+            app_ = App(str(client_id), str(secret), body.get("redirect_uri"), url, topics)
             state.apps[app_.client_id] = app_
-        return json_response(vars(app_), 201)
+        return json_response(vars(app_), 200 if known else 201)
+
+    @app.get("/_sandbox/notifications")
+    def notifications_sent() -> Response:
+        """Every delivery attempt so far: `{url, body, status}` (the receiver's answer; 0 unreachable)."""
+        return json_response(list(notifier.sent))
+
+    @app.post("/_sandbox/items/<item_id>/status")
+    def moderate_item(item_id: str) -> Response:
+        """What MercadoLibre does to an item: `{"status": "under_review", "sub_status": [...]}`."""
+        changed = items.set_status(stored_item(item_id), request.get_json(silent=True), state)
+        save_item(changed)
+        return json_response(changed)
+
+    @app.post("/_sandbox/items/<item_id>/sales")
+    def sell_item(item_id: str) -> Response:
+        """A buyer buys `{"quantity": n}` units."""
+        changed = items.sell(stored_item(item_id), request.get_json(silent=True), state)
+        save_item(changed)
+        return json_response(changed)
 
     return app
-
-
-def item_skus(item: dict[str, Any]) -> set[str]:
-    """The seller's SKUs of an item: `seller_custom_field` and the SELLER_SKU attribute."""
-    skus = {
-        attribute.get("value_name") for attribute in item["attributes"] if attribute["id"] == "SELLER_SKU"
-    }
-    skus.add(item.get("seller_custom_field"))
-    return {sku for sku in skus if sku}
-
-
-def parse_faults(body: Any) -> Faults:
-    if not isinstance(body, dict):
-        raise bad_request("a JSON object is required")
-    faults = Faults(
-        latency_ms=body.get("latency_ms", 0),
-        status_429_share=body.get("status_429_share", 0.0),
-        status_500_share=body.get("status_500_share", 0.0),
-        seed=body.get("seed"),
-        paths=body.get("paths") or [],
-    )
-    shares_ok = all(
-        isinstance(share, int | float) and 0 <= share <= 1
-        for share in (faults.status_429_share, faults.status_500_share)
-    )
-    if (
-        not isinstance(faults.latency_ms, int)
-        or faults.latency_ms < 0
-        or not shares_ok
-        or faults.status_429_share + faults.status_500_share > 1
-        or not (faults.seed is None or isinstance(faults.seed, int))
-        or not all(isinstance(path, str) for path in faults.paths)
-    ):
-        raise bad_request(
-            "latency_ms >= 0, shares between 0 and 1 (sum <= 1), seed an integer, paths strings"
-        )
-    return faults

@@ -1,8 +1,9 @@
-"""Everything the sandbox remembers: apps, test sellers, grants, pictures, items, fault knobs.
+"""Everything the sandbox remembers: apps, test sellers, grants, pictures, items, scripted answers.
 
 All in memory behind one lock. With a state file, every change is written through (JSON, replaced
 atomically) and the picture bytes go to a folder next to it, so `make run` keeps connected accounts,
-pictures and items across restarts. Faults and the clock are never saved.
+pictures and items across restarts. Scripted answers, notifications on their way and the clock are
+never saved.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ class App:
     client_secret: str
     # None accepts any redirect URI (each code still only works with the URI it was issued for).
     redirect_uri: str | None = None
+    # Where MercadoLibre POSTs the notifications of the app's topics (productos-recibe-notificaciones).
+    notifications_url: str | None = None
+    topics: list[str] = field(default_factory=list)
+
+
+CLASSIC = "classic"
+USER_PRODUCTS = "user_products"  # tagged `user_product_seller`: lists with family_name, never a title
+SELLER_KINDS = (CLASSIC, USER_PRODUCTS)
 
 
 @dataclass
@@ -41,6 +50,9 @@ class Seller:
     nickname: str
     site_id: str
     registration_date: str
+    kind: str = CLASSIC
+    # `status.list.codes` of /users/me: what the seller must complete before listing (empty: may list).
+    list_codes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -65,12 +77,34 @@ class Picture:
 
 
 @dataclass
+class Answer:
+    """A scripted answer: the next `times` requests (every one when None) matching `method` and `path`
+    (exact, or a prefix when it ends in `*`) get `status` and `body`; with `share`, each matching
+    request only with that chance. `drop` hangs up instead of answering: "before" handling the
+    request, "after" handling it (the item is created, say, and the client never hears so)."""
+
+    path: str
+    method: str | None = None
+    status: int | None = None
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = None
+    share: float = 1.0
+    drop: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method != method:
+            return False
+        return path.startswith(self.path[:-1]) if self.path.endswith("*") else path == self.path
+
+
+@dataclass
 class Faults:
+    """The test harness's knobs: scripted answers, in order, and a delay on every answer."""
+
+    answers: list[Answer] = field(default_factory=list)
     latency_ms: int = 0
-    status_429_share: float = 0.0
-    status_500_share: float = 0.0
     seed: int | None = None
-    paths: list[str] = field(default_factory=list)
 
 
 class SandboxState:
@@ -118,6 +152,29 @@ class SandboxState:
         with self.lock:
             yield
             self._save()
+
+    def take_answer(self, method: str, path: str) -> Answer | None:
+        """The scripted answer this request gets, if any (its `times` counted down), first match wins."""
+        with self.lock:
+            for answer in self.faults.answers:
+                if answer.times == 0 or not answer.matches(method, path):
+                    continue
+                if answer.share < 1 and self.fault_dice.random() >= answer.share:
+                    continue
+                if answer.times is not None:
+                    answer.times -= 1
+                return answer
+        return None
+
+    def apps_of(self, user_id: int) -> list[App]:
+        """The apps the seller authorized and has not lost (a live refresh token)."""
+        with self.lock:
+            granted = {
+                grant.client_id
+                for grant in self.refresh_tokens.values()
+                if grant.user_id == user_id and grant.expires_at > self.clock()
+            }
+            return [self.apps[client_id] for client_id in sorted(granted) if client_id in self.apps]
 
     def new_token(self, prefix: str, user_id: int) -> str:
         return f"{prefix}-{secrets.token_hex(12)}-{user_id}"

@@ -3,6 +3,7 @@
  * turned into the smallest update (only what changed).
  */
 import type { Schemas } from '$lib/api/client';
+import rules from '$lib/api/listing_rules.json';
 
 export type Settings = Schemas['SettingsOut'];
 export type SettingsUpdate = Schemas['SettingsUpdate'];
@@ -14,7 +15,8 @@ export const THRESHOLD_MIN = 50;
 export const THRESHOLD_MAX = 100;
 export const QUANTITY_MIN = 1;
 export const QUANTITY_MAX = 99999;
-export const sites: Site[] = ['MLA', 'MLB', 'MLM', 'MLC', 'MCO', 'MLU', 'MPE', 'MEC', 'MLV', 'MBO', 'MPY', 'MRD', 'MCR', 'MPA'];
+/** The sites IntelliPost publishes on: the API's one table (chalicelib/domain/sites.py, via listing_rules.json). */
+export const sites = Object.keys(rules.sites) as Site[];
 export const listingTypes: ListingType[] = ['gold_special', 'gold_pro', 'free'];
 
 /** The form's own values: the threshold in whole percent, the quantity as typed. */

@@ -226,6 +226,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ml/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** MercadoLibre's notifications (items topic): checked, then the item's status is read back */
+        post: operations["mercadolibre_notification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -268,11 +285,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One product with its photos and timeline */
+        /** One product with its photos and timeline, and its item's status read back from MercadoLibre */
         get: operations["get_product"];
         put?: never;
         post?: never;
-        /** Delete a product, its photos and everything made from them */
+        /** Delete a product and everything made from it; if listed, close its item (item=close) or keep it */
         delete: operations["delete_product"];
         options?: never;
         head?: never;
@@ -342,6 +359,23 @@ export interface paths {
         post?: never;
         /** Remove a photo */
         delete: operations["delete_image"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/products/{product_id}/item": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change the item on MercadoLibre: price, quantity, or status (pause, reactivate, close) */
+        put: operations["change_item"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -522,7 +556,7 @@ export interface components {
              * Site
              * @default null
              */
-            site: ("MLA" | "MLB" | "MLM" | "MLC" | "MCO" | "MLU" | "MPE" | "MEC" | "MLV" | "MBO" | "MPY" | "MRD" | "MCR" | "MPA") | null;
+            site: ("MLA" | "MLB" | "MLM" | "MLC" | "MCO" | "MLU" | "MPE" | "MEC" | "MLV") | null;
         };
         /** ConnectCallback */
         ConnectCallback: {
@@ -575,6 +609,14 @@ export interface components {
             file_name: string;
             /** Size */
             size: number;
+        };
+        /** DeleteProductQuery */
+        DeleteProductQuery: {
+            /**
+             * Item
+             * @default null
+             */
+            item: ("close" | "keep") | null;
         };
         /** DetailedHealthOut */
         DetailedHealthOut: {
@@ -730,6 +772,86 @@ export interface components {
              * @default null
              */
             width: number | null;
+        };
+        /**
+         * ItemEdit
+         * @description A published product's item: a new price or stock, or its status (pause, reactivate, close).
+         */
+        ItemEdit: {
+            /**
+             * Price
+             * @default null
+             */
+            price: number | null;
+            /**
+             * Quantity
+             * @default null
+             */
+            quantity: number | null;
+            /**
+             * Status
+             * @default null
+             */
+            status: ("active" | "paused" | "closed") | null;
+        };
+        /**
+         * ItemOut
+         * @description The product's item as MercadoLibre shows it (read back when the product is opened, and on
+         *     MercadoLibre's notifications): under review, `sub_status` says why.
+         */
+        ItemOut: {
+            /**
+             * Available Quantity
+             * @default null
+             */
+            available_quantity: number | null;
+            /**
+             * Checked At
+             * @default null
+             */
+            checked_at: string | null;
+            /**
+             * Family Name
+             * @default null
+             */
+            family_name: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Permalink
+             * @default null
+             */
+            permalink: string | null;
+            /**
+             * Price
+             * @default null
+             */
+            price: number | null;
+            /**
+             * Published At
+             * @default null
+             */
+            published_at: string | null;
+            /**
+             * Sold Quantity
+             * @default null
+             */
+            sold_quantity: number | null;
+            /**
+             * Status
+             * @default null
+             */
+            status: string | null;
+            /**
+             * Sub Status
+             * @default []
+             */
+            sub_status: string[];
+            /**
+             * Title
+             * @default null
+             */
+            title: string | null;
         };
         /** ListingAttribute */
         ListingAttribute: {
@@ -940,6 +1062,11 @@ export interface components {
              * @enum {string}
              */
             status: "connected" | "disconnected";
+            /**
+             * User Products
+             * @default false
+             */
+            user_products: boolean;
             /** Valid */
             valid: boolean;
         };
@@ -954,6 +1081,49 @@ export interface components {
             images: components["schemas"]["DeclaredImage"][];
             /** Prompt */
             prompt: string;
+        };
+        /**
+         * Notification
+         * @description What MercadoLibre POSTs to the notifications URL (productos-recibe-notificaciones); fields it
+         *     may add are let through.
+         */
+        Notification: {
+            /** Application Id */
+            application_id: number | string;
+            /**
+             * Attempts
+             * @default null
+             */
+            attempts: number | null;
+            /**
+             * Received
+             * @default null
+             */
+            received: string | null;
+            /** Resource */
+            resource: string;
+            /**
+             * Sent
+             * @default null
+             */
+            sent: string | null;
+            /** Topic */
+            topic: string;
+            /** User Id */
+            user_id: number | string;
+        };
+        /** NotificationOut */
+        NotificationOut: {
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "refreshed" | "ignored";
+            /**
+             * Reason
+             * @default null
+             */
+            reason: string | null;
         };
         /**
          * PhotoQuality
@@ -1022,13 +1192,8 @@ export interface components {
              * @default null
              */
             images: components["schemas"]["ImageOut"][] | null;
-            /**
-             * Item
-             * @default null
-             */
-            item: {
-                [key: string]: unknown;
-            } | null;
+            /** @default null */
+            item: components["schemas"]["ItemOut"] | null;
             /**
              * Main Image Id
              * @default null
@@ -1170,7 +1335,7 @@ export interface components {
              * Site
              * @default null
              */
-            site: ("MLA" | "MLB" | "MLM" | "MLC" | "MCO" | "MLU" | "MPE" | "MEC" | "MLV" | "MBO" | "MPY" | "MRD" | "MCR" | "MPA") | null;
+            site: ("MLA" | "MLB" | "MLM" | "MLC" | "MCO" | "MLU" | "MPE" | "MEC" | "MLV") | null;
         };
         /** TokensOut */
         TokensOut: {
@@ -1733,7 +1898,7 @@ export interface operations {
         parameters: {
             query: {
                 q: string;
-                site?: ("MLA" | "MLB" | "MLM" | "MLC" | "MCO" | "MLU" | "MPE" | "MEC" | "MLV" | "MBO" | "MPY" | "MRD" | "MCR" | "MPA") | null;
+                site?: ("MLA" | "MLB" | "MLM" | "MLC" | "MCO" | "MLU" | "MPE" | "MEC" | "MLV") | null;
                 limit?: number;
             };
             header?: never;
@@ -1854,6 +2019,57 @@ export interface operations {
             };
             /** @description an error in the single error shape */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    mercadolibre_notification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Notification"];
+            };
+        };
+        responses: {
+            /** @description MercadoLibre's notifications (items topic): checked, then the item's status is read back */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2005,7 +2221,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One product with its photos and timeline */
+            /** @description One product with its photos and timeline, and its item's status read back from MercadoLibre */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2036,7 +2252,9 @@ export interface operations {
     };
     delete_product: {
         parameters: {
-            query?: never;
+            query?: {
+                item?: ("close" | "keep") | null;
+            };
             header?: never;
             path: {
                 product_id: string;
@@ -2045,12 +2263,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Delete a product, its photos and everything made from them */
+            /** @description Delete a product and everything made from it; if listed, close its item (item=close) or keep it */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description an error in the single error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
             };
             /** @description an error in the single error shape */
             401: {
@@ -2063,6 +2290,33 @@ export interface operations {
             };
             /** @description an error in the single error shape */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2333,6 +2587,86 @@ export interface operations {
             };
             /** @description an error in the single error shape */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    change_item: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemEdit"];
+            };
+        };
+        responses: {
+            /** @description Change the item on MercadoLibre: price, quantity, or status (pause, reactivate, close) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,13 +9,14 @@ describe('money', () => {
     expect(currencyOf('MLA')).toBe('ARS');
     expect(currencyOf('MLB')).toBe('BRL');
     expect(currencyOf('mlm')).toBe('MXN');
-    expect(currencyOf('MBO')).toBe('ARS'); // not in the API's table: its default
+    expect(currencyOf('MLV')).toBe('USD'); // Venezuela lists in dollars only (publica-productos)
+    expect(currencyOf(null)).toBe('ARS'); // the seller's site not loaded yet
   });
 
   it("each site's listings are written in its language", () => {
     expect(languageOf('MLB')).toBe('pt');
     expect(languageOf('MLA')).toBe('es');
-    expect(languageOf('MPY')).toBe('es');
+    expect(languageOf('MCO')).toBe('es');
   });
 
   it('reads prices the way sellers type them', () => {

@@ -10,17 +10,21 @@ import type { Draft } from './draft';
 
 // The sites, the listing types, the conditions and the limits are the API's (listing_rules.json,
 // written by `npm run api` from chalicelib/domain/sites.py and the PublishRequest model).
+const SITES: Record<string, { currency: string; language: string }> = rules.sites;
 
 /** The currency each MercadoLibre site sells in. */
-export const SITE_CURRENCY: Record<string, string> = rules.sites.currency;
+export const SITE_CURRENCY: Record<string, string> = Object.fromEntries(
+  Object.entries(SITES).map(([site, about]) => [site, about.currency])
+);
 
 export function currencyOf(site: string | null | undefined): string {
-  return SITE_CURRENCY[(site ?? '').toUpperCase()] ?? rules.sites.default_currency;
+  // The seller's site is one of the table's (the API refuses any other); Argentina's while it loads.
+  return SITE_CURRENCY[(site ?? '').toUpperCase()] ?? SITE_CURRENCY.MLA;
 }
 
 /** The language a site's listings are written in (Portuguese for Brazil, Spanish elsewhere). */
 export function languageOf(site: string | null | undefined): string {
-  return (rules.sites.language as Record<string, string>)[(site ?? '').toUpperCase()] ?? rules.sites.default_language;
+  return SITES[(site ?? '').toUpperCase()]?.language ?? SITES.MLA.language;
 }
 
 /** The listing types the publish request takes (PublishRequest.listing_type). */
