@@ -160,6 +160,7 @@ def running(runtime: EventRuntime) -> Iterator[EventRuntime]:
     finally:
         runtime.stop.set()
         thread.join(timeout=60)
+        assert not thread.is_alive(), "the event runtime did not stop"
 
 
 def queues_idle(runtime: EventRuntime) -> bool:
