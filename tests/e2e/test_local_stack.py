@@ -23,6 +23,7 @@ from PIL import Image
 from infra.local.backup import unpack
 from infra.local.emulator import free_port, port_is_free
 from infra.local.environment import ROOT, stage_environment
+from infra.local.processes import die_with_parent
 from tests.conftest import stop_process_group
 from tests.photos import grocery_photo
 from tests.processes import Process, carrying, descendants, end
@@ -65,6 +66,7 @@ class Stack:
             stdout=console,
             stderr=console,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # and its children die with it: nothing outlives a killed pytest
         )
         try:
             wait_for(lambda: "Press Ctrl-C" in self.console(), 90, "the stack to start")
@@ -180,8 +182,8 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
     assert "State saved" in stack.console()
     # MercadoLibre's code and state went through the API, the sandbox and the console: never in clear.
     logged = stack.logs()
-    assert "/api/v1/ml/callback?code=[redacted]&state=[redacted]" in logged
     assert [name for name, value in oauth.items() if value in logged] == []
+    assert "/api/v1/ml/callback?code=[redacted]&state=[redacted]" in logged  # the line is there
 
     with stack.running() as process:
         assert "Restored the last session" in stack.console()
@@ -248,7 +250,6 @@ def test_a_child_that_dies_comes_back_and_no_event_is_lost(tmp_path: Path) -> No
             wait_for(answers, 60, f"{name} to answer again")
             assert f"{name} stopped (killed by signal 9)" in stack.console()
         stack.stop_like_ctrl_c(process)
-    assert "Shutting down" not in stack.logs()
 
 
 def _answers(url: str) -> bool:
