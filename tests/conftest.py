@@ -191,7 +191,7 @@ def clean_queues(provisioned: str) -> None:
 
 
 @pytest.fixture
-def events_running(clean_queues: None, sandbox: Any) -> Iterator[None]:
+def events_running(clean_queues: None, sandbox: Any) -> Iterator[Any]:
     """The local event runtime on the real app, in this process: uploads reach ingest as in `make run`."""
     from app import app
     from infra.local.runtime import EventRuntime
@@ -200,7 +200,7 @@ def events_running(clean_queues: None, sandbox: Any) -> Iterator[None]:
     thread = threading.Thread(target=runtime.run, daemon=True)
     thread.start()
     try:
-        yield
+        yield runtime
     finally:
         runtime.stop.set()
         thread.join(timeout=60)

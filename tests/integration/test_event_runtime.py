@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -166,3 +167,21 @@ def test_backoff_grows_but_stays_capped(attempt: int) -> None:
     delays = {backoff_seconds(attempt, base=2, cap=30) for _ in range(200)}
     assert min(delays) >= 1
     assert max(delays) <= min(30, 2 * 2 ** (attempt - 1))
+
+
+def test_a_pipeline_test_starts_on_empty_event_queues(
+    provisioned: str, request: pytest.FixtureRequest
+) -> None:
+    """What an earlier test left in the app's queues (an upload nobody processed, a retry waiting) is
+    gone before the runtime of the next pipeline test starts: it takes nothing in its first polls."""
+    sqs = boto3.client("sqs")
+    urls = sqs.list_queues(QueueNamePrefix=os.environ["EVENT_QUEUE_PREFIX"])["QueueUrls"]
+    for url in urls:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"left": "by an earlier test"}))
+    runtime = request.getfixturevalue("events_running")  # what a pipeline test asks for
+    polls = {sub.route.queue_name: sub.polls for sub in runtime.subscriptions}
+    _wait_for(lambda: all(sub.polls >= polls[sub.route.queue_name] + 2 for sub in runtime.subscriptions))
+    assert {sub.route.queue_name: sub.received for sub in runtime.subscriptions} == dict.fromkeys(polls, 0)
+    for url in urls:  # dead letters too
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert counts["ApproximateNumberOfMessages"] == counts["ApproximateNumberOfMessagesNotVisible"] == "0"
