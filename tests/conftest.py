@@ -2,6 +2,10 @@
 
 It is set at import, before any test imports the app: the models read their table names then.
 Unit tests never start the emulator; the `aws` fixture starts moto server once per session.
+
+Nothing a test starts outlives the run: fixtures stop what they started and check it stopped
+(threads joined, processes and their whole trees gone, sockets closed), and the session's end
+fails the run if any process, thread or listening socket is left (tests/processes.py).
 """
 
 from __future__ import annotations
@@ -18,10 +22,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from infra.local import emulator
 from infra.local.environment import apply, emulator_environment
+from tests.processes import (
+    LINUX,
+    become_subreaper,
+    descendants,
+    end,
+    listening_sockets,
+    other_threads,
+    reap,
+    stop_tree,
+)
 
 EMULATOR_PORT = emulator.free_port()
 # `make test-localstack` sets LOCALSTACK_ENDPOINT: the same suite then runs against that endpoint.
@@ -33,16 +49,38 @@ os.environ["TOKENS_LOCAL_KEY"] = base64.b64encode(secrets.token_bytes(32)).decod
 os.environ["MERCADOLIBRE_CLIENT_SECRET"] = "local-sandbox-secret"
 os.environ.pop("PHOTOROOM_API_KEY", None)
 os.environ.pop("GEMINI_API_KEY", None)
+# Orphans of what a test started come to pytest, not init: the session's end can find them.
+SUBREAPER = become_subreaper()
 
 
 def stop_process_group(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    """`sig` to the process's group, then every process below it, wherever it runs; waits until
+    they are all gone (SIGKILL after a grace)."""
+    stop_tree(process, sig)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a process, a thread or a listening socket outlives the tests."""
+    if not LINUX:
+        return
+    left = [p for p in descendants() if p.running]
+    for zombie in (p for p in descendants() if not p.running):
+        reap(zombie)
+    end(left, grace_seconds=5)
+    threads, sockets = other_threads(), listening_sockets()
+    if not (left or threads or sockets):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"process {p.pid} (stopped now): {p.command[:200]}" for p in left]
+    lines += [f"thread still running: {name}" for name in threads]
+    lines += [f"socket still listening: {where}" for where in sockets]
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_sep("=", "left behind by the tests", red=True)
+        for line in lines:
+            reporter.write_line(line)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +94,10 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     log: Path = tmp_path_factory.mktemp("emulator") / "moto.log"
     process = emulator.start_moto(EMULATOR_PORT, log=log)
-    yield ENDPOINT
-    stop_process_group(process)
+    try:
+        yield ENDPOINT
+    finally:
+        stop_process_group(process)
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +170,28 @@ def api(provisioned: str) -> Iterator[Api]:
 
 
 @pytest.fixture
-def events_running(provisioned: str, sandbox: Any) -> Iterator[None]:
+def clean_queues(provisioned: str) -> None:
+    """Every event queue of the app and its dead letters emptied: what an earlier test left (an
+    upload nobody processed, a retry) does not run inside this test's waits."""
+    from app import app
+    from infra.local.wiring import event_routes
+
+    sqs = boto3.client("sqs")
+    for route in event_routes(app, os.environ["EVENT_QUEUE_PREFIX"]):
+        for name in (route.queue_name, route.dead_letter_queue_name):
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            try:
+                sqs.purge_queue(QueueUrl=url)
+            except ClientError as error:  # AWS and LocalStack allow one purge a minute: drain instead
+                if "PurgeQueueInProgress" not in error.response["Error"]["Code"]:
+                    raise
+                while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+                    for message in batch:
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def events_running(clean_queues: None, sandbox: Any) -> Iterator[Any]:
     """The local event runtime on the real app, in this process: uploads reach ingest as in `make run`."""
     from app import app
     from infra.local.runtime import EventRuntime
@@ -138,9 +199,12 @@ def events_running(provisioned: str, sandbox: Any) -> Iterator[None]:
     runtime = EventRuntime(app, os.environ["EVENT_QUEUE_PREFIX"], wait_seconds=1, backoff_base=1)
     thread = threading.Thread(target=runtime.run, daemon=True)
     thread.start()
-    yield
-    runtime.stop.set()
-    thread.join(timeout=30)
+    try:
+        yield runtime
+    finally:
+        runtime.stop.set()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the event runtime did not stop"
 
 
 # -- the MercadoLibre sandbox, over real HTTP ---------------------------------------------------------
@@ -204,6 +268,10 @@ def sandbox() -> Iterator[Sandbox]:
         MERCADOLIBRE_REDIRECT_URI="http://127.0.0.1:8000/api/v1/ml/callback",
     )
     get_mercadolibre.cache_clear()
-    yield Sandbox(url, state, clock)
-    server.shutdown()
-    thread.join(5)
+    try:
+        yield Sandbox(url, state, clock)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+        assert not thread.is_alive(), "the sandbox's server did not stop"

@@ -8,16 +8,22 @@ here) plus a manifest, gzipped:
   tables/<table>.jsonl          one DynamoDB-JSON item per line
   objects/<bucket>.index.json   ETag and content type per key; objects/<bucket>/<quoted key> bytes
 
-Backup reads the running emulator (AWS_ENDPOINT_URL, else 127.0.0.1:EMULATOR_PORT, default 4566).
-With none running it archives the state the last `make run` saved at shutdown (`.local/snapshot/`).
+Which data: the `make run` holding the state folder (INTELLIPOST_STATE_DIR, default `.local/`)
+says where its emulator is (`<state>/stack.json`, infra/local/stack.py), whatever its port, and a
+backup reads that live emulator. Without a running stack: the emulator AWS_ENDPOINT_URL names, when
+set (LocalStack, say); else the state the last `make run` saved (`<state>/snapshot/`), named with the
+time it was saved.
 
 Restore never merges into data it would shadow:
-  - an emulator is running and empty (a fresh `make run`): loaded into it directly, with the
-    bucket's event notifications paused meanwhile so restored uploads and jobs do not run again;
-  - an emulator is running and holds data: refused (stop `make run` first);
-  - no emulator: the archive becomes `.local/snapshot/` (the one there is moved aside, never
+  - `make run` is running on the state folder: refused, saying what to do (its next periodic
+    snapshot would overwrite a restored one, and its runtime works on the live data);
+  - AWS_ENDPOINT_URL names an emulator `make run` did not start: loaded into it directly if it is
+    empty (refused if it holds data), with the bucket's event notifications paused meanwhile so
+    restored uploads and jobs do not run again;
+  - otherwise the archive becomes `<state>/snapshot/` (the one there is moved aside, never
     deleted), and the next `make run` loads it before it switches the S3 events on.
-Waiting events, the MercadoLibre sandbox's state and `.local/secrets/` are not in a backup.
+Events (waiting or in flight), the MercadoLibre sandbox's state and `<state>/secrets/` are not in a
+backup.
 """
 
 from __future__ import annotations
@@ -40,8 +46,15 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.local import emulator
-from infra.local.environment import STATE_DIR, apply, emulator_environment, stage_environment
+from infra.local.environment import (
+    DEFAULT_ENDPOINT,
+    STATE_DIR,
+    apply,
+    emulator_environment,
+    stage_environment,
+)
 from infra.local.snapshot import Snapshot
+from infra.local.stack import running_stack
 
 FORMAT = "intellipost-backup"
 FORMAT_VERSION = 1
@@ -51,10 +64,6 @@ CONTENT = ("tables", "objects")  # what a backup holds; queues/ (waiting events)
 
 class BackupError(Exception):
     """Something the person running `make backup`/`make restore` can fix; the message says what."""
-
-
-def default_endpoint() -> str:
-    return os.environ.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{os.environ.get('EMULATOR_PORT', '4566')}"
 
 
 def _stamp(moment: datetime) -> str:
@@ -80,28 +89,35 @@ def backup(
     out_dir: Path,
     tables: list[str],
     buckets: list[str],
-    endpoint: str,
+    endpoint: str | None,
     snapshot_dir: Path,
     now: datetime | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """One archive of every table and object: from the emulator at `endpoint` when it answers, else
+    """One archive of every table and object: from the live emulator at `endpoint`, or with None
     from the snapshot the last `make run` left. Returns the archive's path and its manifest."""
     created = now or datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".backup-", dir=out_dir) as scratch:
         folder = Path(scratch)
-        if emulator.is_up(endpoint):
+        if endpoint is not None:
+            if not emulator.is_up(endpoint):
+                raise BackupError(f"the emulator at {endpoint} does not answer; is it still starting?")
             Snapshot(folder, endpoint_url=endpoint).save(tables, buckets)
             source = f"emulator at {endpoint}"
         elif (snapshot_dir / "tables").is_dir():
             for part in CONTENT:
                 if (snapshot_dir / part).is_dir():
                     shutil.copytree(snapshot_dir / part, folder / part)
-            source = f"snapshot {snapshot_dir} (saved when `make run` last stopped)"
+            saved = max(path.stat().st_mtime for path in (snapshot_dir / "tables").iterdir())
+            source = (
+                f"snapshot {snapshot_dir}, saved {datetime.fromtimestamp(saved, UTC):%Y-%m-%d %H:%M:%S} UTC "
+                "(`make run` is not running)"
+            )
         else:
             raise BackupError(
-                f"nothing to back up: no emulator answers at {endpoint} and there is no saved state in "
-                f"{snapshot_dir}; start `make run` (or set AWS_ENDPOINT_URL to the emulator to read)"
+                f"nothing to back up: `make run` is not running on {snapshot_dir.parent} and there is no "
+                f"saved state in {snapshot_dir}; start `make run` (or set AWS_ENDPOINT_URL to the emulator "
+                "to read)"
             )
         manifest = _manifest(folder, created, source)
         target = _unused(out_dir / f"intellipost-{_stamp(created)}.tar.gz")
@@ -150,8 +166,17 @@ def _manifest(folder: Path, created: datetime, source: str) -> dict[str, Any]:
 # -- restore ----------------------------------------------------------------------------------------
 
 
-def restore(archive: Path, endpoint: str, snapshot_dir: Path) -> str:
-    """Bring a backup back (see the module's docstring for where). Returns what happened, in words."""
+def restore(
+    archive: Path, snapshot_dir: Path, stack: dict[str, Any] | None = None, endpoint: str | None = None
+) -> str:
+    """Bring a backup back (see the module's docstring for where): `stack` is the running `make run`
+    on the state folder, if any; `endpoint` an emulator it did not start. Returns what happened."""
+    if stack is not None:
+        raise BackupError(
+            f"`make run` is running on {snapshot_dir.parent} (pid {stack['pid']}, emulator "
+            f"{stack['endpoint']}); a restore under it would be merged into live data or overwritten by "
+            "its next snapshot: stop it (Ctrl-C), run `make restore FILE=...` again, then `make run`"
+        )
     _check_file(archive)
     scratch_root = snapshot_dir.parent
     scratch_root.mkdir(parents=True, exist_ok=True)
@@ -159,7 +184,9 @@ def restore(archive: Path, endpoint: str, snapshot_dir: Path) -> str:
         folder = Path(scratch) / "snapshot"
         manifest = unpack(archive, folder)
         rows, count = manifest["row_count"], manifest["object_count"]
-        if emulator.is_up(endpoint):
+        if endpoint is not None:
+            if not emulator.is_up(endpoint):
+                raise BackupError(f"no emulator answers at {endpoint} (AWS_ENDPOINT_URL)")
             _load_into_empty(folder, manifest, endpoint)
             return f"Restored {rows} rows and {count} objects from {archive} into the emulator at {endpoint}."
         moved = ""
@@ -171,8 +198,8 @@ def restore(archive: Path, endpoint: str, snapshot_dir: Path) -> str:
             moved = f" The state that was there is kept in {aside}."
         os.replace(folder, snapshot_dir)
     return (
-        f"No emulator answers at {endpoint}: {archive} ({rows} rows, {count} objects) is now the saved "
-        f"state in {snapshot_dir}; the next `make run` loads it before switching the S3 events on.{moved}"
+        f"{archive} ({rows} rows, {count} objects) is now the saved state in {snapshot_dir}; the next "
+        f"`make run` loads it before switching the S3 events on.{moved}"
     )
 
 
@@ -260,7 +287,7 @@ def _notifications(s3: Any, bucket: str) -> dict[str, Any]:
 def _not_empty(endpoint: str, what: str) -> BackupError:
     return BackupError(
         f"the emulator at {endpoint} already holds data ({what} is not empty) and a restore never merges: "
-        "stop `make run` (Ctrl-C), run `make restore FILE=...` again, then `make run`"
+        "restore into an empty one"
     )
 
 
@@ -276,8 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     back.add_argument("file", nargs="?", default="", help="the archive `make backup` wrote")
     args = parser.parse_args(argv)
 
-    endpoint = default_endpoint()
-    apply(emulator_environment(endpoint))
+    stack = running_stack(STATE_DIR)
+    named = os.environ.get("AWS_ENDPOINT_URL") or None  # an emulator `make run` did not start
+    endpoint = stack["endpoint"] if stack else named
+    apply(emulator_environment(endpoint or DEFAULT_ENDPOINT))
     snapshot_dir = STATE_DIR / "snapshot"
     try:
         if args.command == "backup":
@@ -295,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if not args.file:
                 raise BackupError("which backup? `make restore FILE=.local/backups/intellipost-....tar.gz`")
-            print(restore(Path(args.file), endpoint, snapshot_dir))
+            print(restore(Path(args.file), snapshot_dir, stack, named))
     except BackupError as error:
         print(f"{args.command} failed: {error}", file=sys.stderr)
         return 1

@@ -11,6 +11,9 @@ from typing import IO
 
 import requests
 
+from infra.local.environment import ROOT
+from infra.local.processes import die_with_parent, stop_group
+
 
 class EmulatorError(RuntimeError):
     pass
@@ -51,9 +54,17 @@ def wait_until_up(endpoint_url: str, process: subprocess.Popen[bytes] | None, ti
     raise EmulatorError(f"the emulator at {endpoint_url} did not answer within {timeout:.0f} s")
 
 
-def start_moto(port: int, log: IO[bytes] | Path | None = None) -> subprocess.Popen[bytes]:
+def moto_command(port: int) -> list[str]:
+    """moto server with the local stack's additions (infra/local/moto_server.py) on 127.0.0.1:port."""
+    return [sys.executable, "-m", "infra.local.moto_server", "-H", "127.0.0.1", "-p", str(port)]
+
+
+def start_moto(
+    port: int, log: IO[bytes] | Path | None = None, timeout: float = 30
+) -> subprocess.Popen[bytes]:
     """moto server (with atomic DynamoDB writes, see moto_server.py) on 127.0.0.1:port, in its own
-    process group so it can be stopped by PID."""
+    process group so it can be stopped by PID; it dies with this process. One that does not answer
+    within `timeout` is stopped before the error is raised."""
     if not port_is_free(port):
         raise EmulatorError(
             f"port {port} is already in use; stop what runs there or set EMULATOR_PORT to another port"
@@ -65,11 +76,19 @@ def start_moto(port: int, log: IO[bytes] | Path | None = None) -> subprocess.Pop
     elif log is not None:
         out = log
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        moto_command(port),
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        cwd=Path(__file__).resolve().parents[2],  # where `infra` is importable
+        preexec_fn=die_with_parent,
+        cwd=ROOT,  # where `infra` is importable
     )
-    wait_until_up(f"http://127.0.0.1:{port}", process)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}", process, timeout)
+    except BaseException:
+        stop_group(process)
+        raise
+    finally:
+        if isinstance(log, Path) and not isinstance(out, int):
+            out.close()  # the child has its own copy of the file
     return process

@@ -1,10 +1,16 @@
-"""moto server, with DynamoDB's one guarantee that moto lacks under concurrency: atomic writes.
+"""moto server, held to three things AWS does that moto does not.
 
-DynamoDB applies each request to an item atomically, so a conditional write (`status = declared`)
-lets exactly one of two racing deliveries through; the pipeline's exactly-once steps rest on that.
-moto's server is threaded and its DynamoDB backend takes no lock, so two racing requests can both
-pass a condition. This runs moto's own WSGI app and serializes the DynamoDB requests only (they
-take milliseconds); S3 and SQS, long polls included, stay concurrent.
+- **Atomic DynamoDB writes.** DynamoDB applies each request to an item atomically, so a conditional
+  write (`status = declared`) lets exactly one of two racing deliveries through; the pipeline's
+  exactly-once steps rest on that. moto's server is threaded and its DynamoDB backend takes no lock,
+  so two racing requests can both pass a condition: DynamoDB requests are serialized here (they
+  take milliseconds); S3 and SQS, long polls included, stay concurrent.
+- **Presigned POST policies.** S3 checks a browser upload's policy (signature, expiry, key, content
+  type, size); moto stores anything. Uploads are checked here first (infra/local/post_policy.py).
+- **Queues readable without receiving.** SQS has no way to read a message another consumer holds
+  in flight, so a snapshot could only keep the visible ones. `GET /_local/sqs/<region>/<account>/
+  <queue>` lists every message of a queue, in flight and delayed included, without touching it
+  (infra/local/snapshot.py uses it).
 
     python -m infra.local.moto_server -H 127.0.0.1 -p 4566
 """
@@ -12,17 +18,30 @@ take milliseconds); S3 and SQS, long polls included, stay concurrent.
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import signal
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.formparser import parse_form_data
 from werkzeug.serving import run_simple
+from werkzeug.wsgi import get_input_stream
+
+from infra.local.environment import EMULATOR_CREDENTIALS
+from infra.local.post_policy import Refusal, Upload, check
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+QUEUE_MESSAGES = "/_local/sqs/"
+# The only credentials the emulator knows: the throwaway pair every local client uses.
+SECRETS = {EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"]: EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
 
 
 def one_dynamodb_request_at_a_time(app: WsgiApp) -> WsgiApp:
@@ -37,6 +56,87 @@ def one_dynamodb_request_at_a_time(app: WsgiApp) -> WsgiApp:
     return serialized
 
 
+def presigned_posts_checked(app: WsgiApp, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> WsgiApp:
+    """A browser upload (POST multipart/form-data to a bucket) reaches moto only if S3 would store it."""
+
+    def checked(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        is_form = environ.get("CONTENT_TYPE", "").lower().startswith("multipart/form-data")
+        if environ["REQUEST_METHOD"] != "POST" or not is_form:
+            return app(environ, start_response)
+        body = get_input_stream(environ).read()
+        _, form, files = parse_form_data({**environ, "wsgi.input": io.BytesIO(body)})
+        fields: dict[str, str] = {}
+        for name, value in form.items(multi=True):
+            key = name.lower()
+            fields[key] = f"{fields[key]},{value}" if key in fields else value  # repeated: joined
+        uploads = [part for name, part in files.items(multi=True) if name.lower() == "file"]
+        if len(uploads) > 1:
+            return _error(
+                start_response,
+                Refusal(400, "IncorrectNumberOfFilesInPostRequest", "POST requires exactly one file upload."),
+            )
+        size = len(uploads[0].read()) if uploads else len(fields.get("file", "").encode())
+        upload = Upload(bucket=_bucket(environ), fields=fields, file_size=size)
+        refusal = check(upload, SECRETS, now())
+        if refusal is not None:
+            return _error(start_response, refusal)
+        # moto reads the body again, as it came.
+        again = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        return app(again, start_response)
+
+    return checked
+
+
+def _bucket(environ: dict[str, Any]) -> str:
+    """Path style (/bucket), else virtual-hosted style (bucket.host)."""
+    path = str(environ.get("PATH_INFO", "/")).strip("/")
+    return path.split("/", 1)[0] if path else str(environ.get("HTTP_HOST", "")).split(".", 1)[0]
+
+
+def _error(start_response: Callable[..., Any], refusal: Refusal) -> list[bytes]:
+    details = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in refusal.details.items())
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{refusal.code}</Code><Message>{escape(refusal.message)}</Message>{details}"
+        f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId><HostId>local</HostId></Error>"
+    ).encode()
+    start_response(
+        f"{refusal.status} {refusal.code}",
+        [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+def queue_messages_readable(app: WsgiApp) -> WsgiApp:
+    def readable(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if environ["REQUEST_METHOD"] != "GET" or not path.startswith(QUEUE_MESSAGES):
+            return app(environ, start_response)
+        region, account, queue = [*path.removeprefix(QUEUE_MESSAGES).split("/"), "", ""][:3]
+        try:
+            messages = _every_message(region, account, queue)
+        except KeyError:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [f"no queue {queue!r} in {account}/{region}\n".encode()]
+        body = "".join(json.dumps(message) + "\n" for message in messages).encode()
+        headers = [("Content-Type", "application/x-ndjson"), ("Content-Length", str(len(body)))]
+        start_response("200 OK", headers)
+        return [body]
+
+    return readable
+
+
+def _every_message(region: str, account: str, queue_name: str) -> list[dict[str, Any]]:
+    from moto.sqs.models import sqs_backends
+
+    queues = sqs_backends[account][region].queues
+    if queue_name not in queues:
+        raise KeyError(queue_name)
+    queue = queues[queue_name]
+    with queue._messages_lock:  # moto's own lock around its message list
+        return [{"body": m.body, "attributes": dict(m.message_attributes)} for m in queue._messages]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -49,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     run_simple(
         args.host,
         args.port,
-        one_dynamodb_request_at_a_time(app),
+        one_dynamodb_request_at_a_time(queue_messages_readable(presigned_posts_checked(app))),
         threaded=True,
         request_handler=MotoRequestHandler,
     )

@@ -4,8 +4,19 @@
 http://127.0.0.1:PANEL_PORT, so the panel needs no CORS and its session never leaves loopback.
 Static files get long caching when their name carries a content hash (`/_app/immutable/`), none
 for `index.html`; any other unknown path is a route of the single-page app and gets `index.html`.
-`/api/...` is passed through as it is (method, headers such as Authorization and If-None-Match,
-body, status such as 304 or 409), streamed both ways.
+`/api/...` is passed through (method, headers such as Authorization and If-None-Match, body,
+status such as 304 or 409), streamed both ways.
+
+The pass-through is where request smuggling would start, so its framing is strict (RFC 9112):
+a request with both Content-Length and Transfer-Encoding, with more than one Content-Length or
+Transfer-Encoding or Host line, with a length that is not a plain number, or with a
+Transfer-Encoding on HTTP/1.0 is refused with 400 and the connection closed (section 6.3); a
+transfer coding other than chunked gets 501 (section 6.1). What reaches the API is a normalized set
+of headers: one line per name, no hop-by-hop fields (nor those Connection names), the client's
+Host, framing and X-Forwarded-* replaced by ours, and one Content-Length for the body as read.
+(The standard library's server is kept: werkzeug's ProxyMiddleware forwards the client's
+Content-Length next to a de-chunked body and never ends a chunked upload; h11 prefers
+Transfer-Encoding over Content-Length instead of refusing the pair and would need a server around it.)
 
 Scripts are governed by the page's own CSP <meta> tag (SvelteKit's hash mode, web/svelte.config.js);
 the headers here add what a <meta> policy cannot say (frame-ancestors), as CloudFront does in AWS.
@@ -20,6 +31,7 @@ import mimetypes
 import posixpath
 import sys
 from collections.abc import Iterator
+from email.message import Message
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +40,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from infra.local.environment import ROOT
+from infra.local.redaction import redact
 
 BUILD_DIR = ROOT / "web" / "build"
 CHUNK = 64 * 1024
@@ -39,13 +52,15 @@ HOP_BY_HOP = {
     "keep-alive",
     "proxy-authenticate",
     "proxy-authorization",
+    "proxy-connection",
     "te",
     "trailer",
     "transfer-encoding",
     "upgrade",
-    "host",
-    "expect",  # answered by this server (100 Continue) before the body is read
 }
+# Set by this server for the API, whatever the client sent.
+REPLACED = {"host", "content-length", "expect", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-for"}
+MAX_LENGTH_DIGITS = 18
 SECURITY_HEADERS = {
     "Content-Security-Policy": "frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
@@ -110,28 +125,47 @@ class PanelHandler(BaseHTTPRequestHandler):
     def _dispatch(self, send_body: bool) -> None:
         if self._is_api():
             self._proxy()
-        else:
+        elif self._framed():
             self._static(send_body)
 
     def _only_api(self) -> None:
         if self._is_api():
             self._proxy()
-        else:
+        elif self._framed():
             self._plain(
                 HTTPStatus.METHOD_NOT_ALLOWED, "only GET and HEAD outside /api/", {"Allow": "GET, HEAD"}
             )
 
+    def _framed(self) -> bool:
+        """Outside the API a body is never read: the connection closes after the answer, so the body
+        cannot be taken for the next request. A request with bad framing is refused."""
+        try:
+            chunked, length = framing(self.headers, self.request_version)
+        except BadFraming as error:
+            self.close_connection = True
+            self._plain(error.status, str(error), {"Connection": "close"})
+            return False
+        if chunked or length:
+            self.close_connection = True
+        return True
+
     # --- the API, passed through -----------------------------------------------------------
 
     def _proxy(self) -> None:
+        try:
+            chunked, length = framing(self.headers, self.request_version)
+        except BadFraming as error:
+            self.close_connection = True  # where this body ends is unknown: nothing after it is trusted
+            self._plain(error.status, str(error), {"Connection": "close"})
+            return
         upstream = http.client.HTTPConnection(*self.api, timeout=UPSTREAM_TIMEOUT)
-        headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP}
+        headers = forwarded_headers(self.headers)
         headers["Host"] = f"{self.api[0]}:{self.api[1]}"
         headers["X-Forwarded-Host"] = self.headers.get("Host", "")
         headers["X-Forwarded-Proto"] = "http"
         headers["X-Forwarded-For"] = self.client_address[0]
         try:
-            body = self._request_body(headers)
+            body = self._request_body(chunked, length, headers)
             upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
             for name, value in headers.items():
                 upstream.putheader(name, value)
@@ -156,22 +190,17 @@ class PanelHandler(BaseHTTPRequestHandler):
         finally:
             upstream.close()
 
-    def _request_body(self, headers: dict[str, str]) -> Iterator[bytes]:
-        """The request body as it arrives: by Content-Length, or de-chunked and re-sent with a length."""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+    def _request_body(self, chunked: bool, length: int | None, headers: dict[str, str]) -> Iterator[bytes]:
+        """The request body as it arrives: by Content-Length, or de-chunked and re-sent with a length
+        (`chalice local` reads bodies by Content-Length only)."""
+        if chunked:
             # Rare from browsers; the API is small-bodied, so collect it and send it with a length.
             data = b"".join(_read_chunked(self.rfile))
             headers["Content-Length"] = str(len(data))
             return iter([data])
-        length_header = self.headers.get("Content-Length")
-        if length_header is None:
+        if length is None:
             return iter(())
-        try:
-            length = int(length_header)
-        except ValueError:
-            raise BadRequestBody("Content-Length is not a number") from None
-        if length < 0:
-            raise BadRequestBody("Content-Length is negative")
+        headers["Content-Length"] = str(length)
         return _read_exactly(self.rfile, length)
 
     def _relay(self, response: http.client.HTTPResponse) -> None:
@@ -271,12 +300,70 @@ class PanelHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
-        # Paths only: query strings can carry OAuth codes, never logged.
-        sys.stderr.write(f"{self.command} {urlsplit(self.path).path} {args[1] if len(args) > 1 else ''}\n")
+        # The request line, its OAuth code and state redacted (also in error lines, which quote it).
+        message = redact(format % args).translate(self._control_char_table)  # type: ignore[attr-defined]
+        sys.stderr.write(f"{self.address_string()} {message}\n")
 
 
 class BadRequestBody(ValueError):
     pass
+
+
+class BadFraming(ValueError):
+    def __init__(self, message: str, status: HTTPStatus = HTTPStatus.BAD_REQUEST) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def framing(headers: Message, version: str) -> tuple[bool, int | None]:
+    """How the request's body ends (chunked, or its length; neither: no body), or BadFraming.
+
+    RFC 9112: one Host line (3.2); Transfer-Encoding with Content-Length is refused, not resolved
+    (6.3 calls the pair a likely smuggling attempt, to be handled as an error), as is a repeated or
+    unreadable length (6.3) and a Transfer-Encoding on HTTP/1.0 (6.1)."""
+    hosts = headers.get_all("Host") or []
+    if len(hosts) > 1 or (not hosts and version == "HTTP/1.1"):
+        raise BadFraming("exactly one Host header is needed")
+    codings = headers.get_all("Transfer-Encoding") or []
+    lengths = headers.get_all("Content-Length") or []
+    if codings and lengths:
+        raise BadFraming("a request may not carry both Content-Length and Transfer-Encoding")
+    if len(codings) > 1 or len(lengths) > 1:
+        raise BadFraming("a repeated Content-Length or Transfer-Encoding header")
+    if codings:
+        if version != "HTTP/1.1":
+            raise BadFraming(f"Transfer-Encoding is not allowed in {version}")
+        listed = [coding.strip().lower() for coding in codings[0].split(",")]
+        if listed[-1] != "chunked":
+            raise BadFraming("the body's length is unknown: chunked must be the last transfer coding")
+        if listed != ["chunked"]:
+            raise BadFraming("only the chunked transfer coding is accepted", HTTPStatus.NOT_IMPLEMENTED)
+        return True, None
+    if lengths:
+        length = lengths[0].strip()
+        if not length.isascii() or not length.isdigit() or len(length) > MAX_LENGTH_DIGITS:
+            raise BadFraming("Content-Length is not a plain number")
+        return False, int(length)
+    return False, None
+
+
+def forwarded_headers(headers: Message) -> dict[str, str]:
+    """The client's end-to-end headers, one line per name: no hop-by-hop field (nor one Connection
+    names), none this server sets itself; repeated lines joined as RFC 9110 5.3 allows."""
+    named = {
+        token.strip().lower() for value in headers.get_all("Connection") or [] for token in value.split(",")
+    }
+    dropped = HOP_BY_HOP | REPLACED | named
+    joined: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        if name.lower() not in dropped:
+            joined.setdefault(name.lower(), []).append(value)
+    return {
+        "-".join(part.capitalize() for part in name.split("-")): ("; " if name == "cookie" else ", ").join(
+            values
+        )
+        for name, values in joined.items()
+    }
 
 
 def _read_exactly(stream: BufferedIOBase, length: int) -> Iterator[bytes]:

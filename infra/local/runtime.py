@@ -68,6 +68,10 @@ class Subscription:
     dead_letter_queue_url: str
     handler: Handler
     timeout_seconds: int
+    # The poller's heartbeat, written by its own thread only: polls finished, messages taken. A poll
+    # that started after a moment and finished empty proves nothing was waiting at that moment.
+    polls: int = 0
+    received: int = 0
 
 
 def scheduled_event() -> dict[str, Any]:
@@ -174,6 +178,8 @@ class EventRuntime:
                     AttributeNames=["ApproximateReceiveCount"],
                 ).get("Messages", [])
                 failures = 0
+                sub.received += len(messages)
+                sub.polls += 1
             except (BotoCoreError, ClientError) as error:
                 # The emulator is down or restarting: back off, keep trying, never crash.
                 failures += 1

@@ -1,25 +1,27 @@
 """Local persistence: the emulator keeps everything in memory, so the stack saves a snapshot.
 
-`make run` saves every table, every object and (at shutdown) every waiting event message under
-the state folder, and restores them into the fresh emulator on the next start, before the S3
-notifications are switched on so restored objects do not fire their events again.
+`make run` saves every table, every object and every event message (waiting, in flight or delayed)
+under the state folder, every few seconds and at shutdown, and restores them into the fresh
+emulator on the next start (or after the emulator crashed), before the S3 notifications are
+switched on so restored objects do not fire their events again.
 
 Layout under <state>/snapshot/:
   tables/<table>.jsonl      one DynamoDB-JSON item per line
   objects/<bucket>/<quoted key>   object bytes; objects/<bucket>.index.json keeps ETag and type
-  queues/<queue>.jsonl      message bodies and attributes still waiting at shutdown
+  queues/<queue>.jsonl      message bodies and attributes, in flight ones included
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import boto3
+import requests
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -48,12 +50,14 @@ class Snapshot:
 
     # -- save ------------------------------------------------------------------------------------
 
-    def save(self, tables: list[str], buckets: list[str]) -> None:
+    def save(self, tables: Sequence[str], buckets: Sequence[str], queues: Sequence[str] = ()) -> int:
+        """Every table, object and queue message; returns how many messages were kept."""
         for table in tables:
             lines = "".join(json.dumps(item) + "\n" for item in _scan(self.dynamodb, table))
             _write_atomically(self.folder / "tables" / f"{table}.jsonl", lines.encode())
         for bucket in buckets:
             self._save_bucket(bucket)
+        return sum(self._save_queue(name) for name in queues)
 
     def _save_bucket(self, bucket: str) -> None:
         """Incremental: only objects whose ETag changed are downloaded again."""
@@ -75,29 +79,18 @@ class Snapshot:
             (folder / quote(gone, safe="")).unlink(missing_ok=True)
         _write_atomically(index_path, json.dumps(index).encode())
 
-    def save_queues(self, queue_names: list[str]) -> int:
-        """Take the waiting messages out of each queue (the emulator is about to stop)."""
-        saved = 0
-        for name in queue_names:
-            url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
-            messages: list[dict[str, Any]] = []
-            while True:
-                batch = self.sqs.receive_message(
-                    QueueUrl=url,
-                    MaxNumberOfMessages=10,
-                    WaitTimeSeconds=0,
-                    VisibilityTimeout=600,
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
-                if not batch:
-                    break
-                messages.extend(
-                    {"body": m["Body"], "attributes": m.get("MessageAttributes", {})} for m in batch
-                )
-            lines = "".join(json.dumps(m) + "\n" for m in messages)
-            _write_atomically(self.folder / "queues" / f"{name}.jsonl", lines.encode())
-            saved += len(messages)
-        return saved
+    def _save_queue(self, name: str) -> int:
+        """Every message of the queue, in flight and delayed ones too, read without receiving them
+        (a receive would hide them from the runtime, and cannot reach the ones it holds): the local
+        emulator lists them (infra/local/moto_server.py)."""
+        url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        account = urlsplit(url).path.strip("/").split("/")[0]
+        listing = f"{self.sqs.meta.endpoint_url}/_local/sqs/{self.sqs.meta.region_name}/{account}/{name}"
+        answer = requests.get(listing, timeout=30)
+        answer.raise_for_status()
+        lines = answer.content
+        _write_atomically(self.folder / "queues" / f"{name}.jsonl", lines)
+        return lines.count(b"\n")
 
     # -- restore ---------------------------------------------------------------------------------
 
@@ -106,8 +99,8 @@ class Snapshot:
         for path in sorted((self.folder / "tables").glob("*.jsonl")):
             items = [json.loads(line) for line in path.read_text().splitlines() if line]
             for start in range(0, len(items), 25):
-                requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
-                self._batch_write(path.stem, requests)
+                puts = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+                self._batch_write(path.stem, puts)
             counts["items"] += len(items)
         for index_path in sorted((self.folder / "objects").glob("*.index.json")):
             bucket = index_path.name.removesuffix(".index.json")
@@ -125,7 +118,7 @@ class Snapshot:
                 }
                 self.sqs.send_message(QueueUrl=url, MessageBody=message["body"], MessageAttributes=attributes)
                 counts["messages"] += 1
-            path.unlink()  # delivered to the queue now; the next shutdown writes the file again
+            path.unlink()  # delivered to the queue now; the next save writes the file again
         return counts
 
     def _batch_write(self, table: str, requests: list[dict[str, Any]]) -> None:

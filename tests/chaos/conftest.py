@@ -15,6 +15,11 @@ from tests.chaos.harness import ROWS, ProviderDouble, report_table
 from tests.integration.test_marketplace_accounts import connect
 
 
+@pytest.fixture(autouse=True)
+def _queues_start_empty(clean_queues: None) -> None:
+    """Every chaos test starts on empty event queues: no event of an earlier test runs in this one."""
+
+
 @pytest.fixture
 def seller(api: Any, sandbox: Any) -> Any:
     """A seller with a MercadoLibre account (the sandbox's), ready to publish."""

@@ -25,6 +25,7 @@ import boto3
 import requests
 
 from infra.local.environment import ROOT
+from infra.local.processes import die_with_parent
 from infra.local.runtime import EventRuntime, Subscription
 from tests.conftest import stop_process_group
 from tests.integration.test_publishing import approve as approve  # re-exported for the scenarios
@@ -160,6 +161,7 @@ def running(runtime: EventRuntime) -> Iterator[EventRuntime]:
     finally:
         runtime.stop.set()
         thread.join(timeout=60)
+        assert not thread.is_alive(), "the event runtime did not stop"
 
 
 def queues_idle(runtime: EventRuntime) -> bool:
@@ -208,6 +210,7 @@ class RuntimeProcess:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         log.close()
         return marker

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from infra.local.environment import ROOT
+from infra.local.processes import die_with_parent
 from infra.local.provision import provision_resources, switch_on_events
 from infra.local.runtime import load_app
 from tests.conftest import stop_process_group
@@ -41,6 +42,7 @@ def _start_runtime() -> subprocess.Popen[bytes]:
         cwd=ROOT,
         env={**os.environ, "SLOW_BUCKET": BUCKET, "SLOW_SECONDS": "3", "EVENT_VISIBILITY_SECONDS": "4"},
         start_new_session=True,
+        preexec_fn=die_with_parent,
     )
 
 

@@ -1,4 +1,5 @@
-"""`make run`'s stack as a new user runs it: health, an upload reaching ingest, Ctrl-C, restart."""
+"""`make run`'s stack as a new user runs it: health, an upload reaching ingest, Ctrl-C, restart; its
+children dying and coming back; `make backup` and `make restore` finding it from its state folder."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
@@ -19,10 +20,13 @@ import pytest
 import requests
 from PIL import Image
 
+from infra.local.backup import unpack
 from infra.local.emulator import free_port, port_is_free
 from infra.local.environment import ROOT, stage_environment
+from infra.local.processes import die_with_parent
 from tests.conftest import stop_process_group
 from tests.photos import grocery_photo
+from tests.processes import Process, carrying, descendants, end
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +46,7 @@ class Stack:
         self.runs = 0
 
     @contextmanager
-    def running(self) -> Iterator[subprocess.Popen[bytes]]:
+    def running(self, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
         env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
         env.update(
             API_PORT=str(self.api_port),
@@ -51,6 +55,7 @@ class Stack:
             PANEL_PORT=str(self.panel_port),
             INTELLIPOST_STATE_DIR=str(self.state_dir),
             SNAPSHOT_EVERY_SECONDS="1",
+            **settings,
         )
         self.runs += 1
         console = self._console_path().open("ab")
@@ -61,12 +66,16 @@ class Stack:
             stdout=console,
             stderr=console,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # and its children die with it: nothing outlives a killed pytest
         )
         try:
             wait_for(lambda: "Press Ctrl-C" in self.console(), 90, "the stack to start")
             yield process
         finally:
-            stop_process_group(process, signal.SIGKILL)
+            # The stack and every process of it (its children run in their own sessions), even
+            # when the test failed half-way: each carries the state folder in its environment.
+            stop_process_group(process)
+            end(carrying("INTELLIPOST_STATE_DIR", str(self.state_dir)))
             console.close()
 
     def _console_path(self) -> Path:
@@ -78,6 +87,56 @@ class Stack:
 
     def client(self, service: str):  # type: ignore[no-untyped-def]
         return boto3.client(service, endpoint_url=self.endpoint)
+
+    def child(self, process: subprocess.Popen[bytes], module: str) -> Process:
+        """The stack's child running `module` (its current one, after restarts)."""
+        [found] = [p for p in descendants(process.pid) if p.running and module in p.command]
+        return found
+
+    def queues_idle(self) -> bool:
+        """Every event queue of the app empty: nothing waiting, nothing in flight, nothing delayed."""
+        sqs = self.client("sqs")
+        for url in sqs.list_queues(QueueNamePrefix=LOCAL["EVENT_QUEUE_PREFIX"]).get("QueueUrls", []):
+            counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            if any(
+                counts[f"ApproximateNumberOfMessages{kind}"] != "0" for kind in ("", "NotVisible", "Delayed")
+            ):
+                return False
+        return True
+
+    def in_flight(self) -> bool:
+        """Some event is held by the runtime right now (taken, not yet deleted)."""
+        sqs = self.client("sqs")
+        for url in sqs.list_queues(QueueNamePrefix=LOCAL["EVENT_QUEUE_PREFIX"]).get("QueueUrls", []):
+            counts = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+            )
+            if counts["Attributes"]["ApproximateNumberOfMessagesNotVisible"] != "0" and not url.endswith(
+                "-dlq"
+            ):
+                return True
+        return False
+
+    def logs(self) -> str:
+        """Every log the stack wrote and every console line it printed, all runs."""
+        texts = [path.read_text(errors="replace") for path in sorted(self.state_dir.glob("console-*.log"))]
+        texts += [
+            path.read_text(errors="replace") for path in sorted((self.state_dir / "logs").glob("*.log"))
+        ]
+        return "\n".join(texts)
+
+    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`make backup`/`make restore` as a developer runs them: the state folder, no endpoint."""
+        env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "EMULATOR_PORT")}
+        env["INTELLIPOST_STATE_DIR"] = str(self.state_dir)
+        return subprocess.run(
+            [sys.executable, "-m", "infra.local.backup", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def dropped_uploads(self, key: str) -> int:
         log = self.state_dir / "logs" / "events.log"
@@ -111,14 +170,20 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
         product_id, token = _sell_a_product(stack)
         _main_picture_on_white(stack, product_id, token)
         # Connecting a MercadoLibre account through the sandbox's sign-in page.
-        assert _connect_mercadolibre(stack, token)["nickname"] == "TIENDA_E2E"
+        account, oauth = _connect_mercadolibre(stack, token)
+        assert account["nickname"] == "TIENDA_E2E"
         # The seller's loop, over HTTP only: edit, change the prompt, restore, publish.
         listed_item = _review_and_publish(stack, product_id, token)
 
         stack.client("dynamodb").put_item(TableName=LOCAL["PRODUCTS_TABLE"], Item=row)
         stack.client("s3").put_object(Bucket=LOCAL["MEDIA_BUCKET"], Key="processed/u1/keep.jpg", Body=b"kept")
+        _backup_reads_the_live_stack_and_restore_waits_for_it(stack, row)
         stack.stop_like_ctrl_c(process)
     assert "State saved" in stack.console()
+    # MercadoLibre's code and state went through the API, the sandbox and the console: never in clear.
+    logged = stack.logs()
+    assert [name for name, value in oauth.items() if value in logged] == []
+    assert "/api/v1/ml/callback?code=[redacted]&state=[redacted]" in logged  # the line is there
 
     with stack.running() as process:
         assert "Restored the last session" in stack.console()
@@ -134,24 +199,100 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
         again = requests.get(f"{stack.api}/products/{product_id}", headers=_auth(token), timeout=10).json()
         assert again["status"] == "published" and again["item"]["id"] == listed_item["id"]
         assert [i["status"] for i in again["images"]] == ["accepted"] * 2
-        # Restoring objects does not fire their events a second time.
-        time.sleep(3)
+        # Restoring objects does not fire their events a second time. Events are switched on after
+        # the restore, so a fired one would be in a queue now, and leaves it only once handled.
+        wait_for(stack.queues_idle, 60, "every event queue to be empty")
         assert stack.dropped_uploads(key) == 1
         stack.stop_like_ctrl_c(process)
+
+
+def test_a_child_that_dies_comes_back_and_no_event_is_lost(tmp_path: Path) -> None:
+    """`kill -9` of each child of `make run`: it is started again, said on the console. An event the
+    runtime held when it died is kept by the snapshot (in flight, invisible for the function's
+    timeout + 30 s), so a Ctrl-C and a new `make run` right after still finish the product."""
+    stack = Stack(tmp_path)
+    with stack.running() as process:
+        token = _register(stack, "crash@example.com")
+        product_id = _create_and_upload(stack, token, ("001",))
+        wait_for(stack.in_flight, 90, "the runtime to hold an event")
+        os.kill(stack.child(process, "infra.local.runtime").pid, signal.SIGKILL)
+        wait_for(lambda: "events started again (restart 1" in stack.console(), 30, "the runtime to restart")
+        assert "events stopped (killed by signal 9)" in stack.console()
+        assert stack.in_flight()  # the killed runtime's event, hidden for its visibility timeout
+        stack.stop_like_ctrl_c(process)
+
+    with stack.running() as process:
+        assert "Restored the last session" in stack.console()
+
+        def product() -> dict[str, Any] | None:
+            try:
+                got = requests.get(f"{stack.api}/products/{product_id}", headers=_auth(token), timeout=10)
+            except requests.RequestException:
+                return None
+            return got.json() if got.status_code == 200 else None  # type: ignore[no-any-return]
+
+        wait_for(lambda: (product() or {}).get("status") == "ready", 120, "the product to be ready")
+        sandbox = f"http://127.0.0.1:{stack.sandbox_port}/_sandbox/health"
+        panel = f"http://127.0.0.1:{stack.panel_port}/api/v1/health"
+        children = [
+            ("chalice local", "api", lambda: product() is not None),
+            ("infra.local.mercadolibre", "mercadolibre", lambda: _answers(sandbox)),
+            # The emulator comes back with the last snapshot: the product is still there.
+            ("infra.local.moto_server", "emulator", lambda: (product() or {}).get("status") == "ready"),
+        ]
+        if "Panel: http" in stack.console():  # served when web/build exists
+            children.append(("infra.local.panel", "panel", lambda: _answers(panel)))
+        for module, name, answers in children:
+            os.kill(stack.child(process, module).pid, signal.SIGKILL)
+            wait_for(
+                lambda name=name: f"{name} started again (restart 1" in stack.console(), 60, f"{name} back"
+            )
+            wait_for(answers, 60, f"{name} to answer again")
+            assert f"{name} stopped (killed by signal 9)" in stack.console()
+        stack.stop_like_ctrl_c(process)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _sell_a_product(stack: Stack) -> tuple[str, str]:
+def _register(stack: Stack, email: str = "e2e@example.com") -> str:
     tokens = requests.post(
-        f"{stack.api}/auth/register",
-        json={"email": "e2e@example.com", "password": "a long password"},
-        timeout=10,
+        f"{stack.api}/auth/register", json={"email": email, "password": "a long password"}, timeout=10
     ).json()
-    token = tokens["access_token"]
-    photos = [grocery_photo("Valio-Vanilla-Yoghurt", shot) for shot in ("001", "002")]
+    return str(tokens["access_token"])
+
+
+def _sell_a_product(stack: Stack) -> tuple[str, str]:
+    token = _register(stack)
+    product_id = _create_and_upload(stack, token, ("001", "002"))
+
+    def ready() -> bool:
+        got = requests.get(f"{stack.api}/products/{product_id}", headers=_auth(token), timeout=10)
+        assert got.json()["status"] != "failed", got.json()["attention"]
+        return bool(got.json()["status"] == "ready")
+
+    # The whole pipeline runs by itself: ingest, images, content (local writer, sandbox categories).
+    wait_for(ready, 90, "the listing to be ready")
+    listing = requests.get(f"{stack.api}/products/{product_id}/listing", headers=_auth(token), timeout=10)
+    assert (
+        listing.status_code == 200
+        and listing.json()["title"]
+        and listing.json()["category"]["id"].startswith("MLA")
+    )
+    return product_id, token
+
+
+def _create_and_upload(stack: Stack, token: str, shots: tuple[str, ...]) -> str:
+    """A product from real photos, uploaded through its presigned forms straight to (emulated) S3."""
+    photos = [grocery_photo("Valio-Vanilla-Yoghurt", shot) for shot in shots]
     declared = [
         {"file_name": f"{n}.jpg", "content_type": "image/jpeg", "size": len(p)} for n, p in enumerate(photos)
     ]
@@ -170,23 +311,7 @@ def _sell_a_product(stack: Stack) -> tuple[str, str]:
             form["url"], data=form["fields"], files={"file": ("photo.jpg", data)}, timeout=10
         )
         assert sent.status_code in (200, 204), sent.text
-
-    def ready() -> bool:
-        got = requests.get(f"{stack.api}/products/{product['product_id']}", headers=_auth(token), timeout=10)
-        assert got.json()["status"] != "failed", got.json()["attention"]
-        return bool(got.json()["status"] == "ready")
-
-    # The whole pipeline runs by itself: ingest, images, content (local writer, sandbox categories).
-    wait_for(ready, 90, "the listing to be ready")
-    listing = requests.get(
-        f"{stack.api}/products/{product['product_id']}/listing", headers=_auth(token), timeout=10
-    )
-    assert (
-        listing.status_code == 200
-        and listing.json()["title"]
-        and listing.json()["category"]["id"].startswith("MLA")
-    )
-    return str(product["product_id"]), token
+    return str(product["product_id"])
 
 
 def _main_picture_on_white(stack: Stack, product_id: str, token: str) -> None:
@@ -203,7 +328,29 @@ def _main_picture_on_white(stack: Stack, product_id: str, token: str) -> None:
             assert picture.getpixel(point) == (255, 255, 255)
 
 
-def _connect_mercadolibre(stack: Stack, token: str) -> dict[str, object]:
+def _backup_reads_the_live_stack_and_restore_waits_for_it(stack: Stack, row: dict[str, Any]) -> None:
+    """With no endpoint given and the stack on its own ports, `make backup` finds the running stack
+    from the state folder and archives its live emulator; `make restore` refuses to run under it."""
+    made = stack.command("backup", "--out", str(stack.state_dir / "backups"))
+    assert made.returncode == 0, made.stderr
+    assert f"from the emulator at {stack.endpoint}:" in made.stdout
+    archive = Path(made.stdout.strip().splitlines()[-1])
+    manifest = unpack(archive, stack.state_dir / "unpacked")
+    live = stack.client("dynamodb").scan(TableName=LOCAL["PRODUCTS_TABLE"], Select="COUNT")["Count"]
+    assert manifest["tables"][LOCAL["PRODUCTS_TABLE"]] == live  # the row written a moment ago too
+    refused = stack.command("restore", str(archive))
+    assert refused.returncode == 1
+    assert "`make run` is running" in refused.stderr and "stop it (Ctrl-C)" in refused.stderr
+    assert not list(stack.state_dir.glob("snapshot.before-restore-*"))  # the saved state untouched
+    item = stack.client("dynamodb").get_item(
+        TableName=LOCAL["PRODUCTS_TABLE"], Key={k: row[k] for k in ("user_id", "product_id")}
+    )
+    assert item["Item"] == row
+
+
+def _connect_mercadolibre(stack: Stack, token: str) -> tuple[dict[str, object], dict[str, str]]:
+    """The seller's browser through the sandbox's sign-in page and back; the account, and the
+    callback's OAuth code and state."""
     browser = requests.Session()  # keeps the connection's cookie, as the seller's browser does
     url = browser.get(f"{stack.api}/ml/connect", headers=_auth(token), timeout=10).json()["authorization_url"]
     assert url.startswith(f"http://127.0.0.1:{stack.sandbox_port}/authorization?")
@@ -219,7 +366,13 @@ def _connect_mercadolibre(stack: Stack, token: str) -> dict[str, object]:
     callback = signed_in.headers["Location"]
     assert callback.startswith(f"{stack.api}/ml/callback?")
     assert browser.get(callback, timeout=10).status_code == 200  # the browser follows the redirect
-    return requests.get(f"{stack.api}/ml/account", headers=_auth(token), timeout=10).json()  # type: ignore[no-any-return]
+    query = urlsplit(callback).query
+    decoded = {k: v[0] for k, v in parse_qs(query).items() if k in ("code", "state")}
+    sent = dict(pair.split("=", 1) for pair in query.split("&"))  # as written in a request line
+    oauth = {**decoded, **{f"{k} (as sent)": sent[k] for k in decoded}}
+    assert set(decoded) == {"code", "state"} and all(len(v) >= 8 for v in oauth.values())
+    account = requests.get(f"{stack.api}/ml/account", headers=_auth(token), timeout=10).json()
+    return account, oauth
 
 
 def _wait_product(stack: Stack, product_id: str, token: str, done: object, what: str) -> dict[str, object]:

@@ -1,10 +1,15 @@
-"""`make backup` -> a fresh emulator -> `make restore`: every row and every object comes back unchanged."""
+"""`make backup` -> a fresh emulator -> `make restore`: every row and every object comes back unchanged.
+
+Finding the running `make run` from its state folder, on whatever port, is proven against a real
+stack in tests/e2e/test_local_stack.py.
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import subprocess
 import tarfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,9 +19,11 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.local import backup as backup_command
 from infra.local import emulator
 from infra.local.backup import FORMAT_VERSION, BackupError, backup, main, restore, unpack
 from infra.local.snapshot import Snapshot
+from infra.local.stack import STACK_RECORD, running_stack
 from tests.conftest import stop_process_group
 
 BUCKET = os.environ["MEDIA_BUCKET"]
@@ -56,8 +63,10 @@ def fresh() -> Iterator[str]:
     """Another moto server, empty: what a new `make run` starts."""
     port = emulator.free_port()
     process = emulator.start_moto(port)
-    yield f"http://127.0.0.1:{port}"
-    stop_process_group(process)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process_group(process)
 
 
 def _provision_like(source: str, target: str) -> str:
@@ -131,7 +140,7 @@ def test_backup_then_restore_into_a_fresh_emulator_changes_nothing(
     assert set(manifest["objects"][BUCKET]) == set(before_objects)
 
     queue = _provision_like(provisioned, fresh)
-    said = restore(archive, fresh, tmp_path / "state" / "snapshot")
+    said = restore(archive, tmp_path / "state" / "snapshot", endpoint=fresh)
     assert "into the emulator" in said
 
     assert _rows(fresh) == before_rows  # every row, every attribute
@@ -145,7 +154,7 @@ def test_backup_then_restore_into_a_fresh_emulator_changes_nothing(
 
     # A second restore would merge into live data: refused, saying what to do.
     with pytest.raises(BackupError, match="already holds data"):
-        restore(archive, fresh, tmp_path / "state" / "snapshot")
+        restore(archive, tmp_path / "state" / "snapshot", endpoint=fresh)
 
 
 def test_without_an_emulator_the_backup_becomes_the_next_runs_snapshot(
@@ -156,9 +165,8 @@ def test_without_an_emulator_the_backup_becomes_the_next_runs_snapshot(
     state = tmp_path / "state"
     (state / "snapshot" / "tables").mkdir(parents=True)
     (state / "snapshot" / "tables" / "old.jsonl").write_text("{}\n")
-    closed = f"http://127.0.0.1:{emulator.free_port()}"
 
-    said = restore(archive, closed, state / "snapshot")
+    said = restore(archive, state / "snapshot")
     assert "next `make run`" in said
     [aside] = [p for p in state.iterdir() if p.name.startswith("snapshot.before-restore-")]
     assert (aside / "tables" / "old.jsonl").read_text() == "{}\n"  # moved aside, never deleted
@@ -170,12 +178,15 @@ def test_without_an_emulator_the_backup_becomes_the_next_runs_snapshot(
     assert _rows(fresh) == _rows(provisioned)
     assert _objects(fresh) == _objects(provisioned)
 
-    # And with no emulator, `make backup` archives that saved state.
+    # And with no stack running, `make backup` archives that saved state, saying when it was saved.
     moment = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
-    first, manifest = backup(tmp_path / "again", _tables(), [BUCKET], closed, state / "snapshot", moment)
-    second, _ = backup(tmp_path / "again", _tables(), [BUCKET], closed, state / "snapshot", moment)
+    first, manifest = backup(tmp_path / "again", _tables(), [BUCKET], None, state / "snapshot", moment)
+    second, _ = backup(tmp_path / "again", _tables(), [BUCKET], None, state / "snapshot", moment)
     assert first.name == "intellipost-20261128T120000Z.tar.gz" != second.name  # none overwritten
-    assert "snapshot" in manifest["source"]
+    newest = max(path.stat().st_mtime for path in (state / "snapshot" / "tables").iterdir())
+    saved = f"{datetime.fromtimestamp(newest, UTC):%Y-%m-%d %H:%M:%S} UTC"
+    assert manifest["source"].startswith(f"snapshot {state / 'snapshot'}, saved {saved}")
+    assert "`make run` is not running" in manifest["source"]
     assert manifest["row_count"] == sum(map(len, _rows(fresh).values()))
 
 
@@ -228,19 +239,47 @@ def test_restore_says_what_is_wrong_with_the_file(tmp_path: Path) -> None:
     assert not (tmp_path / "outside.txt").exists()
 
 
+def test_a_restore_under_a_running_stack_is_refused_saying_what_to_do(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    (state / "snapshot" / "tables").mkdir(parents=True)
+    archive = _archive_with(tmp_path, _manifest())
+    stack = {"pid": 4242, "endpoint": "http://127.0.0.1:39999"}
+    with pytest.raises(BackupError) as refused:
+        restore(archive, state / "snapshot", stack)
+    said = str(refused.value)
+    assert "`make run` is running" in said and "pid 4242" in said and "http://127.0.0.1:39999" in said
+    assert "stop it (Ctrl-C), run `make restore FILE=...` again, then `make run`" in said
+    assert [p.name for p in state.iterdir()] == ["snapshot"]  # nothing moved, nothing staged
+
+
+def test_a_stack_record_counts_only_while_its_process_runs(tmp_path: Path) -> None:
+    record = tmp_path / STACK_RECORD
+    assert running_stack(tmp_path) is None  # no record
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    record.write_text(json.dumps({"pid": gone.pid, "endpoint": "http://127.0.0.1:1"}))
+    assert running_stack(tmp_path) is None  # what a `kill -9` of `make run` leaves behind
+    record.write_text(json.dumps({"pid": os.getpid(), "endpoint": "http://127.0.0.1:1"}))
+    assert running_stack(tmp_path) is None  # a live process, but not a stack: the pid was reused
+
+
 def test_the_command_line_explains_instead_of_tracing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(backup_command, "STATE_DIR", tmp_path)
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{emulator.free_port()}")
     assert main(["restore", str(tmp_path / "nope.tar.gz")]) == 1
     assert "restore failed: no backup at" in capsys.readouterr().err
     assert main(["restore"]) == 1
     assert "make restore FILE=" in capsys.readouterr().err
+    assert main(["backup", "--out", str(tmp_path / "out")]) == 1
+    assert "backup failed: the emulator at http://127.0.0.1:" in capsys.readouterr().err
 
 
 def test_an_emulator_make_run_did_not_provision_is_named_not_traced(
     fresh: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(backup_command, "STATE_DIR", tmp_path / "state")
     monkeypatch.setenv("AWS_ENDPOINT_URL", fresh)  # answers, but has none of the app's tables
     assert main(["backup", "--out", str(tmp_path)]) == 1
     assert f"backup failed: the emulator at {fresh} refused" in capsys.readouterr().err

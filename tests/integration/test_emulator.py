@@ -1,16 +1,33 @@
-"""The local emulator keeps DynamoDB's promise that the pipeline's exactly-once steps rest on.
+"""The local emulator keeps the promises of AWS that moto alone does not (infra/local/moto_server.py).
 
-Against plain `python -m moto.server` this fails within a few dozen rounds (moto's DynamoDB takes no
-lock); infra/local/moto_server.py serializes DynamoDB requests.
+DynamoDB's atomic conditional writes: against plain `python -m moto.server` the race test fails
+within a few dozen rounds (moto's DynamoDB takes no lock). S3's presigned POST policies: every policy
+test runs against plain moto too, where it is expected to fail (strict xfail: should moto start
+enforcing them, the run says so).
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
+import subprocess
+import sys
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import boto3
+import pytest
+import requests
+from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from infra.local import emulator
+from infra.local.post_policy import sign
+from infra.local.processes import die_with_parent
+from tests.conftest import stop_process_group
 
 
 def test_racing_conditional_writes_let_exactly_one_through(aws) -> None:  # type: ignore[no-untyped-def]
@@ -49,3 +66,179 @@ def test_racing_conditional_writes_let_exactly_one_through(aws) -> None:  # type
             dynamodb.put_item(TableName=table, Item={"id": {"S": item}, "status": {"S": "declared"}})
             winners = sum(pool.map(lambda who, item=item: claim(item, who), range(16)))
             assert winners == 1, f"round {round_}: {winners} deliveries passed the same condition"
+
+
+# -- what the emulator's wrapper adds: S3's checks on browser uploads (infra/local/post_policy.py) ---
+
+MAX_BYTES = 10
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        "ours",
+        pytest.param(
+            "plain moto",
+            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason="moto ignores POST policies"),
+        ),
+    ],
+)
+def emulator_s3(request: pytest.FixtureRequest, aws: str) -> Iterator[Any]:
+    """An S3 client on our emulator, and on plain `python -m moto.server`, where every test below
+    fails: it stores whatever a form posts."""
+    if request.param == "ours":
+        yield _s3(aws)
+        return
+    port = emulator.free_port()
+    plain = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
+    try:
+        emulator.wait_until_up(f"http://127.0.0.1:{port}", plain)
+        yield _s3(f"http://127.0.0.1:{port}")
+    finally:
+        stop_process_group(plain)
+
+
+def _s3(endpoint: str) -> Any:
+    s3 = boto3.client("s3", endpoint_url=endpoint, config=Config(signature_version="s3v4"))
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=POST_BUCKET)
+    return s3
+
+
+POST_BUCKET = "post-policy-bucket"
+
+
+def _form(s3: Any, key: str, expires_in: int = 900) -> dict[str, Any]:
+    """The form the API hands a browser (chalicelib/store/blobs.py): key, type and size pinned."""
+    form: dict[str, Any] = s3.generate_presigned_post(
+        Bucket=POST_BUCKET,
+        Key=key,
+        Fields={"Content-Type": "image/jpeg"},
+        Conditions=[{"Content-Type": "image/jpeg"}, ["content-length-range", 1, MAX_BYTES]],
+        ExpiresIn=expires_in,
+    )
+    return form
+
+
+def _stored(s3: Any, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=POST_BUCKET, Key=key)
+    except ClientError:
+        return False
+    return True
+
+
+def _post(form: dict[str, Any], data: bytes, **changes: str) -> tuple[int, str, str]:
+    answer = requests.post(
+        form["url"], data={**form["fields"], **changes}, files={"file": ("photo.jpg", data)}, timeout=10
+    )
+    code = answer.text.split("<Code>", 1)[-1].split("</Code>", 1)[0] if "<Code>" in answer.text else ""
+    return answer.status_code, code, answer.text
+
+
+def test_an_upload_larger_than_the_policy_allows_is_refused_and_not_stored(emulator_s3: Any) -> None:
+    key = f"uploads/{uuid.uuid4().hex}.jpg"
+    status, code, text = _post(_form(emulator_s3, key), b"x" * 100)
+    assert (status, code) == (400, "EntityTooLarge"), text
+    assert "<ProposedSize>100</ProposedSize><MaxSizeAllowed>10</MaxSizeAllowed>" in text
+    assert not _stored(emulator_s3, key)
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "code", "says"),
+    [
+        ("empty file", 400, "EntityTooSmall", "<MinSizeAllowed>1</MinSizeAllowed>"),
+        ("expired", 403, "AccessDenied", "Invalid according to Policy: Policy expired."),
+        ("another content type", 403, "AccessDenied", 'Policy Condition failed: ["eq", "$Content-Type"'),
+        ("another key", 403, "AccessDenied", 'Policy Condition failed: ["eq", "$key"'),
+        ("a field the policy does not name", 403, "AccessDenied", "Extra input fields: x-amz-meta-owner"),
+        ("a forged signature", 403, "SignatureDoesNotMatch", "does not match the signature"),
+        ("a policy edited after signing", 403, "SignatureDoesNotMatch", "does not match the signature"),
+        ("no policy at all", 403, "AccessDenied", "Access Denied"),
+    ],
+)
+def test_every_rule_of_the_policy_is_held(
+    emulator_s3: Any, case: str, status: int, code: str, says: str
+) -> None:
+    key = f"uploads/{uuid.uuid4().hex}.jpg"
+    form = _form(emulator_s3, key, expires_in=-1 if case == "expired" else 900)
+    data, changes = b"12345", {}
+    if case == "empty file":
+        data = b""
+    elif case == "another content type":
+        changes = {"Content-Type": "text/html"}
+    elif case == "another key":
+        changes = {"key": f"processed/{uuid.uuid4().hex}.jpg"}
+    elif case == "a field the policy does not name":
+        changes = {"x-amz-meta-owner": "someone"}
+    elif case == "a forged signature":
+        changes = {"x-amz-signature": "0" * 64}
+    elif case == "a policy edited after signing":
+        policy = json.loads(base64.b64decode(form["fields"]["policy"]))
+        policy["conditions"] = [c for c in policy["conditions"] if not isinstance(c, list)]  # no size limit
+        changes = {"policy": base64.b64encode(json.dumps(policy).encode()).decode()}
+    elif case == "no policy at all":
+        form = {"url": form["url"], "fields": {"key": key, "Content-Type": "image/jpeg"}}
+    answer = _post(form, data, **changes)
+    assert answer[:2] == (status, code), answer[2]
+    assert says in answer[2]
+    assert not _stored(emulator_s3, key) and not _stored(emulator_s3, changes.get("key", key))
+
+
+def test_an_upload_within_the_policy_is_stored_as_sent(aws: str) -> None:
+    s3 = _s3(aws)
+    key = f"uploads/{uuid.uuid4().hex}.jpg"
+    status, _, text = _post(_form(s3, key), b"0123456789")  # the upper bound is inclusive
+    assert status == 204, text
+    stored = s3.get_object(Bucket=POST_BUCKET, Key=key)
+    assert stored["Body"].read() == b"0123456789" and stored["ContentType"] == "image/jpeg"
+
+
+def test_the_signature_is_awss_own_example() -> None:
+    """S3's documented SigV4 POST example (sigv4-post-example): its policy and signature."""
+    lines = [
+        '{ "expiration": "2015-12-30T12:00:00.000Z",',
+        '  "conditions": [',
+        '    {"bucket": "sigv4examplebucket"},',
+        '    ["starts-with", "$key", "user/user1/"],',
+        '    {"acl": "public-read"},',
+        '    {"success_action_redirect": "http://sigv4examplebucket.s3.amazonaws.com/successful_upload.html"},',
+        '    ["starts-with", "$Content-Type", "image/"],',
+        '    {"x-amz-meta-uuid": "14365123651274"},',
+        '    {"x-amz-server-side-encryption": "AES256"},',
+        '    ["starts-with", "$x-amz-meta-tag", ""],',
+        "",
+        '    {"x-amz-credential": "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request"},',
+        '    {"x-amz-algorithm": "AWS4-HMAC-SHA256"},',
+        '    {"x-amz-date": "20151229T000000Z" }',
+        "  ]",
+        "}",
+    ]
+    policy = "\r\n".join(lines)  # byte for byte as the page gives it, CRLF line ends
+    encoded = base64.b64encode(policy.encode()).decode()
+    signature = sign(encoded, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20151229", "us-east-1")
+    assert signature == "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e"
+
+
+# -- the launcher ---------------------------------------------------------------------------------
+
+
+def test_a_moto_that_does_not_answer_in_time_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[subprocess.Popen[bytes]] = []
+
+    class Recorded(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(emulator.subprocess, "Popen", Recorded)
+    with pytest.raises(emulator.EmulatorError, match="did not answer"):
+        emulator.start_moto(emulator.free_port(), timeout=0)
+    [process] = started
+    assert process.poll() is not None  # stopped and reaped, not left running

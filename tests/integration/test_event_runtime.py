@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -63,11 +64,14 @@ def recorder(aws: str) -> Iterator[tuple[Recorder, Callable[..., EventRuntime]]]
         runtimes.append((runtime, thread))
         return runtime
 
-    yield recorder, start
-    for runtime, thread in runtimes:
-        runtime.stop.set()
-        thread.join(timeout=30)
-        assert not thread.is_alive()
+    try:
+        yield recorder, start
+    finally:
+        for runtime, _ in runtimes:
+            runtime.stop.set()
+        for _, thread in runtimes:
+            thread.join(timeout=60)
+            assert not thread.is_alive(), "the event runtime did not stop"
 
 
 def _wait_for(condition: Callable[[], bool], seconds: float = 20) -> None:
@@ -95,7 +99,11 @@ def test_an_object_reaches_its_handler_once_and_the_message_is_deleted(recorder)
     boto3.client("s3").put_object(Bucket=BUCKET, Key="elsewhere/b.jpg", Body=b"x")  # filtered out
     _wait_for(lambda: calls.keys == ["in/a photo.jpg"])
     _wait_for(lambda: _queue_depth(runtime) == 0)
-    time.sleep(1.5)
+    # Nothing came twice: two more polls of the queue, begun after it was empty, took nothing.
+    sub = runtime.subscriptions[0]
+    polls, taken = sub.polls, sub.received
+    _wait_for(lambda: sub.polls >= polls + 2)
+    assert sub.received == taken
     assert calls.keys == ["in/a photo.jpg"]
 
 
@@ -139,13 +147,19 @@ def test_a_message_that_is_not_an_s3_event_goes_straight_to_dead_letters(recorde
 
 def test_handlers_run_on_a_bounded_pool(recorder) -> None:  # type: ignore[no-untyped-def]
     calls, start = recorder
-    calls.behaviour = lambda key: time.sleep(0.4)
-    start(workers=2)
+    release = threading.Event()
+    calls.behaviour = lambda key: release.wait(30)  # every handler holds its worker until released
+    runtime = start(workers=2)
+    sub = runtime.subscriptions[0]
     s3 = boto3.client("s3")
     for n in range(6):
         s3.put_object(Bucket=BUCKET, Key=f"in/{n}.jpg", Body=b"x")
-    _wait_for(lambda: len(calls.keys) == 6)
+    # Two handlers run at once, and a third message, already taken, waits for a free worker.
+    _wait_for(lambda: calls.running == 2 and sub.received >= 3)
     assert calls.most_running == 2
+    release.set()
+    _wait_for(lambda: len(calls.keys) == 6)
+    assert calls.most_running == 2  # never a third at once, however the six were spread
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 5, 10])
@@ -153,3 +167,21 @@ def test_backoff_grows_but_stays_capped(attempt: int) -> None:
     delays = {backoff_seconds(attempt, base=2, cap=30) for _ in range(200)}
     assert min(delays) >= 1
     assert max(delays) <= min(30, 2 * 2 ** (attempt - 1))
+
+
+def test_a_pipeline_test_starts_on_empty_event_queues(
+    provisioned: str, request: pytest.FixtureRequest
+) -> None:
+    """What an earlier test left in the app's queues (an upload nobody processed, a retry waiting) is
+    gone before the runtime of the next pipeline test starts: it takes nothing in its first polls."""
+    sqs = boto3.client("sqs")
+    urls = sqs.list_queues(QueueNamePrefix=os.environ["EVENT_QUEUE_PREFIX"])["QueueUrls"]
+    for url in urls:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"left": "by an earlier test"}))
+    runtime = request.getfixturevalue("events_running")  # what a pipeline test asks for
+    polls = {sub.route.queue_name: sub.polls for sub in runtime.subscriptions}
+    _wait_for(lambda: all(sub.polls >= polls[sub.route.queue_name] + 2 for sub in runtime.subscriptions))
+    assert {sub.route.queue_name: sub.received for sub in runtime.subscriptions} == dict.fromkeys(polls, 0)
+    for url in urls:  # dead letters too
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert counts["ApproximateNumberOfMessages"] == counts["ApproximateNumberOfMessagesNotVisible"] == "0"

@@ -242,13 +242,12 @@ def test_a_body_that_is_not_geminis_reads_as_unavailable(gemini: ScriptedServer)
 
 def test_a_slow_answer_times_out(gemini: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GEMINI_TIMEOUT_MS", "300")
+    # Every answer would be a good one, 1.5 s late: GEMINI_TIMEOUT proves each attempt was cut short.
     gemini.script = LateScript(1.5, [reply(GOOD_FACTS)] * ATTEMPTS)
-    started = time.monotonic()
     with pytest.raises(ListingWriterFailed) as failed:
         GeminiWriter().read("zapatillas nike", photos(), "MLA")
     assert (failed.value.code, failed.value.retryable) == ("GEMINI_TIMEOUT", True)
     assert len(gemini.seen) == ATTEMPTS  # the SDK retries timeouts too
-    assert time.monotonic() - started < 1.5 * ATTEMPTS
 
 
 def test_an_invalid_answer_twice_fails(gemini: ScriptedServer) -> None:

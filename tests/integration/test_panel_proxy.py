@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +17,7 @@ import requests
 
 from infra.local.emulator import free_port
 from infra.local.panel import make_server
+from tests.waiting import wait_for
 
 INDEX = b"<!doctype html><title>panel</title>"
 
@@ -24,12 +27,31 @@ class FakeApi(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     seen: ClassVar[list[dict[str, object]]] = []
+    connections: ClassVar[list[int]] = [0]  # open now; a handler thread counts its own
+    lock = threading.Lock()
+
+    def setup(self) -> None:
+        with FakeApi.lock:
+            FakeApi.connections[0] += 1
+        super().setup()
+
+    def finish(self) -> None:
+        super().finish()
+        with FakeApi.lock:
+            FakeApi.connections[0] -= 1
 
     def _answer(self) -> None:
+        # Reads its body the way `chalice local` does: by the (first) Content-Length, nothing else.
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
         FakeApi.seen.append(
-            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": dict(self.headers),
+                "lines": list(self.headers.items()),
+                "body": body,
+            }
         )
         if self.path.startswith("/api/v1/events"):
             if self.headers.get("If-None-Match") == '"v7"':
@@ -196,3 +218,113 @@ def test_no_writes_outside_the_api_and_a_down_api_is_a_502(panel: str, tmp_path:
     finally:
         lonely.shutdown()
         lonely.server_close()
+
+
+# --- framing (RFC 9112): what could smuggle a request past the panel is refused ---------------------
+
+
+def _send_raw(base: str, request: bytes) -> bytes:
+    """Bytes exactly as written; the first answer, its status line, headers and body, as received."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        answer = http.client.HTTPResponse(connection)
+        answer.begin()
+        head = f"HTTP/1.1 {answer.status} {answer.reason}\r\n{answer.headers}".encode()
+        return head + answer.read()
+
+
+def _status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+def _reached_api(*markers: str) -> list[str]:
+    """The paths with a marker the API saw, once it has closed every connection it was given."""
+    wait_for(lambda: FakeApi.connections[0] == 0, 10, "the API to finish its connections")
+    return [str(seen["path"]) for seen in FakeApi.seen if any(m in str(seen["path"]) for m in markers)]
+
+
+def test_a_request_smuggled_in_a_chunked_body_never_reaches_the_api(panel: str) -> None:
+    """The attack that worked: a lowercase content-length next to Transfer-Encoding: chunked. The
+    panel de-chunked the body and forwarded the client's length next to its own; the API read the
+    client's (4 bytes) and took the rest of the body for a second request."""
+    carrier, hidden = f"/api/v1/carrier-{uuid.uuid4().hex}", f"/api/v1/hidden-{uuid.uuid4().hex}"
+    smuggled = f"abcdGET {hidden} HTTP/1.1\r\nHost: api\r\n\r\n".encode()
+    request = (
+        (
+            f"POST {carrier} HTTP/1.1\r\nHost: panel\r\ncontent-length: 4\r\n"
+            f"Transfer-Encoding: chunked\r\n\r\n{len(smuggled):x}\r\n"
+        ).encode()
+        + smuggled
+        + b"\r\n0\r\n\r\n"
+    )
+    answer = _send_raw(panel, request)
+    assert _status(answer) == 400, answer[:200]
+    assert b"both Content-Length and Transfer-Encoding" in answer
+    assert _reached_api(carrier, hidden) == []
+
+
+@pytest.mark.parametrize(
+    ("framing", "status"),
+    [
+        ("Content-Length: 4\r\nContent-Length: 4\r\n", 400),  # duplicated, even when equal
+        ("Content-Length: 4\r\ncontent-length: 30\r\n", 400),
+        ("Content-Length: 4, 4\r\n", 400),
+        ("Content-Length: +4\r\n", 400),
+        ("Content-Length: 0x4\r\n", 400),
+        ("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", 400),
+        ("Transfer-Encoding: chunked, gzip\r\n", 400),  # chunked not last: the length is unknown
+        ("Transfer-Encoding: gzip, chunked\r\n", 501),  # a coding this server does not decode
+        ("Transfer-Encoding: xchunked\r\n", 400),
+    ],
+)
+def test_ambiguous_framing_is_refused_and_the_connection_closed(
+    panel: str, framing: str, status: int
+) -> None:
+    path = f"/api/v1/framing-{uuid.uuid4().hex}"
+    answer = _send_raw(panel, f"POST {path} HTTP/1.1\r\nHost: panel\r\n{framing}\r\n".encode() + b"abcd")
+    assert _status(answer) == status, answer[:200]
+    assert b"Connection: close" in answer
+    assert _reached_api(path) == []
+
+
+def test_transfer_encoding_on_http_1_0_and_a_second_host_are_refused(panel: str) -> None:
+    old, hosts = f"/api/v1/old-{uuid.uuid4().hex}", f"/api/v1/hosts-{uuid.uuid4().hex}"
+    answer = _send_raw(panel, f"POST {old} HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".encode())
+    assert _status(answer) == 400
+    answer = _send_raw(panel, f"GET {hosts} HTTP/1.1\r\nHost: panel\r\nHost: evil\r\n\r\n".encode())
+    assert _status(answer) == 400
+    assert _reached_api(old, hosts) == []
+
+
+def test_the_api_gets_one_normalized_line_per_header(panel: str) -> None:
+    path = f"/api/v1/normalized-{uuid.uuid4().hex}"
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: panel\r\nConnection: close\r\nConnection: X-Hop\r\nX-Hop: secret\r\n"
+        "x-forwarded-for: 6.6.6.6\r\nX-Forwarded-Host: evil\r\nAccept: a/b\r\naccept: c/d\r\n"
+        "Cookie: a=1\r\nCookie: b=2\r\nKeep-Alive: 5\r\ncontent-length: 2\r\n\r\n{}"
+    ).encode()
+    assert _status(_send_raw(panel, request)) == 201
+    [seen] = [s for s in FakeApi.seen if s["path"] == path]
+    lines = seen["lines"]
+    assert isinstance(lines, list)
+    names = [name.lower() for name, _ in lines]
+    assert len(names) == len(set(names))  # one line per name
+    headers = dict(lines)
+    assert headers["Content-Length"] == "2" and seen["body"] == b"{}"
+    assert headers["X-Forwarded-For"] == "127.0.0.1" and headers["X-Forwarded-Host"] == "panel"
+    assert headers["Accept"] == "a/b, c/d" and headers["Cookie"] == "a=1; b=2"
+    assert not {"x-hop", "keep-alive", "connection", "transfer-encoding"} & set(names)
+
+
+def test_the_log_shows_requests_with_oauth_secrets_redacted(
+    panel: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    query = "code=TG-0123456789abcdef-1234&state=s3cr3t.st4te"
+    requests.get(f"{panel}/api/v1/ml/callback?{query}", timeout=5)
+    # An unreadable request line is logged by the error path, quoting the line.
+    _send_raw(panel, f"GET /api/v1/ml/callback?{query} HTTP/1.1 HTTP/1.1\r\n\r\n".encode())
+    logged = capsys.readouterr().err
+    assert "/api/v1/ml/callback?code=[redacted]&state=[redacted]" in logged
+    assert "Bad request syntax" in logged
+    assert "TG-0123456789abcdef-1234" not in logged and "s3cr3t.st4te" not in logged

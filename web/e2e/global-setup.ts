@@ -2,13 +2,15 @@
  * Starts the whole local stack once for the run (`python -m infra.local.stack`, as `make run` does)
  * on free ports, with its own state folder under test-results/, so it never meets a developer's
  * `make run`. Waits until the panel answers and the API is healthy through it; the function it
- * returns stops the stack's process group (SIGTERM, the stack's own clean shutdown, then SIGKILL).
+ * returns stops the stack's process group (SIGTERM, the stack's own clean shutdown, then SIGKILL),
+ * then makes sure every process of the stack is gone (its children run in their own sessions; each
+ * carries the state folder in its environment) and its ports are free, failing the run otherwise.
  * Also prepares uploadable photos: the sample photos in tests/data/photos are 348x348, below the
  * 800x600 minimum, so they are upscaled into the state folder (the originals stay where they are).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
@@ -35,6 +37,40 @@ async function waitFor(what: string, seconds: number, stack: ChildProcess, ready
     await new Promise((wake) => setTimeout(wake, 300));
   }
   throw new Error(`${what} not reached within ${seconds} s:\n${tail()}`);
+}
+
+/** Every running process of this stack, by the state folder in its environment (Linux /proc). */
+function stackProcesses(): number[] {
+  if (!existsSync('/proc')) return [];
+  const marker = `INTELLIPOST_STATE_DIR=${STATE}`;
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3))) continue; // exited
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(marker)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+function kill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
 }
 
 function tail(): string {
@@ -85,26 +121,31 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     stdio: ['ignore', console, console]
   });
 
-  // Should the runner itself die (Ctrl-C twice, a crash), the stack goes with it.
+  // Should the runner itself die (Ctrl-C twice, a crash), the stack and its children go with it.
   const orphanGuard = () => {
-    if (stack.exitCode === null && stack.pid !== undefined) {
-      try {
-        process.kill(-stack.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    if (stack.exitCode === null && stack.pid !== undefined) kill(-stack.pid, 'SIGKILL');
+    for (const pid of stackProcesses()) kill(pid, 'SIGKILL');
   };
   process.once('exit', orphanGuard);
 
   const panelUrl = `http://127.0.0.1:${panel}`;
   const stop = async () => {
-    if (stack.exitCode !== null || stack.pid === undefined) return;
-    const exited = new Promise((done) => stack.once('exit', done));
-    process.kill(-stack.pid, 'SIGTERM');
-    const timer = setTimeout(() => stack.exitCode === null && process.kill(-stack.pid!, 'SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(timer);
+    if (stack.exitCode === null && stack.pid !== undefined) {
+      const exited = new Promise((done) => stack.once('exit', done));
+      kill(-stack.pid, 'SIGTERM');
+      const timer = setTimeout(() => stack.exitCode === null && kill(-stack.pid!, 'SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    // The stack's children die with it (infra/local/processes.py); wait for that, then make sure.
+    const deadline = Date.now() + 20_000;
+    while (stackProcesses().length > 0 && Date.now() < deadline) await new Promise((wake) => setTimeout(wake, 200));
+    const left = stackProcesses();
+    for (const pid of left) kill(pid, 'SIGKILL');
+    const bound = [];
+    for (const port of [api, emulator, sandbox, panel]) if (!(await portIsFree(port))) bound.push(port);
+    if (left.length > 0 || bound.length > 0)
+      throw new Error(`the stack left processes ${left.join(', ') || 'none'} (killed now) and ports ${bound.join(', ') || 'none'} bound`);
   };
   try {
     await waitFor('the stack to start', 120, stack, async () => tail().includes('Press Ctrl-C'));
