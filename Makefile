@@ -126,10 +126,10 @@ bench-pipeline: $(STAMP) models
 eval: $(STAMP) models
 	$(BIN)/python -m bench.eval_listings
 
+# chalice.tf.json, deployment.zip and the images function's layer; prints the sizes Lambda counts.
 package: $(STAMP)
 	rm -rf $(PACKAGE_DIR)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --pkg-format terraform $(PACKAGE_DIR)
-	@echo "Deployment zip: $(PACKAGE_DIR)/deployment.zip"
+	$(BIN)/python -m infra.deploy.package --stage $(STAGE) $(PACKAGE_DIR)
 
 # Checkov pins many libraries of its own, so it gets its own venv, never the project's.
 CHECKOV_VENV := .venv-checkov

@@ -83,7 +83,7 @@ output "panel_bucket_name" {
 
 output "panel_distribution_id" {
   description = "For invalidating /index.html after an upload."
-  value       = aws_cloudfront_distribution.panel.id
+  value       = local.panel_cdn.id
 }
 
 output "alarm_topic_arn" {
@@ -93,4 +93,9 @@ output "alarm_topic_arn" {
 
 output "access_logs_bucket_name" {
   value = aws_s3_bucket.access_logs.bucket
+}
+
+output "mercadolibre_redirect_uri" {
+  description = "Register this as the MercadoLibre app's redirect URI (it must match exactly)."
+  value       = local.mercadolibre_redirect_uri
 }
