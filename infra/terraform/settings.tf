@@ -4,7 +4,7 @@
 # passes through Terraform's state.
 
 variable "mercadolibre_client_id" {
-  description = "The MercadoLibre app's id (developers.mercadolibre.com, your app's App ID); make deploy reads it from TF_VAR_mercadolibre_client_id."
+  description = "The MercadoLibre app's id (developers.mercadolibre.com: the App ID of your app)."
   type        = string
 
   validation {
