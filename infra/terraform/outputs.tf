@@ -12,13 +12,14 @@ output "media_bucket_arn" {
 output "table_names" {
   description = "Table names by model, equal to the stage's *_TABLE variables."
   value = {
-    products       = aws_dynamodb_table.products.name
-    images         = aws_dynamodb_table.images.name
-    product_events = aws_dynamodb_table.product_events.name
-    users          = aws_dynamodb_table.users.name
-    user_emails    = aws_dynamodb_table.user_emails.name
-    sessions       = aws_dynamodb_table.sessions.name
-    rate_limits    = aws_dynamodb_table.rate_limits.name
+    products         = aws_dynamodb_table.products.name
+    images           = aws_dynamodb_table.images.name
+    product_events   = aws_dynamodb_table.product_events.name
+    listing_versions = aws_dynamodb_table.listing_versions.name
+    users            = aws_dynamodb_table.users.name
+    user_emails      = aws_dynamodb_table.user_emails.name
+    sessions         = aws_dynamodb_table.sessions.name
+    rate_limits      = aws_dynamodb_table.rate_limits.name
 
     marketplace_accounts = aws_dynamodb_table.marketplace_accounts.name
     pending_connections  = aws_dynamodb_table.pending_connections.name
