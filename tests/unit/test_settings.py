@@ -110,3 +110,49 @@ def test_a_deployed_stage_gives_every_need_its_source(stage: str) -> None:
                 assert setting.name not in scoped, f"{stage}: {setting.name} comes from SSM, not the config"
             else:
                 assert scoped.get(setting.name) or setting.default, f"{stage}/{function}: {setting.name}"
+
+
+@pytest.fixture
+def deployed_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dev stage's environment, with every SSM-sourced setting given as a plain value."""
+    for name, value in stage_environment("dev").items():
+        monkeypatch.setenv(name, value)
+    for name, setting in SETTINGS.items():
+        monkeypatch.delenv(f"{name}_PARAMETER", raising=False)
+        if setting.source.in_ssm or setting.source is Source.STAGE:
+            monkeypatch.setenv(name, f"value-of-{name.lower()}")
+
+
+@pytest.mark.usefixtures("deployed_stage")
+def test_a_deployed_function_names_each_setting_it_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.config import missing_for
+
+    assert [missing_for(function) for function in FUNCTIONS] == [[]] * len(FUNCTIONS)
+    monkeypatch.delenv("MERCADOLIBRE_CLIENT_ID")
+    monkeypatch.delenv("GEMINI_API_KEY")
+    problems = missing_for("content")
+    assert [(p.code, p.setting) for p in problems] == [
+        ("SETTING_MISSING", "MERCADOLIBRE_CLIENT_ID"),
+        ("SETTING_MISSING", "GEMINI_API_KEY"),
+    ]
+    assert "MERCADOLIBRE_CLIENT_ID_PARAMETER" in problems[0].message  # says where it should come from
+    assert missing_for("images") == [] and missing_for("ingest") == []
+    monkeypatch.setenv("GEMINI_MODEL", "gemini-2.5-flash")
+    [*_, retired] = missing_for("content")
+    assert (retired.code, retired.setting) == ("SETTING_INVALID", "GEMINI_MODEL")
+
+
+def test_nothing_is_checked_on_the_local_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.config import missing_for
+
+    monkeypatch.setenv("STAGE", "local")
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    assert missing_for("content") == []
+
+
+def test_the_readme_lists_every_setting_a_deployed_function_needs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and "needed by" not in line]
+    for name, setting in SETTINGS.items():
+        if setting.needed_by and not name.endswith("_TABLE"):
+            assert any(f"`{name}`" in row for row in rows), f"README's settings table lacks {name}"
