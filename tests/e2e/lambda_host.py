@@ -12,7 +12,8 @@ own logging):
 - {"http": {"method", "path", "query", "headers", "body"}}: API Gateway's proxy event for the
   route that matches `path` (routes as `app.routes` declares them), handed to the Chalice app.
 
-Only the standard library here: nothing but the package may be imported.
+Only the standard library here: nothing but the package may be imported, which is why the context
+is written out again rather than taken from infra/local/runtime.py.
 """
 
 from __future__ import annotations

@@ -22,13 +22,14 @@ from typing import Any
 import pytest
 import requests
 
+from bench.cost import serving  # a WSGI app on a free loopback port, for the sandbox
 from chalicelib.config import SETTINGS, Source
 from infra.deploy.emulator import EDGE_FILES, EmulatorStack, planned_resources, requirements_problem
 from infra.deploy.settings import function_environment, missing_settings
 from infra.local import emulator
 from infra.local.environment import stage_environment
 from tests.conftest import stop_process_group
-from tests.e2e.stage import ENDPOINT_SETTINGS, Stage, client, code_sha256, query_of, serving
+from tests.e2e.stage import ENDPOINT_SETTINGS, Stage, client, code_sha256, query_of
 from tests.photos import grocery_photo
 
 pytestmark = pytest.mark.e2e
