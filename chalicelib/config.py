@@ -65,12 +65,19 @@ class Setting:
 
 
 class MissingSetting(Busy):
-    """A setting the code needs is not there (503 at the API; SETTING_MISSING on a product)."""
+    """A setting the code needs is not there (503 at the API; SETTING_MISSING on a product).
+
+    Its message, which the API answers with, names the setting only; `str()` adds where it should
+    come from (parameter names, for the logs and the operator), which the public never sees."""
 
     def __init__(self, name: str, problem: str, code: str = "SETTING_MISSING") -> None:
-        super().__init__(code, f"{name}: {problem}", {"setting": name, "problem": problem})
+        what = "is missing" if code == "SETTING_MISSING" else "has an invalid value for"
+        super().__init__(code, f"the service {what} a setting ({name})", {"setting": name})
         self.setting = name
         self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.setting}: {self.problem}"
 
 
 def _known_gemini_model(model: str) -> str | None:

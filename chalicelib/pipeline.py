@@ -178,7 +178,7 @@ def lacks_settings(product: Product, step: str, revision: int | None = None) -> 
     first = problems[0]
     logger.error(
         "a setting this function needs is missing",
-        extra={"function": step, "problems": [problem.message for problem in problems]},
+        extra={"function": step, "problems": [str(problem) for problem in problems]},
     )
     names = [problem.setting for problem in problems]
     message = f"the service is missing a setting ({', '.join(names)}); the operator has been told"

@@ -135,7 +135,8 @@ def test_a_deployed_function_names_each_setting_it_lacks(monkeypatch: pytest.Mon
         ("SETTING_MISSING", "MERCADOLIBRE_CLIENT_ID"),
         ("SETTING_MISSING", "GEMINI_API_KEY"),
     ]
-    assert "MERCADOLIBRE_CLIENT_ID_PARAMETER" in problems[0].message  # says where it should come from
+    assert "MERCADOLIBRE_CLIENT_ID_PARAMETER" in str(problems[0])  # says where it should come from
+    assert problems[0].message == "the service is missing a setting (MERCADOLIBRE_CLIENT_ID)"
     assert missing_for("images") == [] and missing_for("ingest") == []
     monkeypatch.setenv("GEMINI_MODEL", "gemini-2.5-flash")
     [*_, retired] = missing_for("content")
