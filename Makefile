@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 .PHONY: help run test lint typecheck package replay-dead-letters clean models eval \
 	bench bench-images bench-cold-start bench-api bench-cost bench-pipeline \
-	backup restore deploy test-localstack checkov chaos security \
+	backup restore deploy test-localstack test-stack checkov chaos security \
 	web web-test e2e-browser browser node-check
 
 help:
@@ -24,6 +24,7 @@ help:
 	@echo "make checkov  checkov over infra/terraform (its own venv, .venv-checkov; skips explained in .checkov.yaml)"
 	@echo "make deploy STAGE=dev|prod  back up the tables, terraform apply, move the live aliases, smoke check; rolls back on failure"
 	@echo "make test-localstack  the integration suite against LocalStack (LOCALSTACK_ENDPOINT, or Docker)"
+	@echo "make test-stack  (part of make test) Terraform applies the whole stack to moto, checks it, walks a seller through the deployed functions, destroys it"
 	@echo "make replay-dead-letters  send dead-lettered local events back for another try"
 	@echo "make chaos    faults in the running pipeline (kills mid-step, duplicates out of order, poison events, emulator outage, failing providers); table into CHAOS.md"
 	@echo "make security hostile uploads, the access matrix, no secrets in logs, the API contract, then checkov"
@@ -126,10 +127,10 @@ bench-pipeline: $(STAMP) models
 eval: $(STAMP) models
 	$(BIN)/python -m bench.eval_listings
 
+# chalice.tf.json, deployment.zip and the images function's layer; prints the sizes Lambda counts.
 package: $(STAMP)
 	rm -rf $(PACKAGE_DIR)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --pkg-format terraform $(PACKAGE_DIR)
-	@echo "Deployment zip: $(PACKAGE_DIR)/deployment.zip"
+	$(BIN)/python -m infra.deploy.package --stage $(STAGE) $(PACKAGE_DIR)
 
 # Checkov pins many libraries of its own, so it gets its own venv, never the project's.
 CHECKOV_VENV := .venv-checkov
@@ -149,6 +150,11 @@ replay-dead-letters: $(STAMP)
 # AWS: needs Terraform, AWS credentials and TF_VAR_panel_origin (README: Operations, Deploy).
 deploy: $(STAMP)
 	$(BIN)/python -m infra.deploy --stage $(STAGE)
+
+# Part of `make test`, alone: the whole stack applied by Terraform to moto (Terraform on PATH, the AWS
+# provider in a filesystem mirror: README, Deploy), checked, walked and destroyed. About 5 minutes.
+test-stack: $(STAMP) models
+	$(BIN)/python -m pytest -s tests/e2e/test_stack_in_emulator.py
 
 # The integration suite against LocalStack: LOCALSTACK_ENDPOINT=http://host:4566, else Docker.
 test-localstack: $(STAMP)

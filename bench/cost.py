@@ -7,8 +7,8 @@ on the 12 MP sample products. The Gemini stand-in counts the tokens of each requ
 sends by Gemini's documented rules (258 per 768 px image tile, about 4 characters a text token) and
 answers with the local writer's listing for the same photos, so answers have a real listing's length;
 thinking tokens are not modelled (see the report). The adapter turns that into the usage the listing
-version records; cost = recorded tokens x GEMINI_PRICE_*_PER_MTOK (or gemini.py's table for the
-model) + PhotoRoom calls x PHOTOROOM_PRICE_USD, read from the prod stage of .chalice/config.json.
+version records; cost = recorded tokens x gemini.py's price table for the model (today's price) +
+PhotoRoom calls x PHOTOROOM_PRICE_USD, read from the prod stage of .chalice/config.json.
 Baseline in the same run: the same calls with every photo sent at full resolution.
 """
 
@@ -110,14 +110,14 @@ def serving(app: Any) -> Iterator[str]:
 
 
 def configured_prices(model: str) -> Prices:
-    """The prod stage's prices: GEMINI_PRICE_*_PER_MTOK / PHOTOROOM_PRICE_USD, else the model table."""
+    """The model's price today (gemini.py's table) and the prod stage's PHOTOROOM_PRICE_USD."""
     from chalicelib.providers import gemini
 
     env = stage_environment("prod")
-    table_input, table_output = gemini.PRICES_PER_MTOK.get(model, (0.0, 0.0))
+    rate = gemini.price(model)
     return Prices(
-        input_per_mtok=float(env.get("GEMINI_PRICE_INPUT_PER_MTOK") or table_input),
-        output_per_mtok=float(env.get("GEMINI_PRICE_OUTPUT_PER_MTOK") or table_output),
+        input_per_mtok=rate.input_per_mtok,
+        output_per_mtok=rate.output_per_mtok,
         photoroom_per_call=float(env["PHOTOROOM_PRICE_USD"]),
     )
 

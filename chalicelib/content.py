@@ -43,6 +43,8 @@ def process_content_job(key: str) -> None:
         if product.current_version < done[0].version:
             pipeline.ready_or_publish(product, done[0])  # the delivery that wrote it stopped before this
         return
+    if pipeline.lacks_settings(product, "content", job.revision):
+        return  # before Gemini is paid for a listing that MercadoLibre's client could not finish
     timeline.record(
         product.product_id, "content", "READING_PRODUCT", "reading your photos and prompt", percent=70
     )

@@ -8,6 +8,7 @@ objects; a job for an older revision than the product's is dropped.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -32,11 +33,12 @@ from chalicelib.providers.background import BackgroundRemovalFailed, background_
 from chalicelib.store import blobs
 
 
-def process_images_job(key: str) -> None:
+def process_images_job(key: str, remaining_ms: Callable[[], int] | None = None) -> None:
+    """`remaining_ms`: the Lambda context's get_remaining_time_in_millis, which bounds PhotoRoom."""
     job = pipeline.read_job(key)
     assert isinstance(job, ImagesJob)
     product = store.products.for_job(job, key)
-    if product is None:
+    if product is None or pipeline.lacks_settings(product, "images", job.revision):
         return
     revision = job.revision
     timeline.record(product.product_id, "images", "ANALYSING_PHOTOS", "analysing your photos", percent=20)
@@ -61,7 +63,7 @@ def process_images_job(key: str) -> None:
         product.product_id, "images", "REMOVING_BACKGROUND", "removing the background", percent=40
     )
     try:
-        picture, about = _main_picture(photos[choice.image_id])
+        picture, about = _main_picture(photos[choice.image_id], remaining_ms)
     except BackgroundRemovalFailed as error:
         pipeline.fail(product, "images", error.code, str(error), {}, revision)
         return
@@ -169,10 +171,10 @@ def _update_image(product_id: str, image_id: str, **changes: Any) -> None:
         logger.info("photo removed while it was processed", extra={"image_id": image_id})
 
 
-def _main_picture(photo: bytes) -> tuple[bytes, dict[str, Any]]:
+def _main_picture(photo: bytes, remaining_ms: Callable[[], int] | None) -> tuple[bytes, dict[str, Any]]:
     started = time.perf_counter()
     decoded = full_decode(photo)
-    cutout = background_remover().cutout(decoded)
+    cutout = background_remover(remaining_ms).cutout(decoded)
     try:
         picture = compose_main_picture(cutout.image)
         whole_photo = False

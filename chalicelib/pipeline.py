@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import clock, store, timeline
+from chalicelib import clock, config, store, timeline
 from chalicelib.domain.jobs import JOB_TYPES, Approval, ImagesJob, Job, JobPhoto, PublishJob
 from chalicelib.domain.keys import job_key
 from chalicelib.domain.product import ProductStatus, can_move, move
@@ -166,6 +166,32 @@ def fail(
     if store.products.update(product, decide) is None:
         return False
     timeline.record(product.product_id, stage, code, message, params)
+    return True
+
+
+def lacks_settings(product: Product, step: str, revision: int | None = None) -> bool:
+    """A deployed step checks every setting its function needs (config.missing_for: SSM parameters
+    read) before it does anything that costs: when one is missing the product fails with
+    SETTING_MISSING (or SETTING_INVALID) naming it, and the seller's retry runs the step again once
+    the operator has set it. `step` is also the function's name."""
+    problems = config.missing_for(step)
+    if not problems:
+        return False
+    first = problems[0]
+    logger.error(
+        "a setting this function needs is missing",
+        extra={"function": step, "problems": [str(problem) for problem in problems]},
+    )
+    names = [problem.setting for problem in problems]
+    message = f"the service is missing a setting ({', '.join(names)}); the operator has been told"
+    fail(
+        product,
+        step,
+        first.code,
+        message,
+        {"setting": first.setting, "settings": names, "retry": True},
+        revision,
+    )
     return True
 
 

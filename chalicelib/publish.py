@@ -57,7 +57,7 @@ def process_publish_job(key: str) -> None:
     job = pipeline.read_job(key)
     assert isinstance(job, PublishJob)
     product = store.products.for_job(job, key)
-    if product is None:
+    if product is None or pipeline.lacks_settings(product, "publish"):
         return
     version = store.versions.get(product.product_id, job.approval.version)
     if version is None:

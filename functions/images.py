@@ -18,4 +18,5 @@ blueprint = Blueprint(__name__)
     name="images",
 )
 def images(event: S3Event) -> None:
-    process_images_job(event.key)
+    # Lambda's context (a stand-in locally) bounds PhotoRoom by the time this invocation has left.
+    process_images_job(event.key, getattr(event.context, "get_remaining_time_in_millis", None))

@@ -75,7 +75,7 @@ def key_wrapper() -> KeyWrapper:
         return LocalKeys(base64.b64decode(secret("TOKENS_LOCAL_KEY")))
     except MissingSetting:
         raise MissingSetting(
-            "set TOKENS_KMS_KEY_ID (AWS) or TOKENS_LOCAL_KEY (local) to store tokens"
+            "TOKENS_KMS_KEY_ID", "set TOKENS_KMS_KEY_ID (AWS) or TOKENS_LOCAL_KEY (local) to store tokens"
         ) from None
 
 

@@ -7,6 +7,7 @@ one from configuration; handlers never choose.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -69,9 +70,18 @@ class FallbackRemover:
             return replace(cutout, fallback_from=(self.primary.name, failure.code))
 
 
-def background_remover() -> BackgroundRemover:
+# What the images step still does once PhotoRoom gives up: load the layer's model, cut a 12 MP photo
+# with u2netp and refine it, compose the 1200 px picture, write it and its thumbnail, record it and
+# write the content job. About 6 s at the images function's 1536 MB (BENCHMARKS.md, "PhotoRoom's time
+# budget"); kept well above that, since a cold start pays the layer's imports on top.
+FALLBACK_RESERVE_SECONDS = 30.0
+
+
+def background_remover(remaining_ms: Callable[[], int] | None = None) -> BackgroundRemover:
     """PhotoRoom (with the local remover as fallback) when PHOTOROOM_API_KEY is set, else the local remover.
 
+    `remaining_ms` is the Lambda context's get_remaining_time_in_millis: PhotoRoom then gets what
+    is left less FALLBACK_RESERVE_SECONDS, so the fallback still fits before the function's timeout.
     Cheap to call: the HTTP session and the ONNX model are built on first use, not here.
     """
     from chalicelib.providers.local_remover import LocalRemover
@@ -79,5 +89,10 @@ def background_remover() -> BackgroundRemover:
     if providers()["background_remover"] == "photoroom":
         from chalicelib.providers.photoroom import PhotoRoomRemover
 
-        return FallbackRemover(PhotoRoomRemover(), LocalRemover())
+        time_left = None if remaining_ms is None else _less_the_fallback(remaining_ms)
+        return FallbackRemover(PhotoRoomRemover(time_left=time_left), LocalRemover())
     return LocalRemover()
+
+
+def _less_the_fallback(remaining_ms: Callable[[], int]) -> Callable[[], float]:
+    return lambda: remaining_ms() / 1000 - FALLBACK_RESERVE_SECONDS

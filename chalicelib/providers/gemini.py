@@ -10,10 +10,16 @@ The seller's prompt and any text read on a package are data, never instructions:
 inside delimiters that the system instruction names as data, and spoofed delimiters are removed.
 Logs carry sizes, ids, tokens and codes only: never the key, the photos or the prompt.
 
-Settings (environment; defaults below): GEMINI_API_KEY or GEMINI_API_KEY_PARAMETER (SSM),
-GEMINI_MODEL, GEMINI_BASE_URL, GEMINI_API_VERSION, GEMINI_TIMEOUT_MS (per attempt),
-GEMINI_RETRY_ATTEMPTS, GEMINI_RETRY_INITIAL_DELAY and GEMINI_RETRY_MAX_DELAY (seconds),
-GEMINI_PRICE_INPUT_PER_MTOK and GEMINI_PRICE_OUTPUT_PER_MTOK (USD; default from PRICES_PER_MTOK).
+Models retire (Google's deprecations page): `MODELS` holds the ones a stage may configure, each
+with its family and its prices; a configured model outside it is refused before any call
+(config.missing_for), and a model Gemini says is gone (404, or 503 naming the model) fails with
+GEMINI_MODEL_UNAVAILABLE, telling the operator what to set. Cost is computed from the model each
+response reports (`modelVersion`), which may differ from the configured one when Google routes a
+retired model to its replacement.
+
+Settings (environment; defaults in chalicelib/config.py): GEMINI_API_KEY or GEMINI_API_KEY_PARAMETER
+(SSM), GEMINI_MODEL, GEMINI_BASE_URL, GEMINI_API_VERSION, GEMINI_TIMEOUT_MS (per attempt),
+GEMINI_RETRY_ATTEMPTS, GEMINI_RETRY_INITIAL_DELAY and GEMINI_RETRY_MAX_DELAY (seconds).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import json
 import re
 import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -46,18 +53,90 @@ from chalicelib.providers.listing import (
 )
 
 RETRY_STATUS_CODES = [429, 500, 502, 503, 504]
-# USD per million tokens (paid tier, prompts under 200k tokens; ai.google.dev/gemini-api/docs/pricing).
-# Output includes thinking tokens, which Gemini bills as output. GEMINI_PRICE_*_PER_MTOK override.
-PRICES_PER_MTOK = {
-    "gemini-2.5-flash": (0.30, 2.50),
-    "gemini-2.5-flash-lite": (0.10, 0.40),
-    "gemini-2.5-pro": (1.25, 10.00),
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens from `since` on (paid tier, prompts under 200k tokens). Output includes
+    thinking tokens, which Gemini bills as output."""
+
+    since: date
+    input_per_mtok: float
+    output_per_mtok: float
+
+
+@dataclass(frozen=True)
+class Model:
+    family: str  # generation settings follow the family (GENERATION)
+    prices: tuple[Price, ...]  # oldest first
+    shutdown: date | None = None  # on Google's deprecations page
+
+    def price_on(self, day: date) -> Price:
+        return [price for price in self.prices if price.since <= day][-1]
+
+
+ALWAYS = date(2025, 1, 1)
+# What a stage may set as GEMINI_MODEL: stable models on Google's models page with no shutdown before
+# 2027 on its deprecations page, as read on 2026-12-03 (README: Gemini). Prices from Google's pricing
+# page as published for each release (README names the sources). A model that is not here is refused.
+MODELS = {
+    "gemini-3.5-flash-lite": Model("gemini-3", (Price(ALWAYS, 0.30, 2.50),)),
+    "gemini-3.5-flash": Model("gemini-3", (Price(ALWAYS, 1.50, 9.00),)),
+    "gemini-3.6-flash": Model("gemini-3", (Price(ALWAYS, 1.50, 7.50),)),
+    # An introductory price through 2026-12-31, then the list price.
+    "gemini-3.8-flash": Model("gemini-3", (Price(ALWAYS, 0.75, 3.75), Price(date(2027, 1, 1), 1.50, 7.50))),
+    "gemini-3.1-flash-lite": Model("gemini-3", (Price(ALWAYS, 0.25, 1.50),), shutdown=date(2027, 5, 7)),
 }
+# Models a stage may still name from before, and what Google recommends instead.
+RETIRED = {
+    "gemini-2.5-flash": "gemini-3.5-flash-lite",
+    "gemini-2.5-flash-lite": "gemini-3.5-flash-lite",
+    "gemini-2.5-pro": "gemini-3.8-flash",
+    "gemini-2.0-flash": "gemini-3.5-flash-lite",
+    "gemini-3-flash-preview": "gemini-3.5-flash",
+    "gemini-3.1-flash-lite-preview": "gemini-3.1-flash-lite",
+}
+
+
+@dataclass(frozen=True)
+class Generation:
+    temperature: float
+    thinking_level: types.ThinkingLevel | None
+
+
+# Per family, from Google's Gemini 3 guide: keep the temperature at its default of 1.0 (lower values
+# can make Gemini 3 loop or reason worse) and steer effort with the thinking level instead. LOW is a
+# level every Gemini 3 model accepts (3.8 Flash dropped MINIMAL); reading a label and filling a sheet
+# need little reasoning, and thinking tokens are billed as output.
+GENERATION = {"gemini-3": Generation(temperature=1.0, thinking_level=types.ThinkingLevel.LOW)}
+
+
+def model_problem(model: str) -> str | None:
+    """Why a stage must not run with `model` as GEMINI_MODEL, or None."""
+    if model in RETIRED:
+        return f"{model} is retired (Google's deprecations page); set GEMINI_MODEL to {RETIRED[model]}"
+    known = MODELS.get(model)
+    if known is None:
+        return f"{model} is not a model this code prices; set GEMINI_MODEL to one of {', '.join(MODELS)}"
+    if known.shutdown is not None and known.shutdown <= _today():
+        return f"{model} was shut down on {known.shutdown}; set GEMINI_MODEL to one of {', '.join(MODELS)}"
+    return None
+
+
+def priced_model(reported: str) -> str | None:
+    """The table's entry for a model id as a response reports it ("models/gemini-3.8-flash-001")."""
+    name = reported.removeprefix("models/")
+    candidates = [known for known in MODELS if name == known or name.startswith(f"{known}-")]
+    return max(candidates, key=len) if candidates else None
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
 PHOTO_SIDE = 1024  # Gemini tiles images in 768 px squares: more pixels cost tokens, not accuracy
 JPEG_QUALITY = 85
 MAX_SHEET_VALUES = 150  # some sheets list thousands of brands; value_name still matches past the cut
-READ_TEMPERATURE = 0.1
-WRITE_TEMPERATURE = 0.4
 
 SELLER_OPEN, SELLER_CLOSE = "<seller_prompt>", "</seller_prompt>"
 DATA_OPEN, DATA_CLOSE = "<listing_data>", "</listing_data>"
@@ -185,12 +264,22 @@ def model_id() -> str:
     return str(config.value("GEMINI_MODEL"))
 
 
-def prices_per_mtok(model: str) -> tuple[float, float]:
-    table_input, table_output = PRICES_PER_MTOK.get(model, (0.0, 0.0))
-    return (
-        float(config.value("GEMINI_PRICE_INPUT_PER_MTOK") or table_input),
-        float(config.value("GEMINI_PRICE_OUTPUT_PER_MTOK") or table_output),
-    )
+def price(reported: str, day: date | None = None) -> Price:
+    """What a response from `reported` costs. A model the table does not know (Google routed the call
+    to a newer one) is priced at the table's dearest rate, so the cost alarm never under-counts, and
+    logged so the table gets its row."""
+    day = day or _today()
+    known = priced_model(reported)
+    if known is not None:
+        return MODELS[known].price_on(day)
+    logger.warning("Gemini answered with a model the price table lacks", extra={"model": reported})
+    prices = [model.price_on(day) for model in MODELS.values()]
+    return Price(day, max(p.input_per_mtok for p in prices), max(p.output_per_mtok for p in prices))
+
+
+def generation(model: str) -> Generation:
+    known = priced_model(model)
+    return GENERATION[MODELS[known].family] if known is not None else GENERATION["gemini-3"]
 
 
 # -- the adapter --------------------------------------------------------------------------------------
@@ -209,7 +298,7 @@ class GeminiWriter:
             ),
         ]
         answer, usage = self._ask(
-            "read", parts, _read_instruction(site), FactsAnswer, READ_TEMPERATURE, prompt_chars=len(prompt)
+            "read", parts, _read_instruction(site), FactsAnswer, prompt_chars=len(prompt)
         )
         return _facts(answer, sources), usage
 
@@ -221,7 +310,7 @@ class GeminiWriter:
             return [], Usage(self.name, model_id())
         data = {"product_facts": _facts_data(facts), "attribute_sheet": sheet}
         parts = [*_photo_parts(photos), _data_part(data)]
-        answer, usage = self._ask("fill_attributes", parts, _fill_instruction(site), AttributesAnswer, 0.0)
+        answer, usage = self._ask("fill_attributes", parts, _fill_instruction(site), AttributesAnswer)
         return _guesses(answer, sheet, _sources(photos)), usage
 
     def write(
@@ -238,7 +327,7 @@ class GeminiWriter:
             "attributes": {a.id: a.value_name for a in attributes if a.value_name},
         }
         answer, usage = self._ask(
-            "write", [_data_part(data)], _write_instruction(site, title_limit), CopyAnswer, WRITE_TEMPERATURE
+            "write", [_data_part(data)], _write_instruction(site, title_limit), CopyAnswer
         )
         title = " ".join(answer.title.split())
         return Copy(title=title, description=answer.description.strip()), usage
@@ -250,17 +339,18 @@ class GeminiWriter:
         parts: list[types.Part],
         instruction: str,
         schema: type[Answer],
-        temperature: float,
         prompt_chars: int = 0,
     ) -> tuple[Answer, Usage]:
         """One structured answer; an answer that does not validate is asked for once more."""
         client = gemini_client()
         model = model_id()
+        settings = generation(model)
         config = types.GenerateContentConfig(
             system_instruction=instruction,
             response_mime_type="application/json",
             response_schema=schema,
-            temperature=temperature,
+            temperature=settings.temperature,
+            thinking_config=types.ThinkingConfig(thinking_level=settings.thinking_level),
         )
         contents = types.Content(role="user", parts=parts)
         usage: Usage | None = None
@@ -269,7 +359,7 @@ class GeminiWriter:
             try:
                 response = client.models.generate_content(model=model, contents=contents, config=config)
             except (errors.APIError, httpx2.TransportError, json.JSONDecodeError) as error:
-                raise _failure(call, error) from error
+                raise _failure(call, error, model) from error
             this = _usage(response, model, (time.perf_counter() - started) * 1000)
             usage = this if usage is None else usage.plus(this)
             logger.info(
@@ -298,7 +388,7 @@ class GeminiWriter:
 
 
 def _failure(
-    call: str, error: errors.APIError | httpx2.TransportError | json.JSONDecodeError
+    call: str, error: errors.APIError | httpx2.TransportError | json.JSONDecodeError, model: str
 ) -> ListingWriterFailed:
     """The SDK has already retried what its retry options allow: this is the final word."""
     if isinstance(error, httpx2.TimeoutException):
@@ -311,11 +401,33 @@ def _failure(
     # The SDK's message echoes Gemini's error text (never the key); keep it short.
     detail = f"HTTP {status} {error.status or ''}: {(error.message or '')[:200]}".strip()
     logger.warning("Gemini refused", extra={"call": call, "status": status, "reason": error.status})
+    if _model_gone(status, error.message or "", model):
+        return ListingWriterFailed(
+            "GEMINI_MODEL_UNAVAILABLE",
+            f"Gemini no longer serves {model} ({detail}); the operator must set GEMINI_MODEL to a "
+            f"current model, one of {', '.join(MODELS)} (README: Gemini).",
+            retryable=False,
+        )
     if status == 429:
         return ListingWriterFailed("GEMINI_RATE_LIMITED", "Gemini is busy; try again in a minute.")
     if status >= 500 or status == 408:
         return ListingWriterFailed("GEMINI_UNAVAILABLE", f"Gemini is not answering right now ({detail}).")
     return ListingWriterFailed("GEMINI_REJECTED", f"Gemini rejected the request ({detail}).", retryable=False)
+
+
+# How Gemini words a model it does not serve: 404 NOT_FOUND ("models/x is not found for API version
+# v1beta"), or, for a model past its shutdown, an answer that names the model as retired.
+_GONE = re.compile(
+    r"not found|not supported|no longer (?:available|supported)|retired|deprecated|shut ?down", re.I
+)
+
+
+def _model_gone(status: int, message: str, model: str) -> bool:
+    """404 is always the model (the endpoint has no other resource); 503 only when it names the model
+    as gone, since an overloaded model answers 503 too."""
+    if status == 404:
+        return True
+    return status == 503 and model in message and bool(_GONE.search(message))
 
 
 def _raise_if_blocked(call: str, response: types.GenerateContentResponse) -> None:
@@ -334,11 +446,14 @@ def _usage(response: types.GenerateContentResponse, model: str, milliseconds: fl
     meta = response.usage_metadata
     input_tokens = (meta.prompt_token_count or 0) if meta else 0
     output_tokens = ((meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0)) if meta else 0
-    input_price, output_price = prices_per_mtok(model)
-    cost = (input_tokens * input_price + output_tokens * output_price) / 1_000_000
+    reported = response.model_version or model
+    if priced_model(reported) != priced_model(model):
+        logger.warning("Gemini answered with another model", extra={"configured": model, "model": reported})
+    rate = price(reported)
+    cost = (input_tokens * rate.input_per_mtok + output_tokens * rate.output_per_mtok) / 1_000_000
     return Usage(
         provider="gemini",
-        model=response.model_version or model,
+        model=reported,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cost_usd=round(cost, 6),

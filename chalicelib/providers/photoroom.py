@@ -7,11 +7,18 @@ is the cutout on transparency at the input's size, with an `x-uncertainty-score`
 `{"detail": "...", "status_code": 400, "type": "..."}`; that shape is an assumption from their docs
 and public clients, so any other JSON `message`/`error` or a plain-text body is read as well.
 402 means the account has no credits left.
+
+In Lambda the calls keep to the function's remaining time: `time_left` says how many seconds
+PhotoRoom may still take (the images step passes the context's remaining time less what the local
+fallback needs), each attempt's read timeout and each answer's download fit in it, and no attempt or
+wait starts that could not finish. When it runs out the remover fails with PHOTOROOM_OUT_OF_TIME and
+the fallback cuts the photo within the function's timeout.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import random
 import time
 from collections.abc import Callable
@@ -36,6 +43,9 @@ TIMEOUT = (5.0, 60.0)  # (connect, read) seconds
 ATTEMPTS = 3
 MAX_WAIT = 20.0  # a longer Retry-After is not worth a Lambda's time: the fallback answers sooner
 RETRYABLE = {429, 500, 502, 503, 504}
+# An attempt with less time than this cannot upload a photo and bring its cutout back: not started.
+MIN_ATTEMPT_SECONDS = 8.0
+CHUNK = 256 * 1024
 
 
 class PhotoRoomRemover:
@@ -47,21 +57,23 @@ class PhotoRoomRemover:
         base_url: str | None = None,
         backoff_base: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        time_left: Callable[[], float] | None = None,
     ) -> None:
         self._api_key = api_key
         self.url = (base_url or str(config.value("PHOTOROOM_BASE_URL"))).rstrip("/")
         self.url += SEGMENT_PATH
         self.backoff_base = backoff_base
         self.sleep = sleep
+        self.time_left = time_left  # seconds PhotoRoom may still take; None: no deadline (tests, scripts)
         self._session: requests.Session | None = None
 
     @provider_call("photoroom")
     def cutout(self, photo: Image.Image) -> Cutout:
         started = time.perf_counter()
         upload = _jpeg_upload(photo)
-        response = self._post(upload)
+        response, content = self._post(upload)
         count("AiCostUsd", price_per_call(), MetricUnit.NoUnit)  # answered, so billed
-        image = _cutout_at_size(response.content, photo)
+        image = _cutout_at_size(content, photo)
         return Cutout(
             image=image,
             provider="photoroom",
@@ -86,10 +98,18 @@ class PhotoRoomRemover:
                 ) from error
         return self._api_key
 
-    def _post(self, upload: bytes) -> requests.Response:
+    def _seconds_left(self) -> float:
+        return float("inf") if self.time_left is None else self.time_left()
+
+    def _post(self, upload: bytes) -> tuple[requests.Response, bytes]:
         headers = {"x-api-key": self._key(), "Accept": "image/png, application/json"}
         problem = "no attempt made"
         for attempt in range(1, ATTEMPTS + 1):
+            left = self._seconds_left()
+            if left < MIN_ATTEMPT_SECONDS:
+                problem = "out of time"
+                break
+            give_up_at = time.monotonic() + left
             wait: float | None = None
             try:
                 response = self.session.post(
@@ -97,14 +117,16 @@ class PhotoRoomRemover:
                     headers=headers,
                     files={"image_file": ("photo.jpg", upload, "image/jpeg")},
                     data={"format": "png", "size": "full"},
-                    timeout=TIMEOUT,
+                    timeout=(TIMEOUT[0], min(TIMEOUT[1], left - TIMEOUT[0])),
+                    stream=True,
                 )
+                content = _read_by(response, give_up_at)
             except (requests.ConnectionError, requests.Timeout) as error:
                 problem = type(error).__name__
             else:
                 if response.ok:
-                    return response
-                _raise_final(response)
+                    return response, content
+                _raise_final(response, content)
                 problem = f"HTTP {response.status_code}"
                 wait = _retry_after(response.headers.get("Retry-After"))
             logger.warning("PhotoRoom attempt failed", extra={"attempt": attempt, "problem": problem})
@@ -114,8 +136,16 @@ class PhotoRoomRemover:
                 # Full jitter keeps parallel images jobs from retrying in lockstep.
                 wait = self.backoff_base * 2 ** (attempt - 1) * (0.5 + random.random())
             if wait > MAX_WAIT:
+                break  # the fallback answers sooner
+            if self._seconds_left() - wait < MIN_ATTEMPT_SECONDS:
+                problem = "out of time"  # no attempt after this wait could finish
                 break
             self.sleep(wait)
+        if problem == "out of time":
+            logger.warning("PhotoRoom out of time", extra={"seconds_left": round(self._seconds_left())})
+            raise BackgroundRemovalFailed(
+                "PHOTOROOM_OUT_OF_TIME", "PhotoRoom did not answer in the time this step has."
+            )
         if problem == "HTTP 429":
             raise BackgroundRemovalFailed(
                 "PHOTOROOM_RATE_LIMITED", "PhotoRoom is busy with too many photos; try again in a minute."
@@ -129,7 +159,23 @@ def price_per_call() -> float:
     return float(str(config.value("PHOTOROOM_PRICE_USD")))
 
 
-def _raise_final(response: requests.Response) -> None:
+def _read_by(response: requests.Response, give_up_at: float) -> bytes:
+    """The answer's body, or requests.Timeout once `give_up_at` (time.monotonic) passes: the read
+    timeout bounds each wait for bytes, not a body trickling in."""
+    chunks = []
+    try:
+        for chunk in response.iter_content(CHUNK):
+            chunks.append(chunk)
+            if time.monotonic() > give_up_at:
+                raise requests.Timeout("PhotoRoom's answer took longer than the time left")
+    except requests.exceptions.ChunkedEncodingError as error:
+        raise requests.ConnectionError(str(error)) from error
+    finally:
+        response.close()
+    return b"".join(chunks)
+
+
+def _raise_final(response: requests.Response, content: bytes) -> None:
     """Errors that another attempt cannot fix."""
     status = response.status_code
     if status in RETRYABLE:
@@ -143,15 +189,15 @@ def _raise_final(response: requests.Response) -> None:
             "PHOTOROOM_UNAUTHORIZED", "PhotoRoom refused the API key; check its configuration."
         )
     raise BackgroundRemovalFailed(
-        "PHOTOROOM_REJECTED", f"PhotoRoom could not process this photo: {_error_detail(response)}"
+        "PHOTOROOM_REJECTED", f"PhotoRoom could not process this photo: {_error_detail(response, content)}"
     )
 
 
-def _error_detail(response: requests.Response) -> str:
+def _error_detail(response: requests.Response, content: bytes) -> str:
     try:
-        body: Any = response.json()
+        body: Any = json.loads(content)
     except ValueError:
-        return response.text.strip()[:300] or f"HTTP {response.status_code}"
+        return content.decode("utf-8", "replace").strip()[:300] or f"HTTP {response.status_code}"
     if isinstance(body, dict):
         nested = body.get("error")
         for value in (body.get("detail"), body.get("message"), nested):

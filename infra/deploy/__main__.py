@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from infra.deploy.backup import back_up_tables, stage_tables
 from infra.deploy.panel import PanelError, PanelSite, PanelUpload, build_panel, node_problem
 from infra.deploy.release import ReleaseError, release, roll_back
+from infra.deploy.settings import missing_settings
 from infra.deploy.smoke import SmokeResult, panel_check, smoke_check
 from infra.deploy.terraform import Terraform, TerraformError
 
@@ -122,16 +123,20 @@ def deploy(
 
 
 def missing_prerequisites(stage: str, terraform: str, backend_config: Path | None) -> list[str]:
-    """Everything a real deploy needs that is not there, in words."""
+    """Everything a real deploy needs that is not there, in words: tools, credentials, every setting
+    of every function (infra/deploy/settings.py), the panel's domain, the state backend."""
     import boto3
 
     missing = []
     if shutil.which(terraform) is None:
         missing.append(f"Terraform: `{terraform}` is not on PATH (install Terraform >= 1.3)")
-    if boto3.Session().get_credentials() is None:
+    credentials = boto3.Session().get_credentials() is not None
+    if not credentials:
         missing.append(
             "AWS credentials: none found (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or SSO)"
         )
+    # Every setting the stage's functions need (chalicelib.config.SETTINGS); SSM is only read.
+    missing += missing_settings(stage, boto3.client("ssm") if credentials else None)
     # Optional: without it the panel is served at CloudFront's own domain (output panel_url).
     # Terraform matches TF_VAR_<name> case-sensitively; the variables are lower case.
     origin = os.environ.get("TF_VAR_panel_origin", "")  # noqa: SIM112

@@ -5,7 +5,8 @@ deploy only sees `Terraform.apply(stage) -> outputs`, so tests hand in a stand-i
 functions in the emulator the way an apply would.
 
 The working directory is `build/deploy/<stage>/`: the merged `chalice.tf.json`, its
-`deployment.zip` and a copy of `infra/terraform/*.tf`, applied as one root module.
+`deployment.zip`, the images function's layer and a copy of `infra/terraform/*.tf`, applied as one
+root module.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from infra.deploy.package import LAYER_ZIP, PackageError, package
 from infra.deploy.release import LIVE
 from infra.local.environment import ROOT, stage_environment
 
@@ -55,7 +56,8 @@ def merge(
     """Chalice's Terraform, adjusted to live beside `infra/terraform` and to serve through `alias`.
 
     - its `terraform` block goes: it pins `aws < 5` and Terraform `< 1.4`, which contradicts
-      `infra/terraform/main.tf`, and a module declares `required_providers` only once;
+      `infra/terraform/main.tf`, and a module declares `required_providers` only once; so does its
+      `null_data_source`, which nothing reads and which alone would need the null provider;
     - every function must run with its own role from `infra/terraform/iam.tf`
       (`${aws_iam_role.<function>.arn}`, named in `.chalice/config.json`); a package with any other
       role (chalice's generated one, say) is refused;
@@ -71,6 +73,9 @@ def merge(
     """
     doc = copy.deepcopy(chalice)
     doc.pop("terraform", None)
+    unused = doc.get("data", {}).pop("null_data_source", {})
+    if any(f"data.null_data_source.{name}" in json.dumps(doc) for name in unused):
+        raise TerraformError("chalice.tf.json reads its null_data_source now: keep the null provider")
     resources = doc["resource"]
     functions = sorted(resources["aws_lambda_function"])
     wrong_roles = [
@@ -197,24 +202,16 @@ class Terraform:
         for stale in [*workdir.glob("*.tf"), *workdir.glob("*.tf.json")]:
             stale.unlink()
         workdir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-        # The venv's chalice, the one pinned in requirements-dev.txt.
-        chalice = str(Path(sys.executable).parent / "chalice")
-        result = self.run(
-            [chalice, "package", "--stage", stage, "--pkg-format", "terraform", str(package_dir)],
-            cwd=ROOT,
-            env=env,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise TerraformError(
-                f"`chalice package --stage {stage}` failed with exit code {result.returncode}"
-            )
+        try:
+            for line in package(stage, package_dir, self.run):
+                print(line)
+        except PackageError as error:
+            raise TerraformError(str(error)) from error
         generated = json.loads((package_dir / "chalice.tf.json").read_text())
         merged = merge(generated, stage_environment(stage)["MEDIA_BUCKET"])
         (workdir / "chalice.tf.json").write_text(json.dumps(merged, indent=2))
-        shutil.copy2(package_dir / "deployment.zip", workdir / "deployment.zip")
+        for built in ("deployment.zip", LAYER_ZIP):
+            shutil.copy2(package_dir / built, workdir / built)
         for module_file in sorted(MODULE_DIR.glob("*.tf")):
             shutil.copy2(module_file, workdir / module_file.name)
         if self.backend_config is not None:

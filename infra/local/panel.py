@@ -403,6 +403,7 @@ def make_server(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--api-port", type=int, default=8000)
     parser.add_argument("--root", type=Path, default=BUILD_DIR)
@@ -410,8 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.root / "index.html").is_file():
         print(f"{args.root}/index.html is missing: build the panel with `make web` first", file=sys.stderr)
         return 1
-    server = make_server(args.port, args.api_port, args.root)
-    print(f"panel on http://127.0.0.1:{args.port}, API from 127.0.0.1:{args.api_port}", flush=True)
+    server = make_server(args.port, args.api_port, args.root, args.host)
+    print(f"panel on http://{args.host}:{args.port}, API from 127.0.0.1:{args.api_port}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -160,8 +160,9 @@ def running_stack(state_dir: Path) -> dict[str, Any] | None:
 def main() -> int:
     api_port = int(os.environ.get("API_PORT", "8000"))
     sandbox_port = int(os.environ.get("SANDBOX_PORT", "8300"))
-    # Loopback unless told otherwise (docker-compose sets 0.0.0.0 inside its container).
-    api_host = os.environ.get("API_HOST", "127.0.0.1")
+    # Where the API, the panel and the sandbox listen: loopback unless told otherwise (docker-compose
+    # sets 0.0.0.0 inside its container, whose published ports stay on the host's loopback).
+    listen_host = os.environ.get("LISTEN_HOST", "127.0.0.1")
     emulator_port = int(os.environ.get("EMULATOR_PORT", "4566"))
     panel_port = int(os.environ.get("PANEL_PORT", "8080"))
     panel_url = f"http://127.0.0.1:{panel_port}"
@@ -258,8 +259,8 @@ def main() -> int:
     queues = [name for route in routes for name in (route.queue_name, route.dead_letter_queue_name)]
 
     chalice = str(Path(sys.executable).with_name("chalice"))
-    api_command = [chalice, "local", "--stage", "local", "--host", api_host, "--port", str(api_port)]
-    sandbox_command = [sys.executable, "-m", "infra.local.mercadolibre", "--host", "127.0.0.1"]
+    api_command = [chalice, "local", "--stage", "local", "--host", listen_host, "--port", str(api_port)]
+    sandbox_command = [sys.executable, "-m", "infra.local.mercadolibre", "--host", listen_host]
     sandbox_command += ["--port", str(sandbox_port), "--state-file", str(state_dir / "mercadolibre.json")]
     api = Service("api", [*api_command, "--no-autoreload"], logs)
     # Stopped in this order: nothing new comes in, running steps finish, then what they call.
@@ -269,7 +270,15 @@ def main() -> int:
         Service("mercadolibre", sandbox_command, logs),
     ]
     if panel_built:
-        panel_command = [sys.executable, "-m", "infra.local.panel", "--port", str(panel_port)]
+        panel_command = [
+            sys.executable,
+            "-m",
+            "infra.local.panel",
+            "--host",
+            listen_host,
+            "--port",
+            str(panel_port),
+        ]
         services.insert(0, Service("panel", [*panel_command, "--api-port", str(api_port)], logs, echo=False))
     stopping = threading.Event()
 

@@ -19,13 +19,6 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 locals {
   alarm_actions = [aws_sns_topic.alarms.arn]
 
-  # The API's stage-wide metrics. REST APIs report by name, and chalice names the API after the app
-  # in every stage: keep dev and prod in separate accounts or these alarms see both.
-  api_dimensions = {
-    ApiName = aws_api_gateway_rest_api.rest_api.name
-    Stage   = aws_api_gateway_deployment.rest_api.stage_name
-  }
-
   api_5xx_rate_threshold   = 0.05 # share of requests answered 5xx, over 5 minutes
   api_p99_latency_ms_limit = 5000 # API Gateway gives up at 29 s; sellers give up much sooner
 }

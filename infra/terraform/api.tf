@@ -1,3 +1,5 @@
+# Part of the stack's edge with cdn.tf (see there: covered by a plan in the emulator run).
+#
 # Throttling for the REST API that chalice.tf.json creates (aws_api_gateway_rest_api.rest_api, its
 # stage made by aws_api_gateway_deployment.rest_api with `api_gateway_stage` from
 # .chalice/config.json). API Gateway answers 429 past these rates before the function runs, per
@@ -9,6 +11,14 @@
 # file (content-length-range, chalicelib/store/blobs.py).
 
 locals {
+  # The API's stage-wide metrics, for the alarms (alarms.tf). REST APIs report by name, and chalice
+  # names the API after the app in every stage: keep dev and prod in separate accounts or these
+  # alarms see both.
+  api_dimensions = {
+    ApiName = aws_api_gateway_rest_api.rest_api.name
+    Stage   = aws_api_gateway_deployment.rest_api.stage_name
+  }
+
   # Requests per second (steady) and burst for the whole stage.
   api_throttle = { rate = 10, burst = 20 }
 

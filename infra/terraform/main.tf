@@ -5,22 +5,16 @@
 
 # The deploy step applies these files in one directory with the chalice.tf.json that `make package`
 # writes, as one root module. A module may declare required_providers only once, so the deploy
-# drops chalice's `terraform` block and this one must accept what chalice's resources were written
-# for: AWS provider ">= 3.61.0, < 5" and null ">= 2, < 4" (chalice 1.34). 4.67 is the last 4.x
-# release and has every argument used here (CloudFront origin access control came in 4.29, DynamoDB
-# deletion protection in 4.59). tests/unit/test_terraform.py checks the ranges.
+# drops chalice's `terraform` block (it pins AWS "< 5" and Terraform "< 1.4") and its unused
+# `null_data_source`, and this block says what the stack is applied with: the AWS provider 5.x, the
+# version `make test` applies the whole stack with (infra/deploy/emulator.py, against moto).
 terraform {
   required_version = ">= 1.3"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 4.67, < 5"
-    }
-    # Only chalice.tf.json uses it (data.null_data_source.chalice).
-    null = {
-      source  = "hashicorp/null"
-      version = ">= 2, < 4"
+      version = ">= 5.100, < 6"
     }
   }
 }
@@ -94,7 +88,7 @@ locals {
 
   # Where the panel is served from: the seller's browser sends this as Origin to the API and the
   # media bucket.
-  panel_origin = var.panel_origin != "" ? var.panel_origin : "https://${aws_cloudfront_distribution.panel.domain_name}"
+  panel_origin = var.panel_origin != "" ? var.panel_origin : "https://${local.panel_cdn.domain_name}"
 }
 
 data "aws_caller_identity" "current" {}

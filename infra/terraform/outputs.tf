@@ -12,13 +12,14 @@ output "media_bucket_arn" {
 output "table_names" {
   description = "Table names by model, equal to the stage's *_TABLE variables."
   value = {
-    products       = aws_dynamodb_table.products.name
-    images         = aws_dynamodb_table.images.name
-    product_events = aws_dynamodb_table.product_events.name
-    users          = aws_dynamodb_table.users.name
-    user_emails    = aws_dynamodb_table.user_emails.name
-    sessions       = aws_dynamodb_table.sessions.name
-    rate_limits    = aws_dynamodb_table.rate_limits.name
+    products         = aws_dynamodb_table.products.name
+    images           = aws_dynamodb_table.images.name
+    product_events   = aws_dynamodb_table.product_events.name
+    listing_versions = aws_dynamodb_table.listing_versions.name
+    users            = aws_dynamodb_table.users.name
+    user_emails      = aws_dynamodb_table.user_emails.name
+    sessions         = aws_dynamodb_table.sessions.name
+    rate_limits      = aws_dynamodb_table.rate_limits.name
 
     marketplace_accounts = aws_dynamodb_table.marketplace_accounts.name
     pending_connections  = aws_dynamodb_table.pending_connections.name
@@ -92,7 +93,7 @@ output "panel_bucket_name" {
 
 output "panel_distribution_id" {
   description = "For invalidating /index.html after an upload."
-  value       = aws_cloudfront_distribution.panel.id
+  value       = local.panel_cdn.id
 }
 
 output "alarm_topic_arn" {
@@ -102,4 +103,9 @@ output "alarm_topic_arn" {
 
 output "access_logs_bucket_name" {
   value = aws_s3_bucket.access_logs.bucket
+}
+
+output "mercadolibre_redirect_uri" {
+  description = "Register this as the MercadoLibre app's redirect URI (it must match exactly)."
+  value       = local.mercadolibre_redirect_uri
 }

@@ -105,6 +105,9 @@ resource "aws_s3_bucket_logging" "media" {
   bucket        = aws_s3_bucket.media.id
   target_bucket = aws_s3_bucket.access_logs.id
   target_prefix = "s3/media/"
+
+  # S3 checks the target bucket lets the logging service write there when logging is switched on.
+  depends_on = [aws_s3_bucket_policy.access_logs]
 }
 
 # TLS only.
@@ -203,27 +206,41 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   }
 }
 
+locals {
+  # Each logged bucket writes under its own prefix of the access-log bucket, and only there.
+  logged_buckets = {
+    media = aws_s3_bucket.media.arn
+    panel = aws_s3_bucket.panel.arn
+  }
+}
+
 data "aws_iam_policy_document" "access_logs" {
-  statement {
-    sid       = "S3LogDelivery"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.access_logs.arn}/s3/*"]
+  # The form AWS documents for server access logging: the logging service may put objects under the
+  # target prefix, for that source bucket of this account.
+  dynamic "statement" {
+    for_each = local.logged_buckets
 
-    principals {
-      type        = "Service"
-      identifiers = ["logging.s3.amazonaws.com"]
-    }
+    content {
+      sid       = "S3LogDelivery${title(statement.key)}"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.access_logs.arn}/s3/${statement.key}/*"]
 
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
+      principals {
+        type        = "Service"
+        identifiers = ["logging.s3.amazonaws.com"]
+      }
 
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [aws_s3_bucket.media.arn, aws_s3_bucket.panel.arn]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [data.aws_caller_identity.current.account_id]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = [statement.value]
+      }
     }
   }
 

@@ -516,6 +516,6 @@ class ProviderDouble:
         body = {
             "candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP"}],
             "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 200, "totalTokenCount": 1200},
-            "modelVersion": "gemini-2.5-flash-001",
+            "modelVersion": "gemini-3.5-flash-lite",
         }
         return Response(json.dumps(body), content_type="application/json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -100,3 +101,50 @@ def test_what_the_generated_terraform_uses_exists_in_the_hand_written_one(packag
         assert variables["MEDIA_BUCKET"] in buckets
         used_tables = {value for key, value in variables.items() if key.endswith("_TABLE")}
         assert used_tables and used_tables <= tables, used_tables - tables
+
+
+def test_the_layer_holds_the_local_remover_and_fits_beside_the_images_function(package: Path) -> None:
+    from infra.deploy.layer import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT, unzipped_size
+    from infra.local.models import SHA256
+
+    layer = package / "local-remover-layer.zip"
+    with zipfile.ZipFile(layer) as archive:
+        names = set(archive.namelist())
+        model = archive.read("models/u2netp.onnx")
+    assert "python/numpy/__init__.py" in names and "python/onnxruntime/__init__.py" in names
+    assert any(name.startswith("python/onnxruntime/capi/onnxruntime_pybind11_state") for name in names)
+    assert not [name for name in names if "/tests/" in name or name.endswith((".pyc", ".pyi"))]
+    assert hashlib.sha256(model).hexdigest() == SHA256
+    assert layer.stat().st_size <= DIRECT_UPLOAD_LIMIT
+    assert unzipped_size(package / "deployment.zip") + unzipped_size(layer) <= UNZIPPED_LIMIT
+
+
+def test_the_local_remover_runs_from_the_package_and_the_layer_alone(package: Path, tmp_path: Path) -> None:
+    """As in the images function: /var/task and /opt/python, no site-packages (python -S)."""
+    task, opt = tmp_path / "task", tmp_path / "opt"
+    for archive, target in ((package / "deployment.zip", task), (package / "local-remover-layer.zip", opt)):
+        with zipfile.ZipFile(archive) as opened:
+            opened.extractall(target)
+    script = (
+        "import json, numpy, onnxruntime\n"
+        "from PIL import Image\n"
+        "from chalicelib.providers.local_remover import LocalRemover\n"
+        "photo = Image.effect_noise((1600, 1200), 64).convert('RGB')  # no plain border: u2netp cuts it\n"
+        "cut = LocalRemover().cutout(photo)\n"
+        "print(json.dumps({'model': cut.model, 'size': cut.image.size, 'numpy': numpy.__file__,\n"
+        "                  'onnxruntime': onnxruntime.__version__}))\n"
+    )
+    env = {
+        **stage_environment("dev"),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": f"{task}:{opt / 'python'}",
+        "U2NETP_MODEL_PATH": str(opt / "models" / "u2netp.onnx"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script], cwd=task, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (found["model"], found["size"]) == ("u2netp", [1600, 1200])
+    assert found["numpy"].startswith(str(opt / "python"))
+    assert found["onnxruntime"] == "1.16.3"  # requirements-layer.txt's, not the local extras'

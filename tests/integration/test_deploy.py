@@ -724,7 +724,7 @@ def test_the_panel_origin_is_optional_but_a_custom_one_must_be_https_with_a_cert
 ) -> None:
     def panel_lines() -> list[str]:
         missing = missing_prerequisites("dev", sys.executable, None)
-        return [line for line in missing if line.startswith("TF_VAR_")]
+        return [line for line in missing if line.startswith("TF_VAR_panel")]
 
     monkeypatch.delenv("TF_VAR_panel_origin", raising=False)
     monkeypatch.delenv("TF_VAR_panel_certificate_arn", raising=False)

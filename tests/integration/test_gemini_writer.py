@@ -20,6 +20,7 @@ from typing import Any, SupportsIndex
 import pytest
 from PIL import Image, ImageDraw
 
+from chalicelib.providers import gemini as gemini_module
 from chalicelib.providers.gemini import SELLER_CLOSE, SELLER_OPEN, GeminiWriter, gemini_client
 from chalicelib.providers.listing import (
     AttributeGuess,
@@ -33,8 +34,9 @@ from chalicelib.providers.listing import (
 from tests.scripted_server import ScriptedServer, Seen, scripted_server
 
 API_KEY = f"AIzaTest{secrets.token_hex(16)}"
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.8-flash"
 ENDPOINT = f"/v1beta/models/{MODEL}:generateContent"
+REPORTED = "gemini-3.8-flash-001"  # what responses say answered: the model's versioned id
 ATTEMPTS = 3
 
 Answer = tuple[int, bytes | str, dict[str, str]]
@@ -50,12 +52,13 @@ def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
         monkeypatch.setenv("GEMINI_RETRY_ATTEMPTS", str(ATTEMPTS))
         monkeypatch.setenv("GEMINI_RETRY_INITIAL_DELAY", "0.01")
         monkeypatch.setenv("GEMINI_RETRY_MAX_DELAY", "0.02")
-        for name in ("GEMINI_API_VERSION", "GEMINI_PRICE_INPUT_PER_MTOK", "GEMINI_PRICE_OUTPUT_PER_MTOK"):
-            monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv("GEMINI_API_VERSION", raising=False)
         yield server
 
 
-def reply(payload: dict[str, Any] | str, prompt_tokens: int = 1200, thoughts: int = 100) -> Answer:
+def reply(
+    payload: dict[str, Any] | str, prompt_tokens: int = 1200, thoughts: int = 100, model: str = REPORTED
+) -> Answer:
     text = payload if isinstance(payload, str) else json.dumps(payload)
     body = {
         "candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP"}],
@@ -65,7 +68,7 @@ def reply(payload: dict[str, Any] | str, prompt_tokens: int = 1200, thoughts: in
             "thoughtsTokenCount": thoughts,
             "totalTokenCount": prompt_tokens + 300 + thoughts,
         },
-        "modelVersion": "gemini-2.5-flash-001",
+        "modelVersion": model,
     }
     return 200, json.dumps(body), {}
 
@@ -168,9 +171,11 @@ def test_a_read_maps_the_facts_and_records_usage_and_cost(gemini: ScriptedServer
         colour=Fact("Negro", "photo:img-main", None, 1.0),
         packaging_text=["NIKE", "REVOLUTION 7"],
     )
-    assert (usage.provider, usage.model) == ("gemini", "gemini-2.5-flash-001")  # as the response reports
+    assert (usage.provider, usage.model) == ("gemini", REPORTED)  # as the response reports
     assert (usage.input_tokens, usage.output_tokens) == (1200, 400)  # thinking is billed as output
-    assert usage.cost_usd == pytest.approx((1200 * 0.30 + 400 * 2.50) / 1e6)
+    rate = gemini_module.price(MODEL)
+    assert usage.cost_usd == pytest.approx((1200 * rate.input_per_mtok + 400 * rate.output_per_mtok) / 1e6)
+    assert usage.cost_usd > 0
     assert usage.milliseconds > 0
 
     (seen,) = gemini.seen
@@ -372,7 +377,7 @@ def test_write_asks_for_the_sites_language_and_the_title_limit(gemini: ScriptedS
 
     assert written.title == "Tênis Nike Revolution 7 Tamanho 42"
     assert written.description == "Tênis Nike.\n\n- Tamanho 42"
-    assert usage.model == "gemini-2.5-flash-001"
+    assert usage.model == REPORTED
     (seen,) = gemini.seen
     assert images_of(seen) == []
     system = system_of(seen)
@@ -416,3 +421,79 @@ def test_the_key_photos_and_prompt_are_never_logged(
         assert API_KEY not in text
         assert prompt not in text
         assert photo_data not in text
+
+
+# -- models: which, at what price, with which settings ----------------------------------------------
+
+
+def test_every_request_carries_its_familys_generation_settings(gemini: ScriptedServer) -> None:
+    """Gemini 3: temperature left at Google's recommended 1.0, effort set by the thinking level."""
+    gemini.script += [reply(GOOD_FACTS), reply({"attributes": []}), reply({"title": "t", "description": "d"})]
+    writer = GeminiWriter()
+    writer.read("zapatillas nike", photos(), "MLA")
+    writer.fill_attributes(FACTS, SHEET, photos(), "MLA")
+    writer.write(FACTS, "Zapatillas", [], "MLA", 60)
+    assert len(gemini.seen) == 3
+    for seen in gemini.seen:
+        config = body_of(seen)["generationConfig"]
+        assert config["temperature"] == 1.0
+        # google-genai 3.6 sends the proto field name; Gemini's JSON parser takes either spelling.
+        assert config["thinkingConfig"] in ({"thinkingLevel": "LOW"}, {"thinking_level": "LOW"})
+
+
+def test_cost_follows_the_model_the_response_reports(gemini: ScriptedServer) -> None:
+    """Google may answer a configured model with another (a retired one is routed to its replacement):
+    the price is the answering model's."""
+    gemini.script.append(reply(GOOD_FACTS, thoughts=0, model="gemini-3.5-flash-lite"))
+    _, usage = GeminiWriter().read("zapatillas nike", photos(), "MLA")
+    lite = gemini_module.MODELS["gemini-3.5-flash-lite"].prices[-1]
+    assert usage.model == "gemini-3.5-flash-lite"
+    assert usage.cost_usd == pytest.approx((1200 * lite.input_per_mtok + 300 * lite.output_per_mtok) / 1e6)
+    assert usage.cost_usd != pytest.approx(
+        (1200 * gemini_module.price(MODEL).input_per_mtok + 300 * gemini_module.price(MODEL).output_per_mtok)
+        / 1e6
+    )
+
+
+def test_a_model_the_table_lacks_is_priced_at_the_dearest_rate(gemini: ScriptedServer) -> None:
+    gemini.script.append(reply(GOOD_FACTS, thoughts=0, model="gemini-9-flash"))
+    _, usage = GeminiWriter().read("zapatillas nike", photos(), "MLA")
+    today = [model.price_on(gemini_module._today()) for model in gemini_module.MODELS.values()]
+    dearest = (max(p.input_per_mtok for p in today), max(p.output_per_mtok for p in today))
+    assert usage.cost_usd == pytest.approx((1200 * dearest[0] + 300 * dearest[1]) / 1e6)
+
+
+def test_a_model_gemini_does_not_serve_fails_with_its_own_code_at_once(gemini: ScriptedServer) -> None:
+    body = {
+        "error": {
+            "code": 404,
+            "message": f"models/{MODEL} is not found for API version v1beta, or is not supported for "
+            "generateContent. Call ListModels to see the list of available models.",
+            "status": "NOT_FOUND",
+        }
+    }
+    gemini.answer(404, json.dumps(body))
+    with pytest.raises(ListingWriterFailed) as failed:
+        GeminiWriter().read("zapatillas nike", photos(), "MLA")
+    assert (failed.value.code, failed.value.retryable) == ("GEMINI_MODEL_UNAVAILABLE", False)
+    assert "GEMINI_MODEL" in str(failed.value) and "gemini-3.5-flash-lite" in str(failed.value)
+    assert len(gemini.seen) == 1  # 404 is not retried
+
+
+def test_a_retired_model_answering_503_is_told_apart_from_an_overload(gemini: ScriptedServer) -> None:
+    retired = {
+        "error": {
+            "code": 503,
+            "message": f"The model {MODEL} has been retired and is no longer available.",
+            "status": "UNAVAILABLE",
+        }
+    }
+    gemini.script += [(503, json.dumps(retired), {})] * ATTEMPTS
+    with pytest.raises(ListingWriterFailed) as failed:
+        GeminiWriter().read("zapatillas nike", photos(), "MLA")
+    assert failed.value.code == "GEMINI_MODEL_UNAVAILABLE"
+    overloaded = {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}
+    gemini.script += [(503, json.dumps(overloaded), {})] * ATTEMPTS
+    with pytest.raises(ListingWriterFailed) as failed:
+        GeminiWriter().read("zapatillas nike", photos(), "MLA")
+    assert failed.value.code == "GEMINI_UNAVAILABLE"

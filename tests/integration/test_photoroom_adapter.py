@@ -25,13 +25,17 @@ from PIL import Image, ImageDraw
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from chalicelib.providers import photoroom as photoroom_module
 from chalicelib.providers.background import (
+    FALLBACK_RESERVE_SECONDS,
     BackgroundRemovalFailed,
+    Cutout,
     FallbackRemover,
     background_remover,
 )
 from chalicelib.providers.local_remover import LocalRemover
-from chalicelib.providers.photoroom import MAX_SIDE, PhotoRoomRemover
+from chalicelib.providers.photoroom import MAX_SIDE, MIN_ATTEMPT_SECONDS, PhotoRoomRemover
+from infra.local.environment import function_timeout
 
 API_KEY = f"sk_pr_test_{secrets.token_hex(12)}"
 UNCERTAINTY = "0.12"
@@ -52,6 +56,8 @@ class FakePhotoRoom:
 
     script: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
+    hang: float = 0.0  # seconds before answering at all
+    trickle: float = 0.0  # seconds between the body's chunks
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         return self.answer(Request(environ))(environ, start_response)
@@ -74,10 +80,21 @@ class FakePhotoRoom:
             return error(403, "Forbidden: invalid API key", "forbidden")
         if photo is None:
             return error(400, "image_file is required", "bad_request")
+        time.sleep(self.hang)
         if self.script:
             status, headers, body = self.script.pop(0)
             return Response(body, status=status, headers=headers)
-        return Response(cutout_png(photo), headers={"x-uncertainty-score": UNCERTAINTY}, mimetype="image/png")
+        png = cutout_png(photo)
+        if self.trickle:
+            return Response(
+                self._trickled(png), headers={"x-uncertainty-score": UNCERTAINTY}, mimetype="image/png"
+            )
+        return Response(png, headers={"x-uncertainty-score": UNCERTAINTY}, mimetype="image/png")
+
+    def _trickled(self, body: bytes) -> Iterator[bytes]:
+        for start in range(0, len(body), 1024):
+            time.sleep(self.trickle)
+            yield body[start : start + 1024]
 
 
 def error(status: int, detail: str, kind: str) -> Response:
@@ -236,3 +253,109 @@ def test_the_api_key_is_never_logged(photoroom: FakePhotoRoom, caplog: pytest.Lo
     records = [str(vars(record)) for record in caplog.records]
     for text in (*records, str(failure.value), repr(failure.value)):
         assert API_KEY not in text
+
+
+# -- the function's remaining time ----------------------------------------------------------------
+
+
+def test_no_attempt_starts_without_the_time_to_finish(photoroom: FakePhotoRoom) -> None:
+    late = PhotoRoomRemover(backoff_base=0.01, time_left=lambda: MIN_ATTEMPT_SECONDS - 0.5)
+    with pytest.raises(BackgroundRemovalFailed) as failure:
+        late.cutout(photo())
+    assert failure.value.code == "PHOTOROOM_OUT_OF_TIME"
+    assert photoroom.seen == []
+
+
+def test_a_hanging_photoroom_is_left_for_the_fallback_within_the_time_left(
+    photoroom: FakePhotoRoom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scaled down: 2.5 s left, 1 s per attempt at least; PhotoRoom answers after 5 s."""
+    pytest.importorskip("numpy", reason="the local fallback needs the local extras (requirements-local.txt)")
+    monkeypatch.setattr(photoroom_module, "MIN_ATTEMPT_SECONDS", 1.0)
+    monkeypatch.setattr(photoroom_module, "TIMEOUT", (1.0, 60.0))
+    photoroom.hang = 5.0
+    deadline = time.monotonic() + 2.5
+    primary = PhotoRoomRemover(backoff_base=0.01, time_left=lambda: deadline - time.monotonic())
+    cutout = FallbackRemover(primary, LocalRemover()).cutout(photo())
+    assert cutout.provider == "local"
+    assert cutout.fallback_from == ("photoroom", "PHOTOROOM_OUT_OF_TIME")
+    assert len(photoroom.seen) == 1  # the read timeout was what was left, not 60 s: no second try fits
+
+
+def test_an_answer_trickling_past_the_time_left_is_abandoned(
+    photoroom: FakePhotoRoom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk comes within the read timeout; the whole body would not come within the time left."""
+    monkeypatch.setattr(photoroom_module, "MIN_ATTEMPT_SECONDS", 1.0)
+    monkeypatch.setattr(photoroom_module, "TIMEOUT", (1.0, 60.0))
+    monkeypatch.setattr(photoroom_module, "CHUNK", 1024)
+    photoroom.trickle = 0.2
+    deadline = time.monotonic() + 2.0
+    primary = PhotoRoomRemover(backoff_base=0.01, time_left=lambda: deadline - time.monotonic())
+    with pytest.raises(BackgroundRemovalFailed) as failure:
+        primary.cutout(photo())
+    assert failure.value.code == "PHOTOROOM_OUT_OF_TIME"
+    assert len(photoroom.seen) == 1
+
+
+class LambdaClock:
+    """A Lambda context's clock, moved by what the remover waits for instead of by real time."""
+
+    def __init__(self, timeout_seconds: float, spent_before: float) -> None:
+        self.timeout = timeout_seconds
+        self.now = spent_before
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.timeout - self.now) * 1000)
+
+
+class HangingSession:
+    """PhotoRoom that never answers: every attempt costs its whole connect + read timeout."""
+
+    def __init__(self, clock: LambdaClock) -> None:
+        self.clock = clock
+        self.timeouts: list[tuple[float, float]] = []
+
+    def post(self, *_: Any, timeout: tuple[float, float], **__: Any) -> Any:
+        import requests
+
+        self.timeouts.append(timeout)
+        self.clock.now += timeout[0] + timeout[1]
+        raise requests.ReadTimeout("scripted: no answer")
+
+
+class TimedFallback:
+    name = "local"
+
+    def __init__(self, clock: LambdaClock) -> None:
+        self.clock = clock
+        self.started_at: float | None = None
+
+    def cutout(self, image: Image.Image) -> Cutout:
+        self.started_at = self.clock.now
+        return Cutout(image.convert("RGBA"), "local", "stand-in", 0.0, None)
+
+
+@pytest.mark.parametrize("spent_before", [5.0, 40.0, 85.0])
+def test_the_images_functions_worst_case_leaves_the_fallback_its_reserve(
+    photoroom: FakePhotoRoom, spent_before: float
+) -> None:
+    """The images function's own timeout (.chalice/config.json), PhotoRoom hanging on every attempt,
+    after `spent_before` seconds of scoring photos: whatever PhotoRoom tries, the fallback starts
+    with at least FALLBACK_RESERVE_SECONDS left (BENCHMARKS.md: PhotoRoom's time budget)."""
+    timeout = function_timeout("images", "dev")
+    clock = LambdaClock(timeout, spent_before)
+    configured = background_remover(clock.get_remaining_time_in_millis)
+    assert isinstance(configured, FallbackRemover) and isinstance(configured.primary, PhotoRoomRemover)
+    session = HangingSession(clock)
+    configured.primary._session = session  # type: ignore[assignment]
+    configured.primary.sleep = lambda seconds: setattr(clock, "now", clock.now + seconds)
+    fallback = TimedFallback(clock)
+    configured.fallback = fallback
+    cutout = configured.cutout(photo())
+    assert cutout.fallback_from == ("photoroom", "PHOTOROOM_OUT_OF_TIME")
+    assert fallback.started_at is not None
+    assert timeout - fallback.started_at >= FALLBACK_RESERVE_SECONDS
+    assert all(read <= 60 for _, read in session.timeouts)
+    if spent_before + FALLBACK_RESERVE_SECONDS + MIN_ATTEMPT_SECONDS <= timeout:
+        assert session.timeouts, "there was time for an attempt"

@@ -110,7 +110,7 @@ def test_failed_photos_are_processed_again_once(api, sandbox, monkeypatch) -> No
     seller, product, job = _run_by_hand(api, OATLY[:1], "leche de avena")
     product_id = product["product_id"]
     with monkeypatch.context() as patch:
-        patch.setattr("chalicelib.images.background_remover", Broken)
+        patch.setattr("chalicelib.images.background_remover", lambda remaining_ms=None: Broken())
         process_images_job(job)
         process_images_job(job)  # redelivered: the first reason stands, no failed -> failed
     assert Product.get(seller.user_id, product_id).status == "failed"

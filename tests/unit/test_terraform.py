@@ -457,10 +457,6 @@ def allows(constraint: str, version: Version) -> bool:
     return True
 
 
-# Every release number up to 9.150.2 is more than any constraint here distinguishes.
-VERSIONS = [(major, minor, patch) for major in range(10) for minor in range(151) for patch in range(3)]
-
-
 def test_version_constraints_are_read_the_way_terraform_reads_them() -> None:
     assert allows(">= 4.67, < 5", (4, 67, 0)) and allows(">= 4.67, < 5", (4, 99, 9))
     assert not allows(">= 4.67, < 5", (5, 0, 0)) and not allows(">= 4.67, < 5", (4, 66, 9))
@@ -499,31 +495,31 @@ def chalice_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     return template
 
 
-def test_chalice_and_these_files_accept_the_same_providers(
+# What the stack is applied with in `make test` (infra/deploy/emulator.py): Terraform 1.11 and the
+# AWS provider 5.100 from the machine's provider mirror.
+APPLIED_WITH = {"terraform": (1, 11, 0), "aws": (5, 100, 0)}
+
+
+def test_the_merged_stack_needs_only_the_providers_main_tf_declares(
     terraform: dict[str, dict[str, Any]], chalice_template: dict[str, Any]
 ) -> None:
-    # The deploy drops chalice's `terraform` block (a module declares required_providers once), so
-    # ours must require every provider chalice's resources need, in versions chalice accepts.
-    theirs = chalice_template["terraform"]["required_providers"]
-    [ours] = terraform["terraform"]["required_providers"]
-    assert set(theirs) <= set(ours), (
-        f"providers chalice needs and main.tf does not declare: {set(theirs) - set(ours)}"
-    )
-    for name, requirement in theirs.items():
-        both = [v for v in VERSIONS if allows(ours[name]["version"], v) and allows(requirement["version"], v)]
-        only_ours = [
-            v for v in VERSIONS if allows(ours[name]["version"], v) and not allows(requirement["version"], v)
-        ]
-        assert both, f"{name}: {ours[name]['version']!r} and chalice's {requirement['version']!r} never meet"
-        assert not only_ours, (
-            f"{name}: main.tf allows {only_ours[0]}, which chalice's resources were not written for"
-        )
+    # The deploy drops chalice's `terraform` block (a module declares required_providers once; it
+    # pins AWS < 5 and Terraform < 1.4) and its unused null_data_source, so main.tf alone says which
+    # providers, in the versions the emulator run applies the whole stack with.
+    from infra.deploy.terraform import merge
 
-    ours_tf, theirs_tf = (
-        terraform["terraform"]["required_version"],
-        chalice_template["terraform"]["required_version"],
-    )
-    assert any(allows(ours_tf, v) and allows(theirs_tf, v) for v in VERSIONS), (ours_tf, theirs_tf)
+    merged = merge(chalice_template, stage_environment(STAGE)["MEDIA_BUCKET"])
+    used = {
+        type_name.split("_")[0]
+        for document in (merged, terraform)
+        for kind in ("resource", "data")
+        for type_name in document.get(kind, {})
+    }
+    [ours] = terraform["terraform"]["required_providers"]
+    assert used == set(ours) == {"aws"}, used
+    assert allows(ours["aws"]["version"], APPLIED_WITH["aws"])
+    assert allows(terraform["terraform"]["required_version"], APPLIED_WITH["terraform"])
+    assert "terraform" not in merged and "null_data_source" not in merged.get("data", {})
 
 
 def test_no_name_is_declared_both_by_chalice_and_by_these_files(
@@ -620,7 +616,8 @@ def test_the_panel_bucket_is_private_versioned_and_read_only_by_its_distribution
     assert one_block(reader, "principals")["identifiers"] == ["cloudfront.amazonaws.com"]
     condition = one_block(reader, "condition")
     assert condition["variable"] == "AWS:SourceArn"
-    assert condition["values"] == ["${aws_cloudfront_distribution.panel.arn}"]
+    assert condition["values"] == ["${local.panel_cdn.arn}"]
+    assert terraform["locals"]["panel_cdn"]["arn"] == "${aws_cloudfront_distribution.panel.arn}"
 
 
 # --- alarms -------------------------------------------------------------------------------------

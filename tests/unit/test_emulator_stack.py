@@ -1,0 +1,66 @@
+"""What infra/deploy/emulator.py needs from the machine, and how it splits the stack for moto."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.deploy.emulator import (
+    EDGE_FILES,
+    edge_stand_in,
+    provider_override,
+    requirements_problem,
+    without_edge,
+)
+from infra.local.environment import ROOT
+
+
+def test_a_machine_without_terraform_or_the_provider_is_told_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TERRAFORM", str(tmp_path / "no-terraform"))
+    monkeypatch.setenv("TF_PROVIDER_MIRROR", str(tmp_path / "no-mirror"))
+    problem = requirements_problem()
+    assert problem is not None
+    assert f"Terraform is not on PATH (looked for `{tmp_path / 'no-terraform'}`)" in problem
+    assert f"looked in {tmp_path / 'no-mirror'}" in problem and "set TF_PROVIDER_MIRROR" in problem
+
+
+def test_a_mirror_with_the_aws_provider_is_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    provider = tmp_path / "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64"
+    provider.mkdir(parents=True)
+    (provider / "terraform-provider-aws_v5.100.0_x5").write_bytes(b"")
+    monkeypatch.setenv("TF_PROVIDER_MIRROR", str(tmp_path))
+    monkeypatch.setenv("TERRAFORM", "sh")  # any executable on PATH stands for it here
+    assert requirements_problem() is None
+
+
+def test_the_applied_root_drops_only_the_edge_and_reads_it_from_the_stand_in() -> None:
+    merged = {
+        "resource": {
+            "aws_lambda_function": {"api_handler": {"function_name": "x"}},
+            "aws_api_gateway_rest_api": {"rest_api": {"body": "${local.chalice_api_swagger}"}},
+            "aws_api_gateway_deployment": {"rest_api": {"stage_name": "api"}},
+            "aws_lambda_permission": {
+                "rest_api_invoke": {"principal": "apigateway.amazonaws.com"},
+                "ingest-s3event": {"principal": "s3.amazonaws.com"},
+            },
+        },
+        "locals": {"chalice_api_swagger": "{}"},
+        "output": {"EndpointURL": {"value": "${aws_api_gateway_deployment.rest_api.invoke_url}"}},
+    }
+    applied = without_edge(merged)
+    assert set(applied["resource"]) == {"aws_lambda_function", "aws_lambda_permission"}
+    assert list(applied["resource"]["aws_lambda_permission"]) == ["ingest-s3event"]
+    assert applied["output"] == {} and applied["locals"] == {}
+    stand_in = edge_stand_in("dev")["locals"]
+    edge_locals = set()
+    for name in EDGE_FILES:
+        text = (ROOT / "infra" / "terraform" / name).read_text()
+        edge_locals |= {local for local in ("panel_cdn", "api_dimensions") if f"  {local} = " in text}
+    assert set(stand_in) == edge_locals == {"panel_cdn", "api_dimensions"}
+    endpoints = provider_override("http://127.0.0.1:4566")["provider"]["aws"]["endpoints"][0]
+    assert set(endpoints.values()) == {"http://127.0.0.1:4566"} and {"s3", "lambda", "ssm", "sts"} <= set(
+        endpoints
+    )
