@@ -66,10 +66,9 @@ def process_publish_job(key: str) -> None:
     if product.status is ProductStatus.FAILED:
         # A redelivered job after a failed run: it is still the approved one, so it goes on.
         product = store.products.change(product, status=ProductStatus.PUBLISHING)
-    approved = product
     try:
         listed = _with_fresh_token(
-            product.user_id, lambda credentials: _publish(approved, version, job.approval, credentials)
+            product.user_id, lambda credentials: _publish(product, version, job.approval, credentials)
         )
     except MercadoLibreError as error:
         _fail(product, error)

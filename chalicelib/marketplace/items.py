@@ -37,7 +37,7 @@ def refresh(product: Product, seen: dict[str, Any] | None = None) -> Product:
         return product  # nothing listed, or a run is changing it right now
     if seen is None:
         try:
-            seen = get_mercadolibre().item(str(item["id"]), attempts=1)
+            seen = get_mercadolibre().item(str(item["id"]), glance=True)
         except MercadoLibreError as error:
             logger.info("item status not read back", extra={"item_id": item["id"], "status": error.status})
             return product
@@ -98,7 +98,7 @@ def notified(notification: dict[str, Any]) -> Outcome:
         return _ignored("NOT_OUR_SELLER", notification)
     item_id = resource.group(1)
     try:
-        seen = get_mercadolibre().item(item_id, attempts=1)
+        seen = get_mercadolibre().item(item_id, glance=True)
     except MercadoLibreError as error:
         return _ignored("MERCADOLIBRE_UNAVAILABLE" if error.status != 404 else "NOT_AN_ITEM", notification)
     sku = next(

@@ -234,6 +234,7 @@ class MercadoLibreClient:
         trying again."""
         retryable = _RETRYABLE if idempotent else {429}
         most = attempts or self.max_attempts
+        timeout = kwargs.pop("timeout", self.timeout)
         headers = dict(kwargs.pop("headers", {}) or {})
         headers.setdefault("Accept", "application/json")
         if token:
@@ -241,7 +242,7 @@ class MercadoLibreClient:
         for attempt in range(1, most + 1):
             try:
                 response = self.session.request(
-                    method, f"{self.base_url}{path}", headers=headers, timeout=self.timeout, **kwargs
+                    method, f"{self.base_url}{path}", headers=headers, timeout=timeout, **kwargs
                 )
             except (requests.ConnectionError, requests.Timeout) as error:
                 if attempt == most or not idempotent:
@@ -363,9 +364,12 @@ class MercadoLibreClient:
     def replace_description(self, token: str, item_id: str, plain_text: str) -> None:
         self._call("PUT", f"/items/{item_id}/description", token, json={"plain_text": plain_text})
 
-    def item(self, item_id: str, token: str | None = None, attempts: int | None = None) -> dict[str, Any]:
-        """The item: public (no token) or, with the owner's token, with its stock too."""
-        return dict(self._json("GET", f"/items/{item_id}", token, attempts=attempts))
+    def item(self, item_id: str, token: str | None = None, *, glance: bool = False) -> dict[str, Any]:
+        """The item: public (no token) or, with the owner's token, with its stock too. A `glance` is
+        one quick try (a page waiting on it), not the patient read a step makes."""
+        if glance:
+            return dict(self._json("GET", f"/items/{item_id}", token, attempts=1, timeout=(2.0, 3.0)))
+        return dict(self._json("GET", f"/items/{item_id}", token))
 
     def update_item(self, token: str, item_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """PUT /items/{id}: the same changes twice leave the same item, so it is retried like a read."""

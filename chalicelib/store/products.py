@@ -173,6 +173,10 @@ class Products:
                 # Another approval (a newer price, a retry) took over: its own job publishes it.
                 logger.info("publish job dropped: not the latest approval", extra={"key": key})
                 return None
+            if product.status not in (ProductStatus.PUBLISHING, ProductStatus.FAILED):
+                # The seller moved on (edited the listing after a failed run): a late copy publishes nothing.
+                logger.info("publish job dropped: not publishing now", extra={"key": key})
+                return None
             # A failed product's publish job is still the approved one: a redelivery goes on.
             return product
         if product.revision != job.revision:

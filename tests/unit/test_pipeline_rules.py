@@ -158,3 +158,19 @@ def test_photos_replaced_while_analysed_leave_the_decision_to_the_newer_revision
     # Not failed with "none of the photos could be used": the upload's own event judges the new bytes.
     assert memory.products.get("u1", "p1").status is ProductStatus.PROCESSING
     assert memory.events.codes("p1") == ["ANALYSING_PHOTOS"]
+
+
+@pytest.mark.parametrize(
+    ("status", "goes_on"),
+    [(ProductStatus.PUBLISHING, True), (ProductStatus.FAILED, True), (ProductStatus.READY, False)],
+)
+def test_a_publish_job_goes_on_only_while_its_approval_is_being_published(
+    memory: Any, status: ProductStatus, goes_on: bool
+) -> None:
+    from chalicelib.domain.jobs import Approval, PublishJob
+
+    approval = Approval(1, "u1", NOW.isoformat(), 1500.0, "ARS", 3, "gold_special", "new")
+    shown = product(memory, status=status, approval=dataclasses.asdict(approval), publish_attempts=1)
+    job = PublishJob(product_id="p1", user_id="u1", attempt=1, approval=approval)
+    # Ready again (the seller edited after a failed run): a late copy of the job publishes nothing.
+    assert (memory.products.for_job(job, "jobs/publish/p1/1.json") == shown) is goes_on
