@@ -42,7 +42,7 @@ class Source(Enum):
         return self in (Source.TERRAFORM, Source.SECRET)
 
 
-FUNCTIONS = ("api_handler", "ingest", "images", "content", "publish")
+FUNCTIONS = ("api_handler", "ingest", "images", "content", "publish", "failures", "watchdog")
 EVERY = frozenset(FUNCTIONS)
 MERCADOLIBRE_CLIENT = frozenset({"api_handler", "content", "publish"})  # get_mercadolibre() needs all three
 
@@ -95,6 +95,12 @@ SETTINGS = {
     for s in (
         Setting("STAGE", "local, dev or prod", Source.STAGE, needed_by=EVERY),
         Setting("MEDIA_BUCKET", "the bucket of photos, pictures and jobs", Source.STAGE, needed_by=EVERY),
+        Setting(
+            "STEP_FAILURES_QUEUE",
+            "the queue of the steps' given-up events, which the failures function reads",
+            Source.STAGE,
+            needed_by=frozenset({"failures"}),
+        ),
         _table("PRODUCTS_TABLE", "products"),
         _table("IMAGES_TABLE", "photos"),
         _table("PRODUCT_EVENTS_TABLE", "timeline"),

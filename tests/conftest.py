@@ -257,7 +257,8 @@ def sandbox() -> Iterator[Sandbox]:
 
     clock = SandboxClock()
     state = SandboxState(clock=clock)
-    server = make_server("127.0.0.1", 0, create_app(state), threaded=True)
+    app = create_app(state)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -273,5 +274,6 @@ def sandbox() -> Iterator[Sandbox]:
     finally:
         server.shutdown()
         server.server_close()
+        app.extensions["notifier"].close()
         thread.join(10)
         assert not thread.is_alive(), "the sandbox's server did not stop"

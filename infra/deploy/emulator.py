@@ -41,7 +41,7 @@ MIRROR_ROOTS = (
 # Every service the stack uses; the provider must never reach AWS from here.
 SERVICES = (
     "apigateway", "cloudfront", "cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "s3", "sns",
-    "sqs", "ssm", "sts",
+    "sqs", "ssm", "sts", "events",
 )  # fmt: skip
 EDGE_FILES = ("api.tf", "cdn.tf")
 EDGE_TYPES = ("aws_api_gateway_rest_api", "aws_api_gateway_deployment")

@@ -188,8 +188,11 @@ class Stage:
         body: Any = None,
         token: str | None = None,
         query: dict[str, str] | None = None,
+        cookie: str | None = None,
     ) -> tuple[int, dict[str, str], Any]:
         headers = {"Content-Type": "application/json", "Host": "api.example"}
+        if cookie:
+            headers["Cookie"] = cookie
         if token:
             headers["Authorization"] = f"Bearer {token}"
         request = {

@@ -36,7 +36,6 @@ from tests.photos import grocery_photo
 pytestmark = pytest.mark.e2e
 
 STAGE = "dev"
-FUNCTIONS = ("api_handler", "ingest", "images", "content", "publish")
 EVENT_FUNCTIONS = ("ingest", "images", "content", "publish")
 # The edge, applied in AWS, planned here (infra/deploy/emulator.py, api.tf, cdn.tf).
 EDGE = {
@@ -246,19 +245,34 @@ def test_the_bucket_starts_each_function_on_its_own_prefix(applied: Applied) -> 
         )
 
 
-def test_each_event_function_gives_up_into_its_own_dead_letter_queue(applied: Applied) -> None:
+def test_every_given_up_event_reaches_the_failures_function_then_the_dead_letter_queue(
+    applied: Applied,
+) -> None:
     sqs, lambda_ = applied.client("sqs"), applied.client("lambda")
-    for function in EVENT_FUNCTIONS:
-        url = sqs.get_queue_url(QueueName=f"intellipost-{STAGE}-{function}-dlq")["QueueUrl"]
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    outputs, names = applied.outputs, applied.outputs["function_names"]
+
+    def queue(name: str) -> dict[str, str]:
+        url = sqs.get_queue_url(QueueName=f"intellipost-{STAGE}-{name}")["QueueUrl"]
+        attributes: dict[str, str] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
+            "Attributes"
+        ]
         assert attributes["MessageRetentionPeriod"] == str(14 * 24 * 3600)
-        assert attributes["KmsMasterKeyId"] == applied.outputs["kms_key_arn"]
-        invoke = lambda_.get_function_event_invoke_config(
-            FunctionName=applied.outputs["function_names"][function], Qualifier="live"
-        )
+        assert attributes["KmsMasterKeyId"] == outputs["kms_key_arn"]
+        return attributes
+
+    given_up, dead_letters = queue("step-failures"), queue("step-failures-dlq")
+    assert given_up["QueueArn"] == outputs["step_failures_queue_arn"]
+    # What the failures function cannot turn into a failed product lands in the dead-letter queue.
+    assert json.loads(given_up["RedrivePolicy"]) == {
+        "deadLetterTargetArn": dead_letters["QueueArn"],
+        "maxReceiveCount": 5,
+    }
+    for function in EVENT_FUNCTIONS:
+        invoke = lambda_.get_function_event_invoke_config(FunctionName=names[function], Qualifier="live")
         assert invoke["MaximumRetryAttempts"] == 2
-        assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == attributes["QueueArn"]
-        assert attributes["QueueArn"] == applied.outputs["dead_letter_queue_arns"][function]
+        assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == given_up["QueueArn"]
+    mappings = lambda_.list_event_source_mappings(EventSourceArn=given_up["QueueArn"])["EventSourceMappings"]
+    assert [m["FunctionArn"].split(":function:")[1].split(":")[0] for m in mappings] == [names["failures"]]
 
 
 def test_every_alarm_watches_what_it_says_and_tells_the_topic(applied: Applied) -> None:
@@ -266,9 +280,8 @@ def test_every_alarm_watches_what_it_says_and_tells_the_topic(applied: Applied) 
     topic = applied.outputs["alarm_topic_arn"]
     assert all(alarm["AlarmActions"] == [topic] == alarm["OKActions"] for alarm in alarms.values())
     prefix = f"intellipost-{STAGE}"
-    for function in EVENT_FUNCTIONS:
-        alarm = alarms[f"{prefix}-{function}-dead-letters"]
-        assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": f"{prefix}-{function}-dlq"}]
+    dead_letters = alarms[f"{prefix}-dead-letters"]
+    assert dead_letters["Dimensions"] == [{"Name": "QueueName", "Value": f"{prefix}-step-failures-dlq"}]
     for function, name in applied.outputs["function_names"].items():
         for kind, metric in (("errors", "Errors"), ("throttles", "Throttles")):
             alarm = alarms[f"{prefix}-{function}-{kind}"]
@@ -280,7 +293,7 @@ def test_every_alarm_watches_what_it_says_and_tells_the_topic(applied: Applied) 
     assert api == {"ApiName": "intellipost", "Stage": "api"}  # the edge's stand-in: chalice's names
     cost = alarms[f"{prefix}-ai-daily-cost"]
     assert (cost["Namespace"], cost["MetricName"], cost["Period"]) == ("IntelliPost", "AiCostUsd", 86400)
-    assert len(alarms) == len(EVENT_FUNCTIONS) + 2 * len(FUNCTIONS) + 3
+    assert len(alarms) == 1 + 2 * len(applied.outputs["function_names"]) + 3
 
 
 def test_terraform_writes_the_settings_it_knows_where_the_functions_look(applied: Applied) -> None:
@@ -354,8 +367,8 @@ def test_each_functions_policy_names_only_its_own_resources(applied: Applied) ->
             )
             if statement["Sid"] == "Logs":
                 assert resources == [f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{name}:*"]
-            elif statement["Sid"] == "DeadLetter":
-                assert resources == [outputs["dead_letter_queue_arns"][function]]
+            elif statement["Sid"] in ("GivenUp", "GivenUpEvents"):
+                assert resources == [outputs["step_failures_queue_arn"]]
             else:
                 assert set(resources) <= everything_own, f"{function} {statement['Sid']}: {resources}"
 
@@ -444,7 +457,8 @@ def test_a_seller_lists_a_product_end_to_end(applied: Applied, walk: Walk) -> No
     assert status == 201, tokens
     walk.token = tokens["access_token"]
 
-    status, _, connect = stage.api("GET", "/ml/connect", token=walk.token)
+    status, started, connect = stage.api("GET", "/ml/connect", token=walk.token)
+    browser = started["Set-Cookie"].split(";")[0]  # the seller's browser keeps the connection's cookie
     assert status == 200 and connect["authorization_url"].startswith(f"{walk.sandbox}/authorization?")
     signed = requests.post(
         f"{walk.sandbox}/authorization",
@@ -455,8 +469,11 @@ def test_a_seller_lists_a_product_end_to_end(applied: Applied, walk: Walk) -> No
     assert signed.status_code == 302 and signed.headers["Location"].startswith(
         applied.outputs["mercadolibre_redirect_uri"]
     )
-    status, headers, _ = stage.api("GET", "/ml/callback", query=query_of(signed.headers["Location"]))
+    status, headers, _ = stage.api(
+        "GET", "/ml/callback", query=query_of(signed.headers["Location"]), cookie=browser
+    )
     assert status in (302, 303) and headers["Location"].startswith(applied.outputs["panel_url"])
+    assert query_of(headers["Location"]).get("ml") == "connected", headers["Location"]
 
     product_id = walk.sell()
     delivered = stage.settle()
@@ -475,9 +492,7 @@ def test_a_seller_lists_a_product_end_to_end(applied: Applied, walk: Walk) -> No
     published = walk.product(product_id)
     assert published["status"] == "published", published["attention"]
     item = walk.state.items[published["item"]["id"]]
-    assert (
-        item["seller_custom_field"] == product_id and item["pictures"] and item["title"] == listing["title"]
-    )
+    assert _seller_sku(item) == product_id and item["pictures"] and item["title"] == listing["title"]
     assert walk.double.calls["photoroom"] == 1 and walk.double.calls["gemini"] == 3
 
 
@@ -573,3 +588,8 @@ def test_destroy_leaves_nothing(applied: Applied) -> None:
     assert {(k["Arn"], k["KeyState"]) for k in keys if k["KeyId"] not in aws_managed} == {
         (applied.outputs["kms_key_arn"], "PendingDeletion")
     }
+
+
+def _seller_sku(item: dict[str, Any]) -> str | None:
+    """The SKU MercadoLibre searches by `seller_sku=`: the item's SELLER_SKU attribute (items-y-busquedas)."""
+    return next((a["value_name"] for a in item["attributes"] if a["id"] == "SELLER_SKU"), None)

@@ -5,13 +5,16 @@ POSTs `{"_id", "resource": "/items/{id}", "user_id", "topic": "items", "applicat
 "sent", "received"}` to the notifications URL of every app the seller authorized that subscribed to
 the topic. An answer other than 200 is a failed delivery: the notification is sent again, `attempts`
 counting, up to 8 times (MercadoLibre spreads those over an hour; the sandbox over a few seconds),
-then given up. Delivery runs on a thread of its own, never inside the request that changed the item.
+then given up. Delivery runs on a thread of its own, never inside the request that changed the item;
+the thread lives only while a delivery is due, so a sandbox at rest runs no thread (`close` ends it).
 """
 
 from __future__ import annotations
 
-import queue
+import heapq
+import itertools
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,26 +38,51 @@ class Delivery:
 class Notifier:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
-        self.queue: queue.Queue[Delivery] = queue.Queue()
         self.sent: list[dict[str, Any]] = []  # every attempt: {url, body, status}, for the harness
+        self._due: list[tuple[float, int, Delivery]] = []  # a heap by due time
+        self._order = itertools.count()
+        self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
     def item_changed(self, item: dict[str, Any]) -> None:
         for app in self.state.apps_of(int(item["seller_id"])):
             if app.notifications_url and TOPIC in app.topics:
-                self.queue.put(Delivery(app.notifications_url, notification(item, app, self.state.clock())))
-        self._start()
+                due = notification(item, app, self.state.clock())
+                self._schedule(0, Delivery(app.notifications_url, due))
 
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+    def close(self) -> None:
+        """Drop what is still due and end the delivery thread."""
+        with self._wake:
+            self._due.clear()
+            self._wake.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(10)
+
+    def _schedule(self, delay: float, delivery: Delivery) -> None:
+        with self._wake:
+            heapq.heappush(self._due, (time.monotonic() + delay, next(self._order), delivery))
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="notifications", daemon=True)
                 self._thread.start()
+            self._wake.notify()
 
     def _run(self) -> None:
-        while True:
-            self._send(self.queue.get())
+        while (delivery := self._next()) is not None:
+            self._send(delivery)
+
+    def _next(self) -> Delivery | None:
+        """The next delivery when it is due; None (and the thread ends) when nothing is left."""
+        with self._wake:
+            while self._due:
+                at, _, delivery = self._due[0]
+                wait = at - time.monotonic()
+                if wait <= 0:
+                    heapq.heappop(self._due)
+                    return delivery
+                self._wake.wait(wait)
+            self._thread = None
+            return None
 
     def _send(self, delivery: Delivery) -> None:
         attempts = delivery.body["attempts"] + 1
@@ -65,11 +93,7 @@ class Notifier:
             status = 0
         self.sent.append({"url": delivery.url, "body": body, "status": status})
         if status != 200 and attempts < MAX_ATTEMPTS:
-            again = threading.Timer(
-                FIRST_WAIT_SECONDS * 2 ** (attempts - 1), self.queue.put, [Delivery(delivery.url, body)]
-            )
-            again.daemon = True
-            again.start()
+            self._schedule(FIRST_WAIT_SECONDS * 2 ** (attempts - 1), Delivery(delivery.url, body))
 
 
 def notification(item: dict[str, Any], app: App, now: float) -> dict[str, Any]:
