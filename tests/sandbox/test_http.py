@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 
 from infra.local.emulator import free_port
@@ -193,3 +194,25 @@ def test_the_entry_point_serves_on_the_given_loopback_port(tmp_path: Path) -> No
         finally:
             log.close()
     assert exit_code == 0, (tmp_path / "sandbox.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang", "words"),
+    [
+        ("pt-BR,pt;q=0.9", "pt", ["Apelido", "País", "Entrar e autorizar"]),
+        ("es-AR,es;q=0.9,en;q=0.5", "es", ["Apodo", "País", "Ingresar y autorizar"]),
+        ("en-US", "en", ["Nickname", "Site", "Sign in and authorize"]),
+        ("de-DE", "es", ["Apodo"]),
+    ],
+)
+def test_the_sign_in_page_speaks_the_sellers_language_and_fits_a_phone(
+    live_sandbox: str, accept: str, lang: str, words: list[str]
+) -> None:
+    params = {"response_type": "code", "client_id": DEFAULT_CLIENT_ID, "redirect_uri": REDIRECT_URI}
+    page = requests.get(
+        f"{live_sandbox}/authorization", params=params, headers={"Accept-Language": accept}, timeout=10
+    )
+    assert page.status_code == 200 and page.headers["Content-Language"] == lang
+    assert f'<html lang="{lang}">' in page.text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
+    assert all(word in page.text for word in words)
