@@ -40,8 +40,13 @@ def process_images_job(key: str) -> None:
         return
     revision = job.revision
     timeline.record(product.product_id, "images", "ANALYSING_PHOTOS", "analysing your photos", percent=20)
-    candidates, photos, processing = _score_photos(product, job.images)
+    candidates, photos, processing, changed = _score_photos(product, job.images)
     choice = choose_main(candidates, job.main_image_id)
+    if choice is None and changed:
+        # Photos deleted or posted again meanwhile: their own events start a newer revision (or ask the
+        # seller for photos); failing this one would show a reason that is no longer true.
+        logger.info("photos changed while analysed; the newer revision decides", extra={"key": key})
+        return
     if choice is None:
         pipeline.fail(
             product,
@@ -109,8 +114,10 @@ def process_images_job(key: str) -> None:
 
 def _score_photos(
     product: Product, photos: list[JobPhoto]
-) -> tuple[list[Candidate], dict[str, bytes], dict[str, dict[str, Any]]]:
+) -> tuple[list[Candidate], dict[str, bytes], dict[str, dict[str, Any]], int]:
+    """The photos' scores, bytes and timings, and how many changed under us (gone or posted again)."""
     candidates: list[Candidate] = []
+    changed = 0
     originals: dict[str, bytes] = {}
     processing: dict[str, dict[str, Any]] = {}
     for photo in photos:
@@ -120,6 +127,7 @@ def _score_photos(
             # Deleted since (the seller removed it), or posted again (its own event judges the new
             # bytes and starts a newer revision): the others carry on.
             logger.warning("photo gone or replaced before processing", extra={"key": photo.key})
+            changed += 1
             continue
         started = time.perf_counter()
         try:
@@ -141,7 +149,7 @@ def _score_photos(
         )
         candidates.append(Candidate(photo.image_id, photo.position, quality, measurements.whole))
         originals[photo.image_id] = data
-    return candidates, originals, processing
+    return candidates, originals, processing, changed
 
 
 def _record_quality(

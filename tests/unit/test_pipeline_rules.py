@@ -135,3 +135,26 @@ def test_a_listing_of_a_stale_revision_never_becomes_current(memory: Any) -> Non
     assert pipeline.ready_or_publish(dataclasses.replace(shown), dataclasses.replace(version, revision=2))
     ready = memory.products.get("u1", "p1")
     assert ready.status is ProductStatus.READY and ready.current_version == 1 and ready.title == "Yerba 1 kg"
+
+
+def test_photos_replaced_while_analysed_leave_the_decision_to_the_newer_revision(
+    memory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import images
+    from chalicelib.domain.jobs import JobPhoto
+    from chalicelib.store import blobs
+
+    shown = product(memory, status=ProductStatus.PROCESSING, images_job_revision=1)
+    memory.images.add([photo("a", "accepted")])
+    job = pipeline.images_job(shown, memory.images.of("p1"))
+    assert job.images == [JobPhoto("a", "uploads/u1/p1/a.jpg", 0, "jpeg", 1600, 1200, None, None)]
+    monkeypatch.setattr(pipeline, "read_job", lambda key: job)
+
+    def posted_again(key: str, etag: str | None = None) -> bytes:
+        raise blobs.ObjectChanged(key)
+
+    monkeypatch.setattr(images.blobs, "read", posted_again)
+    images.process_images_job("jobs/images/p1/1.json")
+    # Not failed with "none of the photos could be used": the upload's own event judges the new bytes.
+    assert memory.products.get("u1", "p1").status is ProductStatus.PROCESSING
+    assert memory.events.codes("p1") == ["ANALYSING_PHOTOS"]
