@@ -99,7 +99,8 @@ def compose_listing(
         category["title_limit"],
     )
     usage = usage.plus(more)
-    title = kept.get("title") or tidy_title(copy.title, category["title_limit"])
+    names = [fact.value for fact in (facts.brand, facts.model) if fact is not None]
+    title = kept.get("title") or tidy_title(copy.title, category["title_limit"], names)
     description = kept.get("description") or tidy_description(copy.description)
     condition = kept.get("condition") or (facts.condition.value if facts.condition else None)
     required = required_ids(schema)

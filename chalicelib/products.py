@@ -7,6 +7,7 @@ pipeline (chalicelib.pipeline) takes it from there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,8 +107,9 @@ def add_images(user_id: str, product_id: str, declared: list[DeclaredPhoto]) -> 
 def delete_image(user_id: str, product_id: str, image_id: str) -> ProductDetail:
     product = owned(user_id, product_id)
     image = _image_of(product, image_id)
-    changes: dict[str, Any] = {"main_image_id": None} if product.main_image_id == image_id else {}
-    product = _new_revision(product, **changes)
+    product = _new_revision(
+        product, changes=lambda current: {"main_image_id": None} if current.main_image_id == image_id else {}
+    )
     blobs.delete(image.original_key)
     store.images.delete(image)
     return _after_edit(product, "PHOTO_REMOVED", f"photo {image.file_name} removed", image.file_name)
@@ -135,7 +137,7 @@ def choose_main_image(user_id: str, product_id: str, image_id: str) -> ProductDe
         raise Conflict(
             "IMAGE_REJECTED", "a rejected photo cannot be the main picture", {"image_id": image_id}
         )
-    product = _new_revision(product, main_image_id=image_id)
+    product = _new_revision(product, changes=lambda current: {"main_image_id": image_id})
     return _after_edit(
         product, "MAIN_PHOTO_CHOSEN", f"{image.file_name} is now the main photo", image.file_name
     )
@@ -223,18 +225,33 @@ def _image_of(product: Product, image_id: str) -> Image:
     return image
 
 
-def _new_revision(product: Product, *, uploading: bool = False, **changes: Any) -> Product:
-    """Bump the revision (older in-flight work is then dropped when it lands); CONFLICT on a lost race.
+def _new_revision(
+    product: Product,
+    *,
+    uploading: bool = False,
+    changes: Callable[[Product], dict[str, Any]] = lambda current: {},
+) -> Product:
+    """Bump the revision (older in-flight work is then dropped when it lands).
 
-    The status moves to uploading when new photos are on their way; otherwise pipeline.advance
-    decides what runs next for the new revision.
+    Decided on the product as it is when the write lands: the pipeline moves the product between
+    steps all the time, and the seller's own change (a photo added while the listing is written)
+    simply starts a new revision from there; only publishing holds it. The status moves to
+    uploading when new photos are on their way; otherwise pipeline.advance decides what runs next.
     """
-    if product.status is ProductStatus.PUBLISHING:
-        raise Conflict("PRODUCT_BUSY", "the product is being published; try again when it finishes")
-    if uploading and product.status is not ProductStatus.UPLOADING:
-        try:
-            changes["status"] = move(product.status, ProductStatus.UPLOADING)
-        except IllegalTransition as error:
-            raise Conflict("PRODUCT_BUSY", str(error)) from None
-    # The optimistic lock: fails if someone changed the product since it was read.
-    return store.products.change(product, revision=product.revision + 1, **changes)
+
+    def decide(current: Product) -> dict[str, Any]:
+        if current.status is ProductStatus.PUBLISHING:
+            raise Conflict("PRODUCT_BUSY", "the product is being published; try again when it finishes")
+        written = changes(current)
+        if uploading and current.status is not ProductStatus.UPLOADING:
+            try:
+                written["status"] = move(current.status, ProductStatus.UPLOADING)
+            except IllegalTransition as error:
+                raise Conflict("PRODUCT_BUSY", str(error)) from None
+        return {**written, "revision": current.revision + 1}
+
+    # The store's read-again-and-decide-again loop: another writer first means deciding again.
+    written = store.products.update(product, decide)
+    if written is None:
+        raise NotFound("PRODUCT_NOT_FOUND", "no such product", {"product_id": product.product_id})
+    return written

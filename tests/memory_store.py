@@ -69,6 +69,9 @@ class Images:
         self.rows[(product_id, image_id)] = dataclasses.replace(image, **changes)
         return self.rows[(product_id, image_id)]
 
+    def delete(self, image: Image) -> None:
+        self.rows.pop((image.product_id, image.image_id), None)
+
 
 class ListingVersions:
     def __init__(self) -> None:
@@ -90,6 +93,9 @@ class Events:
 
     def add(self, product_id: str, event: Event) -> None:
         self.rows.setdefault(product_id, []).append(event)
+
+    def of(self, product_id: str, after: str | None = None) -> list[Event]:
+        return [event for event in self.rows.get(product_id, []) if after is None or event.at > after]
 
     def codes(self, product_id: str) -> list[str]:
         return [event.code for event in self.rows.get(product_id, [])]

@@ -49,7 +49,7 @@ export default defineConfig({
     {
       name: 'phone-pt',
       use: {
-        viewport: { width: 360, height: 780 },
+        viewport: { width: 360, height: 800 },
         deviceScaleFactor: 2,
         isMobile: true,
         hasTouch: true,

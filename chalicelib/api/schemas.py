@@ -126,6 +126,15 @@ class MarketplaceAccountOut(BaseModel):
     user_products: bool = False
 
 
+# A page of the panel to come back to after connecting: a path on the panel's own origin, never an
+# address elsewhere (no scheme, no "//host", no backslash, nothing the browser could read as a host).
+RETURN_PATH = r"^/([A-Za-z0-9\-._~][A-Za-z0-9\-._~/]*)?(\?[A-Za-z0-9\-._~=&%]*)?$"
+
+
+class ConnectStart(Body):
+    return_to: Annotated[str, StringConstraints(max_length=300, pattern=RETURN_PATH)] | None = None
+
+
 class ConnectCallback(Body):
     code: Annotated[str, Field(min_length=1, max_length=512)] | None = None
     state: Annotated[str, Field(min_length=1, max_length=512)]

@@ -83,23 +83,63 @@ def _is_shouting(words: list[str]) -> bool:
     return bool(letters) and sum(w.isupper() for w in letters) / len(letters) > 0.5
 
 
-def _calm(word: str) -> str:
-    # Keep model codes (letters with digits, like "A54" or "510BT") as written.
-    return word if any(c.isdigit() for c in word) else word.capitalize()
+# Units as Spanish and Portuguese copy writes them, whatever case they came in.
+UNITS = {
+    unit.lower(): unit
+    for unit in ("g", "kg", "mg", "L", "ml", "cc", "cm", "mm", "m", "GB", "TB", "MB", "W", "V", "mAh", "Hz")
+}
 
 
-def tidy_title(title: str, limit: int = DEFAULT_TITLE_LIMIT) -> str:
-    """The generator's title made to follow the rules: banned words out, no shouting, within the limit."""
+def _is_code(word: str) -> bool:
+    """A model code or a number with its unit ("A54", "510bt", "128GB"): written as it came."""
+    return any(c.isdigit() for c in word)
+
+
+def _is_title_case(words: list[str], names: Iterable[str]) -> bool:
+    """Every common word capitalised ("Leche De Avena"): English habit, not Spanish or Portuguese."""
+    named = {fold(word) for name in names for word in name.split()}
+    common = [
+        w
+        for w in words
+        if sum(c.isalpha() for c in w) > 1 and not _is_code(w) and not w.isupper() and fold(w) not in named
+    ]
+    return len(common) >= 2 and all(w[:1].isupper() for w in common)
+
+
+def sentence_case(words: list[str], names: Iterable[str] = ()) -> list[str]:
+    """Words as a Spanish or Portuguese title writes them: the first capitalised, brands and models
+    (`names`) as they are spelled, codes as written, units as units, everything else in lower case.
+    Short capitals ("TV", "USB") are kept unless the whole title shouts."""
+    spelled = {fold(word): word for name in names for word in name.split()}
+    shouting = _is_shouting(words)
+    out: list[str] = []
+    for word in words:
+        key = fold(word)
+        if key in spelled:
+            out.append(spelled[key])
+        elif _is_code(word) or (word.isupper() and len(word) <= 3 and not shouting and key not in UNITS):
+            out.append(word)
+        else:
+            out.append(UNITS.get(key, word.lower()))
+    if out and fold(words[0]) not in spelled and not _is_code(out[0]):
+        out[0] = out[0][:1].upper() + out[0][1:]
+    return out
+
+
+def tidy_title(title: str, limit: int = DEFAULT_TITLE_LIMIT, names: Iterable[str] = ()) -> str:
+    """The generator's title made to follow the rules: banned words out, no shouting and no Title Case
+    (brands and models in `names` keep their spelling), within the limit."""
     title = PRICE.sub(" ", title)
     words = [w for w in re.split(r"\s+", title.replace("|", " ").strip()) if w]
     words = [w for w in words if fold(w.strip(".,;:!-")) not in BANNED_TITLE_WORDS and w not in {"-", "!"}]
-    if _is_shouting(words):
-        words = [_calm(w) for w in words]
+    words = [w.strip("!") for w in words if w.strip("!")]
+    if _is_shouting(words) or _is_title_case(words, names):
+        words = sentence_case(words, names)
     kept: list[str] = []
     for word in words:
         if len(" ".join([*kept, word])) > limit:
             break  # never a word cut in half
-        kept.append(word.strip("!"))
+        kept.append(word)
     return " ".join(kept).strip(" -,.;:")
 
 

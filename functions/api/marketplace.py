@@ -1,3 +1,6 @@
+import base64
+import binascii
+import re
 from urllib.parse import urlencode
 
 from chalice.app import Request, Response
@@ -6,9 +9,11 @@ from chalicelib import sellers
 from chalicelib.api.edge import BROWSER_COOKIE, answer, browser_cookie, cookie, query
 from chalicelib.api.http import ApiError
 from chalicelib.api.schemas import (
+    RETURN_PATH,
     CategorySearch,
     ConnectCallback,
     ConnectOut,
+    ConnectStart,
     MarketplaceAccountOut,
     Notification,
     NotificationOut,
@@ -21,11 +26,17 @@ from chalicelib.marketplace.connection import CONNECT_SECONDS
 from functions.api import route
 
 
-@route("/ml/connect", "GET", "Start connecting a MercadoLibre account", response=ConnectOut)
-def connect_mercadolibre(user_id: str) -> Response:
+@route(
+    "/ml/connect",
+    "GET",
+    "Start connecting a MercadoLibre account (return_to: the panel's page to come back to)",
+    query=ConnectStart,
+    response=ConnectOut,
+)
+def connect_mercadolibre(user_id: str, query: ConnectStart) -> Response:
     link = connection.start_connection(user_id)
     out = answer(connect_out(link))
-    out.headers["Set-Cookie"] = browser_cookie(link.browser_nonce, CONNECT_SECONDS)
+    out.headers["Set-Cookie"] = browser_cookie(_carry(link.browser_nonce, query.return_to), CONNECT_SECONDS)
     return out
 
 
@@ -40,30 +51,47 @@ def connect_mercadolibre(user_id: str) -> Response:
 )
 def mercadolibre_callback(request: Request) -> Response | MarketplaceAccountOut:
     # No bearer token here: this is a browser redirect; the signed single-use state names the seller.
-    # With a panel (PANEL_URL), the browser goes on to its settings page, which reads the outcome
-    # (`ml=connected`, or `ml=error&code=CODE`) and shows the account or the error in words; so the
-    # query is parsed here, where a bad one can still send the browser there.
+    # With a panel (PANEL_URL), the browser goes back to the page the seller connected from (else
+    # the settings page), which reads the outcome (`ml=connected`, or `ml=error&code=CODE`) and says
+    # it in words; so the query is parsed here, where a bad one can still send the browser there.
     panel = panel_url()
+    nonce, page = _carried(cookie(request, BROWSER_COOKIE))
     try:
         back = query(request, ConnectCallback)
         if back.error or not back.code:
             raise Refused(
                 "CONNECT_DENIED", f"MercadoLibre did not authorize: {back.error_description or back.error}"
             )
-        account = connection.finish_connection(back.state, back.code, cookie(request, BROWSER_COOKIE))
+        account = connection.finish_connection(back.state, back.code, nonce)
     except (DomainError, ApiError) as error:
         if not panel:
             raise
-        return _to_panel(panel, {"ml": "error", "code": error.code})
+        return _to_panel(panel, page, {"ml": "error", "code": error.code})
     if panel:
-        return _to_panel(panel, {"ml": "connected"})
+        return _to_panel(panel, page, {"ml": "connected"})
     out = answer(account_out(account))
     out.headers["Set-Cookie"] = browser_cookie("", 0)  # used: the browser forgets it
     return out
 
 
-def _to_panel(panel: str, outcome: dict[str, str]) -> Response:
-    location = f"{panel}/settings?{urlencode(outcome)}"
+def _carry(nonce: str, page: str | None) -> str:
+    """The connection cookie: the browser's nonce, and the panel page to come back to (base64url)."""
+    return f"{nonce}.{base64.urlsafe_b64encode(page.encode()).decode()}" if page else nonce
+
+
+def _carried(value: str | None) -> tuple[str | None, str]:
+    """The nonce and the page the cookie carries; a page that is not a path of the panel's own origin
+    (the cookie is the browser's to change) is dropped for the settings page: never an open redirect."""
+    nonce, _, encoded = (value or "").partition(".")
+    try:
+        page = base64.urlsafe_b64decode(encoded.encode()).decode() if encoded else ""
+    except (binascii.Error, UnicodeDecodeError):
+        page = ""
+    return nonce or None, page if len(page) <= 300 and re.fullmatch(RETURN_PATH, page) else "/settings"
+
+
+def _to_panel(panel: str, page: str, outcome: dict[str, str]) -> Response:
+    location = f"{panel}{page}{'&' if '?' in page else '?'}{urlencode(outcome)}"
     headers: dict[str, str | list[str]] = {
         "Location": location,
         "Cache-Control": "no-store",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from typing import Any
@@ -161,3 +162,42 @@ def test_categories_for_the_panel_are_predicted_and_cached(api, sandbox) -> None
 
     cached = MarketplaceCache.get("attributes:MLA1055")
     assert cached.expires_at > clock.epoch() + 23 * 3600
+
+
+def test_connecting_from_a_page_of_the_panel_comes_back_to_that_page(api, sandbox, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PANEL_URL", "http://127.0.0.1:8080")
+    seller = api.seller()
+    started = seller.call("GET", "/ml/connect?return_to=%2Fproducts%2F01ABC%2Fpublish")
+    assert started.status_code == 200
+    browser = {"Cookie": started.headers["Set-Cookie"].split(";")[0]}
+    back = sandbox.sign_in(started.json["authorization_url"], "TIENDA_VUELTA")
+    landed = callback(api, back, browser)
+    assert landed.status_code == 303
+    assert landed.headers["Location"] == "http://127.0.0.1:8080/products/01ABC/publish?ml=connected"
+    # A page with its own query keeps it; a failure goes back there too.
+    started = seller.call("GET", "/ml/connect?return_to=%2Fproducts%3Fattention%3D1")
+    browser = {"Cookie": started.headers["Set-Cookie"].split(";")[0]}
+    denied = callback(api, {"error": "access_denied", "state": "abc.def"}, browser)
+    assert (
+        denied.headers["Location"]
+        == "http://127.0.0.1:8080/products?attention=1&ml=error&code=CONNECT_DENIED"
+    )
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "evil", "/a@evil.example", "/x y"],
+)
+def test_the_page_to_come_back_to_is_never_another_site(api, sandbox, monkeypatch, elsewhere) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PANEL_URL", "http://127.0.0.1:8080")
+    seller = api.seller()
+    refused = seller.call("GET", f"/ml/connect?return_to={requests.utils.quote(elsewhere, safe='')}")
+    assert refused.status_code == 422 and refused.json["error"]["details"]["field"] == "return_to"
+    # A cookie changed in the browser to carry another site lands on the settings page instead.
+    url, browser = start(seller)
+    nonce = browser["Cookie"].split("=", 1)[1]
+    forged = base64.urlsafe_b64encode(elsewhere.encode()).decode()
+    landed = callback(
+        api, sandbox.sign_in(url, "TIENDA"), {"Cookie": f"intellipost_ml_connect={nonce}.{forged}"}
+    )
+    assert landed.headers["Location"] == "http://127.0.0.1:8080/settings?ml=connected"

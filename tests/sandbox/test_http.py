@@ -313,3 +313,25 @@ def test_item_changes_are_notified_to_the_app_until_it_answers_200(live_sandbox:
     assert first["application_id"] == int(DEFAULT_CLIENT_ID)
     assert (first["attempts"], again["attempts"], again["_id"]) == (1, 2, first["_id"])
     assert status["resource"] == first["resource"] and status["_id"] != first["_id"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang", "words"),
+    [
+        ("pt-BR,pt;q=0.9", "pt", ["Apelido", "País", "Entrar e autorizar", "Tipo de vendedor de teste"]),
+        ("es-AR,es;q=0.9,en;q=0.5", "es", ["Apodo", "País", "Ingresar y autorizar"]),
+        ("en-US", "en", ["Nickname", "Site", "Sign in and authorize"]),
+        ("de-DE", "es", ["Apodo"]),
+    ],
+)
+def test_the_sign_in_page_speaks_the_sellers_language_and_fits_a_phone(
+    live_sandbox: str, accept: str, lang: str, words: list[str]
+) -> None:
+    params = {"response_type": "code", "client_id": DEFAULT_CLIENT_ID, "redirect_uri": REDIRECT_URI}
+    page = requests.get(
+        f"{live_sandbox}/authorization", params=params, headers={"Accept-Language": accept}, timeout=10
+    )
+    assert page.status_code == 200 and page.headers["Content-Language"] == lang
+    assert f'<html lang="{lang}">' in page.text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
+    assert all(word in page.text for word in words)

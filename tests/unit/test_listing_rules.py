@@ -29,22 +29,53 @@ def phone_sheet() -> list[dict]:  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"),
+    ("raw", "names", "expected"),
     [
-        ("Leche de avena Oatly 1 L NUEVO envío gratis", "Leche de avena Oatly 1 L"),
-        ("OFERTA!! ZAPATILLAS NIKE AIR MAX 90 TALLE 42", "Zapatillas Nike Air Max 90 Talle 42"),
-        ("Celular Samsung Galaxy A54 128GB $ 250.000", "Celular Samsung Galaxy A54 128GB"),
-        ("Termo Stanley Classic 1 L Verde", "Termo Stanley Classic 1 L Verde"),
+        ("Leche de avena Oatly 1 L NUEVO envío gratis", ["Oatly"], "Leche de avena Oatly 1 L"),
+        (
+            "OFERTA!! ZAPATILLAS NIKE AIR MAX 90 TALLE 42",
+            ["Nike", "Air Max 90"],
+            "Zapatillas Nike Air Max 90 talle 42",
+        ),
+        (
+            "Celular Samsung Galaxy A54 128GB $ 250.000",
+            ["Samsung", "Galaxy A54"],
+            "Celular Samsung Galaxy A54 128GB",
+        ),
+        ("Termo Stanley Classic 1 L Verde", ["Stanley", "Classic"], "Termo Stanley Classic 1 L verde"),
     ],
 )
-def test_titles_lose_condition_price_shipping_promotion_and_shouting(raw: str, expected: str) -> None:
-    assert tidy_title(raw) == expected
-    assert title_problems(tidy_title(raw)) == []
+def test_titles_lose_condition_price_shipping_promotion_and_shouting(
+    raw: str, names: list[str], expected: str
+) -> None:
+    assert tidy_title(raw, names=names) == expected
+    assert title_problems(tidy_title(raw, names=names)) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "names", "expected"),
+    [
+        # Title Case is English: Spanish and Portuguese write a title as a sentence.
+        ("Valio Yogur De Vainilla 1 Kg", ["Valio"], "Valio yogur de vainilla 1 kg"),
+        ("Iogurte De Baunilha Valio 1 Kg", ["Valio"], "Iogurte de baunilha Valio 1 kg"),
+        # Brands and models keep their spelling, short capitals ("TV") and codes stay as written.
+        ("iPhone 15 Funda De Silicona Transparente", ["iPhone"], "iPhone 15 funda de silicona transparente"),
+        ("Smart TV Samsung 50 Pulgadas 4K UHD", ["Samsung"], "Smart TV Samsung 50 pulgadas 4K UHD"),
+        # A title already written as a sentence is left as it is.
+        ("Yerba mate Playadito 1 kg", ["Playadito"], "Yerba mate Playadito 1 kg"),
+        ("Zapatillas Nike Revolution 7", ["Nike", "Revolution 7"], "Zapatillas Nike Revolution 7"),
+    ],
+)
+def test_titles_are_written_as_a_sentence_with_names_as_spelled(
+    raw: str, names: list[str], expected: str
+) -> None:
+    assert tidy_title(raw, names=names) == expected
 
 
 def test_a_title_is_cut_at_a_word_within_the_categorys_limit() -> None:
-    title = tidy_title("Auriculares Bluetooth Inalambricos Jbl Tune 510bt Negro Con Microfono", 40)
-    assert len(title) <= 40 and title == "Auriculares Bluetooth Inalambricos Jbl"
+    raw = "Auriculares Bluetooth Inalambricos Jbl Tune 510bt Negro Con Microfono"
+    title = tidy_title(raw, 40, names=["JBL", "Tune 510BT"])
+    assert len(title) <= 40 and title == "Auriculares bluetooth inalambricos JBL"
 
 
 def test_a_sellers_title_problems_are_named() -> None:

@@ -4,8 +4,9 @@
  * key), screenshots as artefacts, and the sample photos.
  */
 import AxeBuilder from '@axe-core/playwright';
-import { test as base, expect, type Page, type TestInfo } from '@playwright/test';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { test as base, expect, type Locator, type Page, type TestInfo } from '@playwright/test';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export type Language = 'es' | 'pt';
@@ -103,7 +104,7 @@ export const test = base.extend<Fixtures>({
   },
   // Screenshots of the main screens, per language and viewport, kept as artefacts to look at; each
   // screen is also checked for what a screenshot shows a person: a catalogue key instead of words,
-  // and content wider than the screen (the panel must work at 360 px).
+  // content wider than the screen (the panel must work at 360 px), and targets too small to tap.
   shot: async ({ page }, use, testInfo: TestInfo) => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     await use(async (name) => {
@@ -118,6 +119,7 @@ export const test = base.extend<Fixtures>({
         .filter((v) => v.impact === 'serious' || v.impact === 'critical')
         .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
       expect.soft(serious, `accessibility problems on ${name}`).toEqual([]);
+      expect.soft(await smallTargets(page), `targets under 24x24 px on ${name}`).toEqual([]);
     });
   }
 });
@@ -147,4 +149,127 @@ export function watchConsole(page: Page): string[] {
       problems.push(`console: ${entry.text()}`);
   });
   return problems;
+}
+
+/**
+ * Every visible target smaller than 24x24 px (WCAG 2.2, 2.5.8 Target Size (Minimum)): links,
+ * buttons, fields, the labels that stand for hidden file inputs, folded sections' headings. A link
+ * inside a sentence is exempt, as the rule says (its size is the text's).
+ */
+export async function smallTargets(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const targets = document.querySelectorAll<HTMLElement>(
+      'a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], label[for]'
+    );
+    const small: string[] = [];
+    for (const element of targets) {
+      const box = element.getBoundingClientRect();
+      const style = getComputedStyle(element);
+      if (box.width <= 1 || box.height <= 1 || style.visibility === 'hidden') continue; // not shown (visually hidden inputs)
+      if (element.closest('.visually-hidden')) continue;
+      if (element.tagName === 'LABEL' && !(document.getElementById((element as HTMLLabelElement).htmlFor) as HTMLInputElement | null)?.matches('.visually-hidden')) continue;
+      const parent = element.parentElement;
+      const inline = element.tagName === 'A' && parent && (parent.textContent ?? '').trim().length > (element.textContent ?? '').trim().length + 2 && style.display === 'inline';
+      if (inline) continue;
+      if (box.width < 23.95 || box.height < 23.95) {
+        const name = (element.getAttribute('aria-label') ?? element.textContent ?? '').trim().slice(0, 40);
+        small.push(`${element.tagName.toLowerCase()} "${name}" ${Math.round(box.width)}x${Math.round(box.height)}`);
+      }
+    }
+    return small;
+  });
+}
+
+/** The element in focus is wholly in sight: no bar stuck to the bottom covers it, nor the screen's edge. */
+export async function expectFocusInSight(page: Page, what: string): Promise<void> {
+  const covered = await page.evaluate(() => {
+    const field = document.activeElement?.getBoundingClientRect();
+    if (!field) return 'nothing in focus';
+    const bars = [...document.querySelectorAll('[data-bar]')].map((bar) => bar.getBoundingClientRect()).filter((b) => b.height > 0);
+    const over = bars.find((bar) => field.bottom > bar.top + 0.5 && field.top < bar.bottom);
+    if (over) return `a bar (${Math.round(over.top)}-${Math.round(over.bottom)}) covers it (${Math.round(field.top)}-${Math.round(field.bottom)})`;
+    if (field.bottom > window.innerHeight + 0.5 || field.top < -0.5) return `off screen (${Math.round(field.top)}-${Math.round(field.bottom)})`;
+    return null;
+  });
+  expect(covered, `${what} in focus`).toBeNull();
+}
+
+/**
+ * The seller's effort, counted as the test acts for them: a tap is 2 s, a typed character 0.3 s
+ * (the issue's yardstick). Typing into a field is one tap to reach it plus its characters. Picking
+ * photos is one tap on our button; the phone's own picker is counted apart (`picked`), the same in
+ * any app. A swipe is counted when the next target was out of sight (Playwright scrolls to it).
+ */
+export class Effort {
+  taps = 0;
+  chars = 0;
+  swipes = 0;
+  picked = 0;
+  readonly fields = new Set<string>();
+
+  constructor(private readonly page: Page) {}
+
+  get seconds(): number {
+    return Math.round((this.taps * 2 + this.chars * 0.3) * 10) / 10;
+  }
+
+  private async reach(target: Locator) {
+    const inSight = await target.evaluate((el) => {
+      const box = el.getBoundingClientRect();
+      return box.top >= 0 && box.bottom <= window.innerHeight;
+    });
+    if (!inSight) this.swipes += 1;
+  }
+
+  async tap(target: Locator) {
+    await target.waitFor();
+    await this.reach(target);
+    await target.click();
+    this.taps += 1;
+  }
+
+  /** Reach a field, then type into it (a fill replaces what it held, as select-all then typing). */
+  async type(target: Locator, text: string, name: string) {
+    await target.waitFor();
+    await this.reach(target);
+    await target.click();
+    this.taps += 1;
+    await expectFocusInSight(this.page, name);
+    await target.fill(text);
+    this.chars += [...text].length;
+    this.fields.add(name);
+  }
+
+  async pick(input: Locator, files: string[]) {
+    await input.setInputFiles(files);
+    this.taps += 1;
+    this.picked += files.length;
+  }
+}
+
+const BENCHMARKS = resolve(import.meta.dirname, '..', '..', 'BENCHMARKS.md');
+
+/** Writes (or replaces) the seller-effort section of BENCHMARKS.md. */
+export function writeEffort(rows: { flow: string; effort: Effort; target: number }[], device: string): void {
+  const now = new Date().toISOString().replace('T', ' ').slice(0, 16);
+  const section = [
+    '## Seller effort (make e2e-browser)',
+    '',
+    `Measured ${now} UTC on ${cpus()[0]?.model.trim() ?? 'a CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version},`,
+    `by \`web/e2e/main-flow.spec.ts\` in Chromium on ${device}, from the tap on "new listing" to the item published.`,
+    'Counted as the test acts for the seller: a tap is 2 s, a typed character 0.3 s; reaching a field to type is a tap. Picking the photos is one tap',
+    'on the panel\'s button; the photos chosen in the phone\'s own picker are listed apart (the same in any app). Waiting for the pipeline is not effort.',
+    '',
+    '| flow | taps | fields typed | characters | swipes | photos picked | effort (target) |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map(({ flow, effort, target }) =>
+      `| ${flow} | ${effort.taps} | ${effort.fields.size} (${[...effort.fields].join(', ')}) | ${effort.chars} | ${effort.swipes} | ${effort.picked} | **${effort.seconds} s** (at most ${target} s) |`
+    ),
+    ''
+  ].join('\n');
+  const text = existsSync(BENCHMARKS) ? readFileSync(BENCHMARKS, 'utf8') : '# Benchmarks\n';
+  const start = text.indexOf('## Seller effort (make e2e-browser)');
+  const end = start < 0 ? -1 : text.indexOf('\n## ', start + 1);
+  const next = start < 0 ? `${text.trimEnd()}\n\n${section}` : `${text.slice(0, start)}${section}${end < 0 ? '' : text.slice(end + 1)}`;
+  writeFileSync(BENCHMARKS, next.endsWith('\n') ? next : `${next}\n`);
 }

@@ -1,8 +1,9 @@
-"""The copy: a template title (brand + model + product + up to 3 key specs) and a plain-text
-description in the site's language."""
+"""The copy: a template title (brand + model + product + up to 3 key specs, written as a sentence) and a
+plain-text description in the site's language."""
 
 from __future__ import annotations
 
+from chalicelib.domain.listing_rules import sentence_case
 from chalicelib.domain.search import fold
 from chalicelib.domain.sites import language_of
 from chalicelib.providers.listing import AttributeGuess, Fact, ProductFacts
@@ -71,20 +72,21 @@ PROMO_WORDS = word_set("envio envios gratis frete oferta ofertas promo promocion
 
 
 def compose_title(facts: ProductFacts, category_name: str, site: str, title_limit: int) -> str:
-    """Brand + model + product + up to 3 key specs, Title Case, within the limit, never a word cut.
+    """Brand + model + product + up to 3 key specs, written as a sentence (brand and model as they are
+    spelled, the rest in lower case), within the limit, never a word cut.
 
     Over the limit, specs go first (the least important last), then model words from the end.
     """
     brand = _title_words(facts.brand)
     model = _title_words(facts.model)
     named = {fold(w) for w in brand + model}
-    product = [w for w in _title_words(facts.product) if fold(w) not in named]
+    product = [w for w in _words(facts.product) if fold(w) not in named]
     if not (brand or model or product):
-        product = [title_word(w) for w in category_name.split()]
+        product = category_name.split()
     specs = [_spec_text(key, facts.specs[key], site) for key in TITLE_SPEC_ORDER if key in facts.specs]
     specs = specs[:MAX_TITLE_SPECS]
     while True:
-        title = " ".join(brand + model + product + specs)
+        title = " ".join(sentence_case(brand + model + product + " ".join(specs).split(), brand + model))
         if len(title) <= title_limit:
             return title
         if specs:
@@ -104,11 +106,15 @@ def compose_title(facts: ProductFacts, category_name: str, site: str, title_limi
             return " ".join(kept)
 
 
-def _title_words(fact: Fact | None) -> list[str]:
+def _words(fact: Fact | None) -> list[str]:
     if fact is None:
         return []
-    words = [w for w in fact.value.split() if fold(w) not in CONDITIONS and fold(w) not in PROMO_WORDS]
-    return [title_word(w) for w in words]
+    return [w for w in fact.value.split() if fold(w) not in CONDITIONS and fold(w) not in PROMO_WORDS]
+
+
+def _title_words(fact: Fact | None) -> list[str]:
+    """A brand's or a model's words, as names are written."""
+    return [title_word(w) for w in _words(fact)]
 
 
 def title_word(word: str) -> str:

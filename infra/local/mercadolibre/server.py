@@ -35,26 +35,78 @@ OAUTH_PARAMS = (
     "code_challenge",
     "code_challenge_method",
 )
+# The sign-in page speaks the seller's language (MercadoLibre's own page does, on each site's domain;
+# here the browser's Accept-Language says it) and fits a phone's screen.
 SIGN_IN_PAGE = """<!doctype html>
-<html lang="es"><head><meta charset="utf-8"><title>MercadoLibre sandbox (local)</title></head>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font: 16px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 1rem; max-width: 32rem; }}
+h1 {{ font-size: 1.3rem; }}
+label {{ display: block; margin: 0 0 1rem; font-weight: 600; }}
+input, select, button {{ display: block; width: 100%; box-sizing: border-box; min-height: 44px;
+  margin-top: 0.25rem; font: inherit; padding: 0.5rem; border: 1px solid #57606a; border-radius: 8px; }}
+button {{ background: #2d3277; color: #fff; font-weight: 700; border-color: #2d3277; }}
+</style></head>
 <body>
-<h1>MercadoLibre sandbox &mdash; local, not MercadoLibre</h1>
-<p>The application <b>{client_id}</b> asks to publish on behalf of a local test seller.</p>
+<h1>{heading}</h1>
+<p>{asks}</p>
 <form method="post" action="/authorization">
 {hidden}
-<label>Nickname <input name="nickname" value="TESTSELLER" required></label>
-<label>Site <select name="site_id"><option value="MLA">MLA (Argentina)</option>
+<label>{nickname} <input name="nickname" value="TESTSELLER" required></label>
+<label>{site} <select name="site_id"><option value="MLA">MLA (Argentina)</option>
 <option value="MLB">MLB (Brasil)</option></select></label>
-<label>Kind of test seller <select name="kind">
-<option value="{classic}">classic (lists with a title)</option>
-<option value="{user_products}">User Products (tag user_product_seller: family_name, no title)</option>
+<label>{kind} <select name="kind">
+<option value="{classic}">{kind_classic}</option>
+<option value="{user_products}">{kind_user_products}</option>
 </select></label>
-<label><input type="checkbox" name="data_pending" value="1"> account data incomplete
-(address and phone pending: MercadoLibre will not let it list)</label>
-<button type="submit">Sign in and authorize</button>
+<label><input type="checkbox" name="data_pending" value="1"> {data_pending}</label>
+<button type="submit">{submit}</button>
 </form>
 </body></html>
 """
+SIGN_IN_WORDS = {
+    "es": {
+        "title": "Sandbox de MercadoLibre (local)",
+        "heading": "Sandbox de MercadoLibre: es local, no es MercadoLibre",
+        "asks": "La aplicación <b>{client_id}</b> pide publicar en nombre de un vendedor de prueba local.",
+        "nickname": "Apodo",
+        "site": "País",
+        "submit": "Ingresar y autorizar",
+        "kind": "Tipo de vendedor de prueba",
+        "kind_classic": "clásico (publica con título)",
+        "kind_user_products": "User Products (etiqueta user_product_seller: family_name, sin título)",
+        "data_pending": "datos de la cuenta incompletos (domicilio y teléfono pendientes: "
+        "MercadoLibre no lo deja publicar)",
+    },
+    "pt": {
+        "title": "Sandbox do Mercado Livre (local)",
+        "heading": "Sandbox do Mercado Livre: é local, não é o Mercado Livre",
+        "asks": "O aplicativo <b>{client_id}</b> pede para publicar em nome de um vendedor de teste local.",
+        "nickname": "Apelido",
+        "site": "País",
+        "submit": "Entrar e autorizar",
+        "kind": "Tipo de vendedor de teste",
+        "kind_classic": "clássico (anuncia com título)",
+        "kind_user_products": "User Products (tag user_product_seller: family_name, sem título)",
+        "data_pending": "dados da conta incompletos (endereço e telefone pendentes: "
+        "o Mercado Livre não deixa anunciar)",
+    },
+    "en": {
+        "title": "MercadoLibre sandbox (local)",
+        "heading": "MercadoLibre sandbox: local, not MercadoLibre",
+        "asks": "The application <b>{client_id}</b> asks to publish on behalf of a local test seller.",
+        "nickname": "Nickname",
+        "site": "Site",
+        "submit": "Sign in and authorize",
+        "kind": "Kind of test seller",
+        "kind_classic": "classic (lists with a title)",
+        "kind_user_products": "User Products (tag user_product_seller: family_name, no title)",
+        "data_pending": "account data incomplete (address and phone pending: "
+        "MercadoLibre will not let it list)",
+    },
+}
 
 
 @cache
@@ -134,13 +186,18 @@ def create_app(state: SandboxState) -> Flask:
             f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
             for name, value in params.items()
         )
+        lang = request.accept_languages.best_match(list(SIGN_IN_WORDS)) or "es"
+        words = SIGN_IN_WORDS[lang]
+        asks = words["asks"].format(client_id=html.escape(params["client_id"]))
         page = SIGN_IN_PAGE.format(
-            client_id=html.escape(params["client_id"]),
+            lang=lang,
             hidden=hidden,
             classic=CLASSIC,
             user_products=USER_PRODUCTS,
+            **{**words, "asks": asks},
         )
-        return Response(page, mimetype="text/html")
+        headers = {"Content-Language": lang, "Vary": "Accept-Language"}
+        return Response(page, mimetype="text/html", headers=headers)
 
     @app.post("/authorization")
     def authorize() -> Redirect:

@@ -216,7 +216,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Start connecting a MercadoLibre account */
+        /** Start connecting a MercadoLibre account (return_to: the panel's page to come back to) */
         get: operations["connect_mercadolibre"];
         put?: never;
         post?: never;
@@ -590,6 +590,14 @@ export interface components {
              * Format: date-time
              */
             expires_at: string;
+        };
+        /** ConnectStart */
+        ConnectStart: {
+            /**
+             * Return To
+             * @default null
+             */
+            return_to: string | null;
         };
         /** Credentials */
         Credentials: {
@@ -2001,14 +2009,16 @@ export interface operations {
     };
     connect_mercadolibre: {
         parameters: {
-            query?: never;
+            query?: {
+                return_to?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Start connecting a MercadoLibre account */
+            /** @description Start connecting a MercadoLibre account (return_to: the panel's page to come back to) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2018,7 +2028,25 @@ export interface operations {
                 };
             };
             /** @description an error in the single error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description an error in the single error shape */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

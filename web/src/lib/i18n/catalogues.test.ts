@@ -23,6 +23,21 @@ describe('message catalogues', () => {
     }
   });
 
+  it('no percentage is typed into a message: the locale writes it ("90 %" in es-AR, "90%" in pt-BR)', () => {
+    for (const lang of languages) {
+      const typed = Object.entries(catalogues[lang]).filter(([, text]) => /\d\s?%|\}\s?%/.test(text));
+      expect(typed.map(([key]) => key), lang).toEqual([]);
+    }
+  });
+
+  it('one word for each thing: the prompt is "your line", the description is the listing\'s; nobody else edits', () => {
+    const clashing = { es: /descripci[oó]n corta|alguien/i, pt: /descri[cç][aã]o curta|algu[eé]m/i, en: /short description|someone/i };
+    for (const lang of languages) {
+      const found = Object.entries(catalogues[lang]).filter(([, text]) => clashing[lang].test(text));
+      expect(found.map(([key]) => key), lang).toEqual([]);
+    }
+  });
+
   it('no translation is empty', () => {
     for (const lang of languages) {
       for (const [key, text] of Object.entries(catalogues[lang])) expect(text.trim(), `${lang} ${key}`).not.toBe('');

@@ -50,6 +50,17 @@ describe('what a save sends', () => {
 });
 
 describe('a conflict keeps what the seller typed', () => {
+  it('says what changed on the server and who changed it: the AI, or the seller in another tab', () => {
+    const opened = listing();
+    const draft = draftFrom(opened);
+    draft.title = 'Mi título';
+    const rewritten = rebase(opened, draft, listing({ version: 4, source: 'generated', title: 'Otro', description: 'Otra' }));
+    expect(rewritten).toMatchObject({ by: 'ai', changed: ['title', 'description'] });
+    const elsewhere = rebase(opened, draft, listing({ version: 4, source: 'seller', condition: 'used' }));
+    expect(elsewhere).toMatchObject({ by: 'seller', changed: ['condition'] });
+    expect(rebase(opened, draft, listing({ version: 4, source: 'restored' })).by).toBe('seller');
+  });
+
   it('their fields stay, the others follow the server, and both-changed fields show the server value', () => {
     const opened = listing();
     const draft = draftFrom(opened);
@@ -67,7 +78,7 @@ describe('a conflict keeps what the seller typed', () => {
     expect(next.description).toBe('Mi descripción');
     expect(next.condition).toBe('used'); // untouched by the seller: the server's
     expect(next.attributes.GENDER).toEqual({ value_id: '1', value_name: 'Hombre' });
-    expect(theirs).toEqual([{ field: 'title', value: 'Título de otra pestaña' }]);
+    expect(theirs).toEqual([{ field: 'title', value: 'Título de otra pestaña', by: 'ai' }]);
     // Saved again, it goes on the current version with only the seller's changes.
     expect(editOf(current, next)).toEqual({ version: 5, reset: [], title: 'Mi título', description: 'Mi descripción' });
   });
@@ -87,6 +98,6 @@ describe('a conflict keeps what the seller typed', () => {
     expect(next.attributes.BRAND.value_name).toBe('Adidas');
     expect(next.attributes.SIZE.value_name).toBe('43');
     // Both changed the brand: the other value is shown next to the seller's.
-    expect(theirs).toEqual([{ field: 'attributes', value: 'Marca: Puma' }]);
+    expect(theirs).toEqual([{ field: 'attributes', value: 'Marca: Puma', by: 'ai' }]);
   });
 });

@@ -99,11 +99,22 @@ export function editOf(listing: Listing, draft: Draft, reset: Field[] = []): Lis
   return edit;
 }
 
-/** Somebody else's value for a field the seller also changed: shown next to the seller's text. */
+/**
+ * Who wrote a version: the AI (a generated version: new photos, a new prompt, a field handed back),
+ * or the seller themself (saved or restored in another tab or on another device). The panel has one
+ * seller per account, so "someone else" is never the right word.
+ */
+export function authorOf(listing: Pick<Listing, 'source'>): Origin {
+  return listing.source === 'generated' ? 'ai' : 'seller';
+}
+
+/** The other side's value for a field the seller also changed: shown next to the seller's text. */
 export interface Theirs {
   field: Field;
   /** The server's value, in words (the title, the description, the category name, the condition). */
   value: string;
+  /** Who wrote it. */
+  by: Origin;
 }
 
 export interface Rebased {
@@ -111,6 +122,9 @@ export interface Rebased {
   draft: Draft;
   /** Fields both sides changed; the seller's text stays in the field, the server's is shown beside it. */
   theirs: Theirs[];
+  /** What changed on the server since the seller opened the page, and who changed it. */
+  changed: Field[];
+  by: Origin;
 }
 
 /**
@@ -124,6 +138,7 @@ export function rebase(opened: Listing, draft: Draft, current: Listing): Rebased
   const server = draftFrom(current);
   const next: Draft = { ...server, attributes: { ...server.attributes } };
   const theirs: Theirs[] = [];
+  const by = authorOf(current);
   for (const field of mine) {
     const serverChanged = differs(before, server, field);
     if (field === 'attributes') {
@@ -135,7 +150,7 @@ export function rebase(opened: Listing, draft: Draft, current: Listing): Rebased
         const row = (input: AttributeInput | undefined) => ({ [change.id]: input ?? { value_id: null, value_name: '' } });
         // Both changed this row, differently: the seller's value stays, the other is shown.
         if (changedAttributes(row(was), row(theirsNow)).length && changedAttributes(row(theirsNow), row(draft.attributes[change.id])).length) {
-          theirs.push({ field, value: `${names.get(change.id) ?? change.id}: ${theirsNow?.value_name || '—'}` });
+          theirs.push({ field, value: `${names.get(change.id) ?? change.id}: ${theirsNow?.value_name || '—'}`, by });
         }
       }
     } else if (field === 'category') {
@@ -148,8 +163,8 @@ export function rebase(opened: Listing, draft: Draft, current: Listing): Rebased
     if (serverChanged && field !== 'attributes') {
       const value =
         field === 'category' ? server.category.name : field === 'condition' ? (server.condition ?? '') : server[field];
-      if (differs(server, draft, field)) theirs.push({ field, value });
+      if (differs(server, draft, field)) theirs.push({ field, value, by });
     }
   }
-  return { draft: next, theirs };
+  return { draft: next, theirs, changed: FIELDS.filter((field) => differs(before, server, field)), by };
 }

@@ -90,7 +90,9 @@ export class ListingEditor {
         this.draft = result.rebased.draft;
         this.sheet = readSheet(result.current.sheet);
         this.theirs = result.rebased.theirs;
-        this.saveError = get(t)('product.save.conflict');
+        const { by, changed } = result.rebased;
+        const fields = changed.map((field) => get(t)(`product.field.${field}`));
+        this.saveError = get(t)(`product.save.conflict.${by}${fields.length ? '' : '_same'}`, { version: result.current.version, fields });
       } else if (result.kind === 'invalid') {
         const placed: Partial<Record<PageField, string[]>> = {};
         for (const problem of result.problems) {

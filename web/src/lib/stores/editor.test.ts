@@ -61,8 +61,10 @@ describe('the product page editor', () => {
     fakeApi([() => apiError(409, 'CONFLICT', { current }), () => json(current)]);
     await editor.save();
     expect(editor.draft?.title).toBe('Mi título');
-    expect(editor.theirsOf('title')).toEqual({ field: 'title', value: 'Otro título' });
-    expect(editor.saveError).toBe(translate('es', 'product.save.conflict'));
+    expect(editor.theirsOf('title')).toEqual({ field: 'title', value: 'Otro título', by: 'ai' });
+    // What changed and by whom: the AI wrote version 5 and changed the title (never "someone").
+    expect(editor.saveError).toBe(translate('es', 'product.save.conflict.ai', { version: 5, fields: ['Título'] }));
+    expect(editor.saveError).toMatch(/IA.*5.*Título/);
     editor.useTheirs('title');
     expect(editor.draft?.title).toBe('Otro título');
     expect(editor.theirs).toEqual([]);

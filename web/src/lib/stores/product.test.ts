@@ -136,7 +136,7 @@ describe('saving with the optimistic lock', () => {
     expect(result.rebased.draft.attributes.BRAND).toEqual({ value_id: null, value_name: 'Nike' });
     expect(result.rebased.draft.title).toBe('Mi título');
     expect(result.rebased.draft.description).toBe('Otra descripción');
-    expect(result.rebased.theirs).toEqual([{ field: 'title', value: 'Otro título' }]);
+    expect(result.rebased.theirs).toEqual([{ field: 'title', value: 'Otro título', by: 'ai' }]);
   });
 
   it('a refused value comes back placed on its input', async () => {

@@ -11,6 +11,8 @@ export type Band = Schemas['Band'];
 
 export const statuses: Status[] = ['uploading', 'processing', 'ready', 'publishing', 'published', 'failed'];
 export const bands: Band[] = ['green', 'yellow', 'red'];
+/** Where the bands meet (chalicelib/domain/confidence.py): green above `high`, red below `low`. */
+export const BAND_EDGES = { high: 0.85, low: 0.7 } as const;
 /** The API's limit on the search text (ProductFilters.q). */
 export const SEARCH_MAX = 100;
 

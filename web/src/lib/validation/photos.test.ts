@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkPhoto, checkPrompt, checkSet, limits } from './photos';
+import { checkContent, checkPhoto, checkPrompt, checkSet, limits, sniff } from './photos';
 
 const MB = 1024 * 1024;
 const photo = (over: Partial<Parameters<typeof checkPhoto>[0]> = {}) => ({
@@ -116,5 +116,33 @@ describe('the prompt', () => {
     expect(checkPrompt(`  ${'ñ'.repeat(500)}  `)).toBeNull();
     expect(checkPrompt('👟'.repeat(500))).toBeNull(); // two UTF-16 units each, one character
     expect(checkPrompt('👟'.repeat(501))?.params).toEqual({ limit: 500, actual: 501 });
+  });
+});
+
+describe('what a file is, by its first bytes (as the server decides)', () => {
+  const bytes = (...values: number[]) => new Uint8Array([...values, ...new Array(12).fill(0)].slice(0, 12));
+  const text = new TextEncoder().encode('hello, this is not a photo');
+  const JPEG = bytes(0xff, 0xd8, 0xff, 0xe0);
+  const PNG = bytes(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
+
+  it('knows JPEG, PNG and the formats sellers send by mistake', () => {
+    expect(sniff(JPEG)).toBe('image/jpeg');
+    expect(sniff(PNG)).toBe('image/png');
+    expect(sniff(new TextEncoder().encode('GIF89a......'))).toBe('image/gif');
+    expect(sniff(new TextEncoder().encode('RIFF\0\0\0\0WEBP'))).toBe('image/webp');
+    expect(sniff(new TextEncoder().encode('\0\0\0\x18ftypheic'))).toBe('image/heic');
+    expect(sniff(text)).toBeNull();
+  });
+
+  it('a text file named .jpg is "not a JPG or PNG", not "damaged"', () => {
+    expect(checkContent('foto.jpg', text, false)).toEqual({ code: 'IMAGE_FORMAT_UNSUPPORTED', params: { detected: 'foto.jpg' } });
+    expect(checkContent('foto.jpg', new TextEncoder().encode('GIF89a......'), true)?.params).toEqual({ detected: 'image/gif' });
+  });
+
+  it('a real JPEG or PNG that does not decode is damaged; one that decodes passes', () => {
+    expect(checkContent('a.jpg', JPEG, false)).toEqual({ code: 'IMAGE_CORRUPT', params: {} });
+    expect(checkContent('a.png', PNG, false)?.code).toBe('IMAGE_CORRUPT');
+    expect(checkContent('a.jpg', JPEG, true)).toBeNull();
+    expect(checkContent('a.png', PNG, true)).toBeNull();
   });
 });

@@ -75,3 +75,41 @@ export function checkPrompt(prompt: string): Problem | null {
   }
   return null;
 }
+
+// The first bytes of each format, as the server reads them (chalicelib/domain/photos.py decides on
+// the content, never on the name or the browser's guess). JPEG and PNG are taken; the others are
+// named so the seller hears what the file really is.
+const SIGNATURES: [string, (b: Uint8Array) => boolean][] = [
+  ['image/jpeg', (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff],
+  ['image/png', (b) => [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((v, i) => b[i] === v)],
+  ['image/gif', (b) => ascii(b, 0, 4) === 'GIF8'],
+  ['image/webp', (b) => ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP'],
+  ['image/heic', (b) => ascii(b, 4, 8) === 'ftyp'],
+  ['image/bmp', (b) => ascii(b, 0, 2) === 'BM'],
+  ['image/tiff', (b) => ['II*\0', 'MM\0*'].includes(ascii(b, 0, 4))],
+  ['application/pdf', (b) => ascii(b, 0, 5) === '%PDF-']
+];
+/** How many bytes `sniff` needs. */
+export const SNIFF_BYTES = 12;
+
+function ascii(bytes: Uint8Array, start: number, end: number): string {
+  return String.fromCharCode(...bytes.slice(start, end));
+}
+
+/** What a file really is by its first bytes: a MIME type, or null when it is no format we know. */
+export function sniff(bytes: Uint8Array): string | null {
+  return SIGNATURES.find(([, matches]) => matches(bytes))?.[0] ?? null;
+}
+
+/**
+ * The verdict on a file's content, the server's way round: bytes that are not a JPEG or PNG are
+ * "not a JPG or PNG" (whatever the name says); a JPEG or PNG that the browser cannot decode
+ * (`decoded` false) is damaged.
+ */
+export function checkContent(name: string, bytes: Uint8Array, decoded: boolean): Problem | null {
+  const detected = sniff(bytes);
+  if (!detected || !limits.content_types.includes(detected)) {
+    return { code: 'IMAGE_FORMAT_UNSUPPORTED', params: { detected: detected ?? name } };
+  }
+  return decoded ? null : { code: 'IMAGE_CORRUPT', params: {} };
+}
