@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from infra.local.environment import ROOT
-from tests.e2e.test_local_stack import Stack
+from tests.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
