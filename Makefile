@@ -176,7 +176,8 @@ chaos: $(STAMP) models
 
 # Hostile files through the real upload path, who may see what, no secret in a log, the API contract,
 # then checkov over the Terraform.
+# The API contract with 60 examples per operation (`make test` asks 6).
 security: $(STAMP) models
-	$(BIN)/python -m pytest -q tests/security tests/integration/test_access.py \
+	CONTRACT_EXAMPLES=60 $(BIN)/python -m pytest -q tests/security tests/integration/test_access.py \
 		tests/integration/test_no_secrets_in_logs.py tests/e2e/test_api_contract.py
 	$(MAKE) checkov

@@ -51,6 +51,8 @@ os.environ.pop("PHOTOROOM_API_KEY", None)
 os.environ.pop("GEMINI_API_KEY", None)
 # Orphans of what a test started come to pytest, not init: the session's end can find them.
 SUBREAPER = become_subreaper()
+# Gemini's and PhotoRoom's APIs on loopback: the `gemini` and `photoroom` fixtures.
+pytest_plugins = ["tests.gemini_api", "tests.photoroom_api"]
 
 
 def stop_process_group(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
@@ -195,16 +197,12 @@ def events_running(clean_queues: None, sandbox: Any) -> Iterator[Any]:
     """The local event runtime on the real app, in this process: uploads reach ingest as in `make run`."""
     from app import app
     from infra.local.runtime import EventRuntime
+    from tests.runtime import running
 
-    runtime = EventRuntime(app, os.environ["EVENT_QUEUE_PREFIX"], wait_seconds=1, backoff_base=1)
-    thread = threading.Thread(target=runtime.run, daemon=True)
-    thread.start()
-    try:
+    with running(
+        EventRuntime(app, os.environ["EVENT_QUEUE_PREFIX"], wait_seconds=1, backoff_base=1)
+    ) as runtime:
         yield runtime
-    finally:
-        runtime.stop.set()
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "the event runtime did not stop"
 
 
 # -- the MercadoLibre sandbox, over real HTTP ---------------------------------------------------------
@@ -245,6 +243,40 @@ class Sandbox:
         )
         assert answer.status_code == 302, answer.text
         return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+
+    def faults(self, *answers: dict[str, Any], seed: int | None = None) -> None:
+        """The sandbox's scripted answers (infra/local/mercadolibre/answers.py); none clears them."""
+        import requests
+
+        answer = requests.post(
+            f"{self.url}/_sandbox/faults", json={"answers": answers, "seed": seed}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+
+    def items(self, seller: Any, sku: str) -> list[str]:
+        """Every item of the seller on the sandbox whose SELLER_SKU attribute or seller_custom_field is
+        `sku`: both searches, so an item carrying the SKU in the wrong field still counts as a duplicate."""
+        import requests
+
+        from chalicelib.marketplace import connection
+
+        credentials = connection.credentials(seller.user_id)
+        found: list[str] = []
+        for parameter in ("seller_sku", "sku"):
+            answer = requests.get(
+                f"{self.url}/users/{credentials.ml_user_id}/items/search",
+                params={parameter: sku},
+                headers={"Authorization": f"Bearer {credentials.access_token}"},
+                timeout=10,
+            )
+            found += [item for item in answer.json()["results"] if item not in found]
+        return found
+
+    def item(self, item_id: str) -> dict[str, Any]:
+        """The item as anyone reads it (GET /items/{id} is public)."""
+        import requests
+
+        return requests.get(f"{self.url}/items/{item_id}", timeout=10).json()  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.chaos.harness import ROWS, ProviderDouble, report_table
-from tests.integration.test_marketplace_accounts import connect
+from tests.selling import connect
 
 
 @pytest.fixture(autouse=True)

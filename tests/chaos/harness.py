@@ -28,9 +28,8 @@ from infra.local.environment import ROOT
 from infra.local.processes import die_with_parent
 from infra.local.runtime import EventRuntime, Subscription
 from tests.conftest import stop_process_group
-from tests.integration.test_publishing import approve as approve  # re-exported for the scenarios
-from tests.integration.test_publishing import sandbox_items
 from tests.photos import grocery_photo
+from tests.selling import declared
 from tests.waiting import wait_for
 
 BUCKET = os.environ["MEDIA_BUCKET"]
@@ -150,18 +149,6 @@ class ChaosRuntime(EventRuntime):
 
 class ChaosFault(RuntimeError):
     pass
-
-
-@contextlib.contextmanager
-def running(runtime: EventRuntime) -> Iterator[EventRuntime]:
-    thread = threading.Thread(target=runtime.run, daemon=True)
-    thread.start()
-    try:
-        yield runtime
-    finally:
-        runtime.stop.set()
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "the event runtime did not stop"
 
 
 def queues_idle(runtime: EventRuntime) -> bool:
@@ -326,12 +313,6 @@ def add_photos(seller: Any, product_id: str, photos: list[bytes] = PHOTOS) -> No
     upload([i for i in added.json["images"] if i["status"] == "declared"], photos)
 
 
-def declared(photos: list[bytes]) -> list[dict[str, Any]]:
-    return [
-        {"file_name": f"{n}.jpg", "content_type": "image/jpeg", "size": len(p)} for n, p in enumerate(photos)
-    ]
-
-
 def upload(images: list[dict[str, Any]], photos: list[bytes]) -> None:
     for image, data in zip(images, photos, strict=True):
         form = image["upload"]
@@ -388,7 +369,7 @@ def audit(seller: Any, product_id: str, sandbox: Any | None = None) -> Audit:
             problems.append(f"{count} generated versions for revision {revision}")
     # One MercadoLibre item per product.
     if sandbox is not None and stored.item:
-        items = sandbox_items(sandbox, seller, product_id)
+        items = sandbox.items(seller, product_id)
         if len(items) != 1 or items[0] != stored.item["id"]:
             duplicated += max(0, len(items) - 1)
             problems.append(f"items on MercadoLibre for this product: {items}")

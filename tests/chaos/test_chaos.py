@@ -21,19 +21,18 @@ from tests.chaos.harness import (
     QUEUE_PREFIX,
     ChaosRuntime,
     add_photos,
-    approve,
     audit,
     dead_letters,
-    declared,
     product,
     queues_idle,
-    running,
     scenario,
     sell,
     timeline_codes,
     upload,
     wait_status,
 )
+from tests.runtime import running
+from tests.selling import approve, declared
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.chaos

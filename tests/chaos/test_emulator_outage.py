@@ -21,14 +21,13 @@ import pytest
 from tests.chaos.harness import (
     Link,
     RuntimeProcess,
-    approve,
     audit,
-    sandbox_items,
     scenario,
     sell,
     timeline_codes,
     wait_status,
 )
+from tests.selling import approve
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.chaos
@@ -100,7 +99,7 @@ def test_the_emulator_unreachable_mid_pipeline(seller: Any, sandbox: Any, tmp_pa
         assert max(waits) > min(waits), waits
         assert dead == []
         assert len(handler_failures) >= 2, "each held step should have run into the cut link"
-        assert sandbox_items(sandbox, seller, product_id) == [done["item"]["id"]]
+        assert sandbox.items(seller, product_id) == [done["item"]["id"]]
         codes = timeline_codes(seller, product_id)
         for code in ("PHOTOS_RECEIVED", "LISTING_READY", "PUBLISHED"):
             assert codes.count(code) == 1, (code, codes)

@@ -12,14 +12,13 @@ import pytest
 
 from tests.chaos.harness import (
     RuntimeProcess,
-    approve,
     audit,
-    sandbox_items,
     scenario,
     sell,
     timeline_codes,
     wait_status,
 )
+from tests.selling import approve
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.chaos
@@ -53,7 +52,7 @@ def test_the_runtime_killed_mid_step_at_every_step(seller: Any, sandbox: Any, tm
             done = wait_status(seller, product_id, "published")
         finally:
             runtime.stop()
-        assert sandbox_items(sandbox, seller, product_id) == [done["item"]["id"]]
+        assert sandbox.items(seller, product_id) == [done["item"]["id"]]
         codes = timeline_codes(seller, product_id)
         for code in ("PHOTOS_RECEIVED", "LISTING_READY", "PUBLISHED"):
             assert codes.count(code) == 1, (code, codes)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from chalicelib.marketplace.mercadolibre import MercadoLibreClient, MercadoLibre
 from infra.local.mercadolibre.notifications import notification
 from infra.local.mercadolibre.server import create_app
 from infra.local.mercadolibre.state import DEFAULT_CLIENT_ID, App, SandboxState
+from tests.mercadolibre_docs import example
 from tests.sandbox.conftest import (
     FakeClock,
     Seller,
@@ -38,24 +38,6 @@ from tests.sandbox.conftest import (
     sign_in,
 )
 from tests.scripted_server import ScriptedServer, scripted_server
-
-DOCS = Path(__file__).parents[1] / "data" / "mercadolibre" / "docs_examples.jsonl"
-
-
-def _examples() -> dict[tuple[str, int], Any]:
-    found = {}
-    for line in DOCS.read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line)
-        found[(entry["doc"].split("/")[-1].removesuffix(".md"), entry["block"])] = json.loads(entry["code"])
-    return found
-
-
-EXAMPLES = _examples()
-
-
-def example(page: str, block: int) -> Any:
-    return EXAMPLES[(page, block)]
-
 
 # -- the shape check ---------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra.local.environment import ROOT, stage_environment
-from tests.unit.test_terraform import load_terraform, render
+from tests.terraform import load_terraform, render
 
 pytestmark = pytest.mark.e2e
 

@@ -15,22 +15,9 @@ import pytest
 from chalicelib.auth import tokens
 from chalicelib.config import secret
 from functions.api import route
+from tests.selling import SAMPLE_BODIES
 
 PROTECTED = [r for r in route.routes if r.auth]
-SAMPLE_BODIES: dict[str, Any] = {
-    "NewProduct": {
-        "prompt": "mate",
-        "images": [{"file_name": "a.jpg", "content_type": "image/jpeg", "size": 10}],
-    },
-    "NewImages": {"images": [{"file_name": "a.jpg", "content_type": "image/jpeg", "size": 10}]},
-    "ImageOrder": {"image_ids": ["IMAGE"]},
-    "MainImageChoice": {"image_id": "IMAGE"},
-    "SettingsUpdate": {"site": "MLA"},
-    "ListingEdit": {"version": 1, "title": "Leche de avena"},
-    "PromptChange": {"prompt": "leche de avena"},
-    "PublishRequest": {"price": 1500, "quantity": 2},
-    "ItemEdit": {"price": 1600},
-}
 
 
 def _forged_tokens(user_id: str) -> dict[str, str]:

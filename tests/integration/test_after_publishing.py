@@ -18,9 +18,9 @@ from chalicelib.marketplace import connection
 from chalicelib.marketplace.mercadolibre import get_mercadolibre
 from chalicelib.publish import process_publish_job
 from infra.local.mercadolibre.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from tests.integration.test_publishing import approve, latest_job, ready_product, sandbox_item, sandbox_items
 from tests.sandbox.conftest import jpeg, listing_body
 from tests.scripted_server import scripted_server
+from tests.selling import approve, latest_job, ready_product
 from tests.waiting import wait_for
 
 
@@ -50,10 +50,10 @@ def events(product: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_publish_change_the_price_pause_reactivate_close(api, sandbox) -> None:  # type: ignore[no-untyped-def]
     seller, product_id, item_id = published(api, sandbox)
-    assert sandbox_item(sandbox, item_id)["status"] == "active"
+    assert sandbox.item(item_id)["status"] == "active"
 
     product = change(seller, product_id, price=5200)
-    assert sandbox_item(sandbox, item_id)["price"] == 5200
+    assert sandbox.item(item_id)["price"] == 5200
     assert product["item"]["price"] == 5200 and product["item"]["status"] == "active"
     updated = events(product)[-1]
     assert (updated["code"], updated["params"]["changed"]) == ("ITEM_UPDATED", ["price"])
@@ -62,19 +62,19 @@ def test_publish_change_the_price_pause_reactivate_close(api, sandbox) -> None: 
     assert events(seller.call("GET", f"/products/{product_id}").json)[-1] == updated
 
     product = change(seller, product_id, status="paused")
-    shown = sandbox_item(sandbox, item_id)
+    shown = sandbox.item(item_id)
     assert (shown["status"], shown["sub_status"]) == ("paused", ["paused_by_seller"])
     assert product["item"]["status"] == "paused" and product["item"]["sub_status"] == ["paused_by_seller"]
 
     product = change(seller, product_id, status="active")
-    assert sandbox_item(sandbox, item_id)["status"] == "active" and product["item"]["status"] == "active"
-    assert sandbox_item(sandbox, item_id)["price"] == 5200  # the earlier change stays
+    assert sandbox.item(item_id)["status"] == "active" and product["item"]["status"] == "active"
+    assert sandbox.item(item_id)["price"] == 5200  # the earlier change stays
 
     product = change(seller, product_id, status="closed")
-    assert sandbox_item(sandbox, item_id)["status"] == "closed" and product["item"]["status"] == "closed"
+    assert sandbox.item(item_id)["status"] == "closed" and product["item"]["status"] == "closed"
     again = seller.call("PUT", f"/products/{product_id}/item", {"status": "active"})
     assert again.status_code == 409 and again.json["error"]["code"] == "ITEM_CLOSED"
-    assert sandbox_items(sandbox, seller, product_id) == [item_id]  # one item all along
+    assert sandbox.items(seller, product_id) == [item_id]  # one item all along
 
 
 def test_title_and_description_edits_go_to_the_item_and_a_sale_locks_the_title(api, sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -91,7 +91,7 @@ def test_title_and_description_edits_go_to_the_item_and_a_sale_locks_the_title(a
     )
     assert edited.status_code == 200, edited.json
     process_publish_job(latest_job(product_id))
-    item = sandbox_item(sandbox, item_id)
+    item = sandbox.item(item_id)
     assert item["title"] == "Leche De Avena Oatly Barista 1 L"
     token = connection.credentials(seller.user_id).access_token
     description = requests.get(
@@ -113,7 +113,7 @@ def test_title_and_description_edits_go_to_the_item_and_a_sale_locks_the_title(a
     process_publish_job(latest_job(product_id))
     last = events(seller.call("GET", f"/products/{product_id}").json)[-1]
     assert (last["params"]["changed"], last["params"]["kept"]) == (["description"], ["title"])
-    assert sandbox_item(sandbox, item_id)["title"] == "Leche De Avena Oatly Barista 1 L"
+    assert sandbox.item(item_id)["title"] == "Leche De Avena Oatly Barista 1 L"
     # Stock after the sale: the seller's new quantity goes through, though it equals the one approved.
     product = change(seller, product_id, quantity=3)
     assert product["item"]["sold_quantity"] == 2
@@ -227,17 +227,17 @@ def test_deleting_a_listed_product_asks_whether_to_close_the_item(api, sandbox) 
     assert seller.call("GET", f"/products/{product_id}").status_code == 200  # nothing deleted yet
 
     assert seller.call("DELETE", f"/products/{product_id}?item=close").status_code == 204
-    assert sandbox_item(sandbox, item_id)["status"] == "closed"
+    assert sandbox.item(item_id)["status"] == "closed"
     assert seller.call("GET", f"/products/{product_id}").status_code == 404
 
     kept_seller, kept_product, kept_item = published(api, sandbox)
     assert kept_seller.call("DELETE", f"/products/{kept_product}?item=keep").status_code == 204
-    assert sandbox_item(sandbox, kept_item)["status"] == "active"
+    assert sandbox.item(kept_item)["status"] == "active"
 
 
 def test_a_new_main_photo_reaches_the_item_once_the_pipeline_made_it(api, sandbox) -> None:  # type: ignore[no-untyped-def]
     seller, product_id, item_id = published(api, sandbox)
-    before = sandbox_item(sandbox, item_id)["pictures"]
+    before = sandbox.item(item_id)["pictures"]
     product = seller.call("GET", f"/products/{product_id}").json
     other = next(image for image in product["images"] if not image["is_main"])
     chosen = seller.call("PUT", f"/products/{product_id}/main-image", {"image_id": other["image_id"]})
@@ -250,6 +250,6 @@ def test_a_new_main_photo_reaches_the_item_once_the_pipeline_made_it(api, sandbo
     product = seller.call("GET", f"/products/{product_id}").json
     assert product["status"] == "published" and product["item"]["id"] == item_id
     assert "pictures" in events(product)[-1]["params"]["changed"]
-    after = sandbox_item(sandbox, item_id)["pictures"]
+    after = sandbox.item(item_id)["pictures"]
     assert [p["id"] for p in after] != [p["id"] for p in before]
-    assert sandbox_items(sandbox, seller, product_id) == [item_id]
+    assert sandbox.items(seller, product_id) == [item_id]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 import boto3
 import pytest
@@ -15,19 +14,9 @@ from chalicelib.images import process_images_job
 from chalicelib.store.models import ListingVersionRow as ListingVersion
 from chalicelib.store.models import ProductRow as Product
 from chalicelib.store.models import UserRow as User
-from tests.integration.test_images_step import _run_by_hand, keys
-from tests.photos import grocery_photo
+from tests.selling import OATLY, connect, ingested, keys, through_images
 
 BUCKET = os.environ["MEDIA_BUCKET"]
-OATLY = [grocery_photo("Oatly-Oat-Milk", shot) for shot in ("001", "002")]
-
-
-def through_images(
-    api: Any, photos: list[bytes], prompt: str = "leche de avena 1 litro"
-) -> tuple[Any, str, str]:
-    seller, product, images_job = _run_by_hand(api, photos, prompt)
-    process_images_job(images_job)
-    return seller, product["product_id"], f"jobs/content/{product['product_id']}/1.json"
 
 
 def versions(product_id: str) -> list[ListingVersion]:
@@ -112,9 +101,8 @@ def test_the_sellers_edited_fields_survive_a_regeneration(api, sandbox) -> None:
 def test_auto_publish_above_the_sellers_threshold(
     api, sandbox, prompt, default_quantity, connected, status
 ) -> None:  # type: ignore[no-untyped-def]
-    from tests.integration.test_marketplace_accounts import connect
 
-    seller, product, images_job = _run_by_hand(api, OATLY, prompt)
+    seller, product, images_job = ingested(api, OATLY, prompt)
     changes = [User.auto_publish.set(True), User.publish_threshold.set(0.5)]
     if default_quantity:
         changes.append(User.default_quantity.set(default_quantity))

@@ -42,7 +42,7 @@ from infra.deploy.release import LIVE, live_version
 from infra.deploy.smoke import judge, judge_panel, panel_check, smoke_check
 from infra.deploy.terraform import MODULE_DIR, Terraform, TerraformError, merge
 from infra.local.emulator import free_port
-from tests.unit.test_terraform import load_terraform
+from tests.terraform import load_terraform
 
 FAST_SMOKE = partial(smoke_check, attempts=2, wait_seconds=0)
 

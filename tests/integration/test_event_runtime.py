@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -17,6 +18,7 @@ from chalice.app import Chalice, S3Event
 
 from infra.local.provision import provision_resources, switch_on_events
 from infra.local.runtime import EventRuntime, backoff_seconds
+from tests.runtime import running
 
 BUCKET = "runtime-test-bucket"
 PREFIX = "runtime-test"
@@ -55,23 +57,12 @@ def recorder(aws: str) -> Iterator[tuple[Recorder, Callable[..., EventRuntime]]]
     prefix = f"{PREFIX}-{uuid.uuid4().hex[:8]}"
     routes = provision_resources(app, prefix, (), {BUCKET}, visibility_timeout=30)
     switch_on_events(routes)
-    runtimes: list[tuple[EventRuntime, threading.Thread]] = []
+    with contextlib.ExitStack() as runtimes:
 
-    def start(**options: Any) -> EventRuntime:
-        runtime = EventRuntime(app, prefix, wait_seconds=1, **options)
-        thread = threading.Thread(target=runtime.run, daemon=True)
-        thread.start()
-        runtimes.append((runtime, thread))
-        return runtime
+        def start(**options: Any) -> EventRuntime:
+            return runtimes.enter_context(running(EventRuntime(app, prefix, wait_seconds=1, **options)))
 
-    try:
         yield recorder, start
-    finally:
-        for runtime, _ in runtimes:
-            runtime.stop.set()
-        for _, thread in runtimes:
-            thread.join(timeout=60)
-            assert not thread.is_alive(), "the event runtime did not stop"
 
 
 def _wait_for(condition: Callable[[], bool], seconds: float = 20) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from chalicelib import failures
 from chalicelib.store.models import ProductRow
-from tests.integration.test_intake import declared
 from tests.photos import grocery_photo
+from tests.selling import declared
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 

@@ -14,7 +14,6 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Iterator
 from typing import Any, SupportsIndex
 
 import pytest
@@ -31,51 +30,8 @@ from chalicelib.providers.listing import (
     ProductFacts,
     listing_writer,
 )
-from tests.scripted_server import ScriptedServer, Seen, scripted_server
-
-API_KEY = f"AIzaTest{secrets.token_hex(16)}"
-MODEL = "gemini-3.8-flash"
-ENDPOINT = f"/v1beta/models/{MODEL}:generateContent"
-REPORTED = "gemini-3.8-flash-001"  # what responses say answered: the model's versioned id
-ATTEMPTS = 3
-
-Answer = tuple[int, bytes | str, dict[str, str]]
-
-
-@pytest.fixture
-def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
-    with scripted_server() as server:
-        monkeypatch.setenv("GEMINI_BASE_URL", server.url)
-        monkeypatch.setenv("GEMINI_API_KEY", API_KEY)
-        monkeypatch.setenv("GEMINI_MODEL", MODEL)
-        monkeypatch.setenv("GEMINI_TIMEOUT_MS", "5000")
-        monkeypatch.setenv("GEMINI_RETRY_ATTEMPTS", str(ATTEMPTS))
-        monkeypatch.setenv("GEMINI_RETRY_INITIAL_DELAY", "0.01")
-        monkeypatch.setenv("GEMINI_RETRY_MAX_DELAY", "0.02")
-        monkeypatch.delenv("GEMINI_API_VERSION", raising=False)
-        yield server
-
-
-def reply(
-    payload: dict[str, Any] | str, prompt_tokens: int = 1200, thoughts: int = 100, model: str = REPORTED
-) -> Answer:
-    text = payload if isinstance(payload, str) else json.dumps(payload)
-    body = {
-        "candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP"}],
-        "usageMetadata": {
-            "promptTokenCount": prompt_tokens,
-            "candidatesTokenCount": 300,
-            "thoughtsTokenCount": thoughts,
-            "totalTokenCount": prompt_tokens + 300 + thoughts,
-        },
-        "modelVersion": model,
-    }
-    return 200, json.dumps(body), {}
-
-
-def failure(status: int, reason: str) -> Answer:
-    body = {"error": {"code": status, "message": f"scripted {reason}", "status": reason}}
-    return status, json.dumps(body), {}
+from tests.gemini_api import API_KEY, ATTEMPTS, ENDPOINT, MODEL, REPORTED, Answer, failure, reply
+from tests.scripted_server import ScriptedServer, Seen
 
 
 class LateScript(list[Answer]):

@@ -14,8 +14,8 @@ from PIL import Image, ImageFilter
 from chalicelib.images import process_images_job
 from chalicelib.store.models import ImageRow as ImageRow
 from chalicelib.store.models import ProductRow as Product
-from tests.integration.test_intake import declared, upload
 from tests.photos import grocery_photo
+from tests.selling import declared, ingested, keys, upload
 from tests.waiting import wait_for
 
 BUCKET = os.environ["MEDIA_BUCKET"]
@@ -23,10 +23,6 @@ BUCKET = os.environ["MEDIA_BUCKET"]
 
 def s3() -> Any:
     return boto3.client("s3")
-
-
-def keys(prefix: str) -> list[str]:
-    return [item["Key"] for item in s3().list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
 
 
 def jpeg(image: Image.Image) -> bytes:
@@ -123,25 +119,8 @@ def test_the_sellers_choice_makes_the_main_picture(api, events_running) -> None:
     assert_on_white(picture(f"processed/{seller.user_id}/{product['product_id']}/main/2.jpg"))
 
 
-def _run_by_hand(api: Any, photos: list[bytes], prompt: str = "yogur") -> tuple[Any, dict[str, Any], str]:
-    """A product whose photos were ingested (no event runtime): its images job is ours to deliver."""
-    from app import app
-    from infra.local.runtime import LocalLambdaContext
-
-    seller = api.seller()
-    product = seller.call("POST", "/products", {"prompt": prompt, "images": declared(photos)}).json
-    for image, data in zip(product["images"], photos, strict=True):
-        key = image["upload"]["fields"]["key"]
-        s3().put_object(Bucket=BUCKET, Key=key, Body=data)
-        app.handler_map["ingest"](
-            {"Records": [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]},
-            LocalLambdaContext("ingest", 60),
-        )
-    return seller, product, f"jobs/images/{product['product_id']}/1.json"
-
-
 def test_a_stale_job_is_dropped(api, provisioned) -> None:  # type: ignore[no-untyped-def]
-    seller, product, job = _run_by_hand(api, [grocery_photo("Valio-Vanilla-Yoghurt", "001")])
+    seller, product, job = ingested(api, [grocery_photo("Valio-Vanilla-Yoghurt", "001")])
     seller.call(
         "PUT",
         f"/products/{product['product_id']}/images/order",
@@ -153,7 +132,7 @@ def test_a_stale_job_is_dropped(api, provisioned) -> None:  # type: ignore[no-un
 
 
 def test_a_rerun_rewrites_the_same_objects_and_one_content_job(api, provisioned) -> None:  # type: ignore[no-untyped-def]
-    seller, product, job = _run_by_hand(api, [grocery_photo("Valio-Vanilla-Yoghurt", "002")])
+    seller, product, job = ingested(api, [grocery_photo("Valio-Vanilla-Yoghurt", "002")])
     process_images_job(job)
     first = sorted(keys(f"processed/{seller.user_id}/{product['product_id']}/"))
     process_images_job(job)  # redelivered, as after a crash
@@ -163,7 +142,7 @@ def test_a_rerun_rewrites_the_same_objects_and_one_content_job(api, provisioned)
 
 def test_a_photo_deleted_before_processing_is_skipped(api, provisioned) -> None:  # type: ignore[no-untyped-def]
     photos = [grocery_photo("Bravo-Orange-Juice", "001"), grocery_photo("Bravo-Orange-Juice", "002")]
-    seller, product, job = _run_by_hand(api, photos)
+    seller, product, job = ingested(api, photos)
     gone = product["images"][0]
     s3().delete_object(Bucket=BUCKET, Key=gone["upload"]["fields"]["key"])
     process_images_job(job)
@@ -196,7 +175,7 @@ def _rotated_phone_shot() -> bytes:
     "photo", [_png("L"), _png("P"), _rotated_phone_shot()], ids=["grey", "palette", "exif"]
 )
 def test_greyscale_palette_and_rotated_photos_are_handled(api, provisioned, photo: bytes) -> None:  # type: ignore[no-untyped-def]
-    seller, product, job = _run_by_hand(api, [photo])
+    seller, product, job = ingested(api, [photo])
     process_images_job(job)
     stored = Product.get(seller.user_id, product["product_id"])
     assert stored.main_picture_key and stored.status == "processing"
@@ -207,7 +186,7 @@ def test_greyscale_palette_and_rotated_photos_are_handled(api, provisioned, phot
 
 
 def test_a_rotated_phone_shot_comes_out_upright(api, provisioned) -> None:  # type: ignore[no-untyped-def]
-    seller, product, job = _run_by_hand(api, [_rotated_phone_shot()])
+    seller, product, job = ingested(api, [_rotated_phone_shot()])
     process_images_job(job)
     main = picture(Product.get(seller.user_id, product["product_id"]).main_picture_key)
     left, top, right, bottom = main.convert("L").point(lambda v: 255 if v < 235 else 0).getbbox()  # type: ignore[misc]
@@ -227,7 +206,7 @@ def test_a_plain_colour_photo_is_framed_whole_on_white(api, events_running) -> N
 
 def test_bytes_posted_after_judgement_are_never_used(api, provisioned) -> None:  # type: ignore[no-untyped-def]
     judged, other = grocery_photo("Valio-Vanilla-Yoghurt", "001"), grocery_photo("Oatly-Oat-Milk", "002")
-    seller, product, job = _run_by_hand(api, [judged, other])
+    seller, product, job = ingested(api, [judged, other])
     # The first photo's form is posted again, and the images job runs before that upload's own event.
     swapped = product["images"][0]["upload"]["fields"]["key"]
     s3().put_object(Bucket=BUCKET, Key=swapped, Body=jpeg(Image.new("RGB", (40, 30), (9, 9, 9))))

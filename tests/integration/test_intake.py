@@ -9,26 +9,14 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from PIL import Image as PILImage
 
 from chalicelib.store.models import ProductRow as Product
 from tests.photos import grocery_photo
+from tests.selling import declared, upload
 from tests.waiting import wait_for
 
 BUCKET = os.environ["MEDIA_BUCKET"]
-
-
-def declared(photos: list[bytes], content_type: str = "image/jpeg") -> list[dict[str, Any]]:
-    return [
-        {"file_name": f"photo{n}.jpg", "content_type": content_type, "size": len(p)}
-        for n, p in enumerate(photos)
-    ]
-
-
-def upload(image: dict[str, Any], data: bytes) -> requests.Response:
-    form = image["upload"]
-    return requests.post(form["url"], data=form["fields"], files={"file": ("photo", data)}, timeout=10)
 
 
 def jobs(product_id: str) -> list[str]:

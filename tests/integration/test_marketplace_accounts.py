@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from typing import Any
 
 import pytest
 import requests
@@ -14,31 +13,7 @@ from chalicelib import clock
 from chalicelib.domain.errors import Conflict
 from chalicelib.marketplace import connection
 from chalicelib.store.models import MarketplaceAccountRow as MarketplaceAccount
-
-
-def start(seller: Any) -> tuple[str, dict[str, str]]:
-    """/ml/connect as the seller's browser calls it: the authorization URL, and the cookie it keeps."""
-    started = seller.call("GET", "/ml/connect")
-    assert started.status_code == 200
-    set_cookie = started.headers["Set-Cookie"]
-    assert (
-        "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie and "Path=/api/v1/ml/callback" in set_cookie
-    )
-    return started.json["authorization_url"], {"Cookie": set_cookie.split(";")[0]}
-
-
-def callback(api: Any, back: dict[str, str], browser: dict[str, str] | None) -> Any:
-    query = "&".join(f"{k}={requests.utils.quote(v)}" for k, v in back.items())
-    return api.call("GET", f"/ml/callback?{query}", headers=browser)
-
-
-def connect(api: Any, sandbox: Any, seller: Any, nickname: str = "VENDEDOR", **page: str) -> dict[str, Any]:
-    url, browser = start(seller)
-    assert url.startswith(f"{sandbox.url}/authorization?") and "code_challenge_method=S256" in url
-    back = sandbox.sign_in(url, nickname, **page)
-    finished = callback(api, back, browser)
-    assert finished.status_code == 200, finished.json
-    return back
+from tests.selling import callback, connect, start_connecting
 
 
 def test_a_seller_connects_and_sees_the_account(api, sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -73,20 +48,20 @@ def test_a_forged_or_denied_callback_is_refused(api, sandbox) -> None:  # type: 
 
 def test_a_link_finished_in_another_browser_connects_nothing(api, sandbox) -> None:  # type: ignore[no-untyped-def]
     seller = api.seller()
-    url, _ = start(seller)
+    url, _ = start_connecting(seller)
     # Seller B's link, completed in someone else's browser (no cookie, or that browser's own).
     back = sandbox.sign_in(url, "CUENTA_AJENA")
     for other in (None, {"Cookie": "intellipost_ml_connect=someone-elses-nonce"}):
         refused = callback(api, back, other)
         assert refused.status_code == 400 and refused.json["error"]["code"] == "CONNECT_OTHER_BROWSER"
         assert seller.call("GET", "/ml/account").status_code == 404
-        back = sandbox.sign_in(start(seller)[0], "CUENTA_AJENA")
+        back = sandbox.sign_in(start_connecting(seller)[0], "CUENTA_AJENA")
 
 
 def test_with_a_panel_the_callback_lands_on_its_settings_page(api, sandbox, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PANEL_URL", "http://127.0.0.1:8080/")
     seller = api.seller()
-    url, browser = start(seller)
+    url, browser = start_connecting(seller)
     back = sandbox.sign_in(url, "TIENDA_PANEL")
     query = "&".join(f"{k}={requests.utils.quote(v)}" for k, v in back.items())
     landed = api.call("GET", f"/ml/callback?{query}", headers=browser)

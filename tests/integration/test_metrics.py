@@ -19,11 +19,9 @@ from chalicelib.observability import count, in_invocation
 from chalicelib.providers.background import BackgroundRemovalFailed
 from chalicelib.publish import process_publish_job
 from chalicelib.store.models import ListingVersionRow as ListingVersion
-from tests.integration.test_content import OATLY
-from tests.integration.test_gemini_writer import gemini, reply  # noqa: F401 (a fixture)
-from tests.integration.test_images_step import _run_by_hand, keys
-from tests.integration.test_photoroom_adapter import photo, photoroom, remover  # noqa: F401 (a fixture)
-from tests.integration.test_publishing import _faults, approve, ready_product
+from tests.gemini_api import reply
+from tests.photoroom_api import photo, remover
+from tests.selling import OATLY, approve, ingested, keys, ready_product
 
 
 @pytest.fixture
@@ -69,7 +67,7 @@ def run(name: str, step: Any, key: str) -> None:
 def test_a_listing_counts_itself_its_cost_and_the_sellers_wait(
     api: Any, sandbox: Any, metrics_on: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seller, product, images_job = _run_by_hand(api, OATLY, "leche de avena 1 litro")
+    seller, product, images_job = ingested(api, OATLY, "leche de avena 1 litro")
     run("images", process_images_job, images_job)
     run("content", process_content_job, f"jobs/content/{product['product_id']}/1.json")
     out = capsys.readouterr().out
@@ -108,11 +106,11 @@ OAT_FACTS = {
 def test_gemini_s_recorded_cost_is_the_listing_s_ai_cost(
     api: Any,
     sandbox: Any,
-    gemini: Any,  # noqa: F811
+    gemini: Any,
     metrics_on: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _, product, images_job = _run_by_hand(api, OATLY, "leche de avena 1 litro")
+    _, product, images_job = ingested(api, OATLY, "leche de avena 1 litro")
     process_images_job(images_job)
     brand = {"id": "BRAND", "value_name": "Oatly", "source": "prompt", "confidence": 0.9}
     gemini.script += [
@@ -137,12 +135,12 @@ def test_publishing_counts_failures_by_cause_and_successes(
     seller, product_id = ready_product(api, sandbox)
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
-    _faults(sandbox, {"path": "/items*", "status": 500})
+    sandbox.faults({"path": "/items*", "status": 500})
     try:
         capsys.readouterr()
         run("publish", process_publish_job, job)
     finally:
-        _faults(sandbox)
+        sandbox.faults()
     documents = emitted(capsys.readouterr().out)
     assert values(documents, "PublishFailed", cause="MERCADOLIBRE_UNAVAILABLE") == [1.0]
     assert values(documents, "PublishSucceeded") == []
@@ -158,7 +156,7 @@ def test_publishing_counts_failures_by_cause_and_successes(
 
 
 def test_a_photoroom_cutout_costs_its_price_and_a_refusal_counts_as_an_error(
-    photoroom: Any,  # noqa: F811
+    photoroom: Any,
     metrics_on: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -13,9 +13,7 @@ from chalicelib.content import process_content_job
 from chalicelib.observability import logger
 from chalicelib.publish import process_publish_job
 from chalicelib.store.models import MarketplaceAccountRow as MarketplaceAccount
-from tests.integration.test_content import OATLY, through_images
-from tests.integration.test_images_step import keys
-from tests.integration.test_marketplace_accounts import connect
+from tests.selling import OATLY, connect, keys, through_images
 
 
 def test_no_secret_reaches_a_log_line(api, sandbox, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]

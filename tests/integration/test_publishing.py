@@ -2,64 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 import requests
 
 from chalicelib.content import process_content_job
 from chalicelib.marketplace import connection
 from chalicelib.publish import process_publish_job
 from chalicelib.store.models import ProductRow as Product
-from tests.integration.test_content import OATLY, through_images
-from tests.integration.test_images_step import keys
-from tests.integration.test_marketplace_accounts import connect
-
-BUCKET = os.environ["MEDIA_BUCKET"]
-
-
-def ready_product(api: Any, sandbox: Any, **page: str) -> tuple[Any, str]:
-    """A product ready to publish, its seller connected to the sandbox (`page`: the sign-in page's
-    choices, such as `kind="user_products"`)."""
-    seller, product_id, job = through_images(api, OATLY, "leche de avena oatly 1 litro")
-    process_content_job(job)
-    connect(api, sandbox, seller, f"SELLER{product_id[-6:]}", **page)
-    return seller, product_id
-
-
-def approve(seller: Any, product_id: str, **overrides: Any) -> Any:
-    return seller.call("POST", f"/products/{product_id}/publish", {"price": 4500, "quantity": 3, **overrides})
-
-
-def sandbox_items(sandbox: Any, seller: Any, sku: str) -> list[str]:
-    """Every item of the seller on the sandbox whose SELLER_SKU attribute or seller_custom_field is
-    `sku`: both searches, so an item carrying the SKU in the wrong field still counts as a duplicate."""
-    credentials = connection.credentials(seller.user_id)
-    found: list[str] = []
-    for parameter in ("seller_sku", "sku"):
-        answer = requests.get(
-            f"{sandbox.url}/users/{credentials.ml_user_id}/items/search",
-            params={parameter: sku},
-            headers={"Authorization": f"Bearer {credentials.access_token}"},
-            timeout=10,
-        )
-        found += [item for item in answer.json()["results"] if item not in found]
-    return found
-
-
-def latest_job(product_id: str) -> str:
-    """The product's newest publish job: `{version}.json`, then `{version}-{attempt}.json`."""
-
-    def attempt(key: str) -> int:
-        name = key.rsplit("/", 1)[1].removesuffix(".json")
-        return int(name.split("-")[1]) if "-" in name else 1
-
-    return max(keys(f"jobs/publish/{product_id}/"), key=attempt)
-
-
-def sandbox_item(sandbox: Any, item_id: str) -> dict[str, Any]:
-    """The item as anyone reads it (GET /items/{id} is public)."""
-    return requests.get(f"{sandbox.url}/items/{item_id}", timeout=10).json()  # type: ignore[no-any-return]
+from tests.selling import OATLY, approve, connect, keys, latest_job, ready_product, through_images
 
 
 def test_approving_publishes_the_item_with_picture_and_description(api, sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -89,7 +38,7 @@ def test_approving_publishes_the_item_with_picture_and_description(api, sandbox)
     assert refused.status_code == 409 and refused.json["error"]["code"] == "PUBLISHED_LISTING_LOCKED"
     assert refused.json["error"]["details"]["field"] == "prompt"
     process_publish_job(job)  # a duplicate delivery changes nothing
-    assert sandbox_items(sandbox, seller, product_id) == [item_id]
+    assert sandbox.items(seller, product_id) == [item_id]
 
 
 def test_a_run_that_stops_after_creating_the_item_is_finished_not_repeated(api, sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -97,18 +46,18 @@ def test_a_run_that_stops_after_creating_the_item_is_finished_not_repeated(api, 
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
     # MercadoLibre fails every description call: the run stops right after the item exists.
-    _faults(sandbox, {"path": "/items/MLA*", "status": 500})
+    sandbox.faults({"path": "/items/MLA*", "status": 500})
     try:
         process_publish_job(job)
     finally:
-        _faults(sandbox)
+        sandbox.faults()
     failed = Product.get(seller.user_id, product_id)
     assert failed.status == "failed" and failed.attention["code"] == "MERCADOLIBRE_UNAVAILABLE"
-    [created] = sandbox_items(sandbox, seller, product_id)
+    [created] = sandbox.items(seller, product_id)
     process_publish_job(job)  # redelivered
     published = Product.get(seller.user_id, product_id)
     assert published.status == "published" and published.item["id"] == created
-    assert sandbox_items(sandbox, seller, product_id) == [created]
+    assert sandbox.items(seller, product_id) == [created]
     codes = [e["code"] for e in seller.call("GET", f"/products/{product_id}").json["events"]]
     assert codes.count("PUBLISHED") == 1 and "ITEM_UPDATED" not in codes  # its first publication, finished
 
@@ -163,20 +112,11 @@ def test_a_validation_error_names_the_field(api, sandbox) -> None:  # type: igno
     assert Product.get(seller.user_id, product_id).status == "published"
 
 
-def _faults(sandbox: Any, *answers: dict[str, Any], seed: int | None = None) -> None:
-    """The sandbox's scripted answers (infra/local/mercadolibre/answers.py); none clears them."""
-    answer = requests.post(
-        f"{sandbox.url}/_sandbox/faults", json={"answers": answers, "seed": seed}, timeout=10
-    )
-    assert answer.status_code == 200, answer.text
-
-
 def test_a_429_storm_slows_publishing_down_but_lists_once(api, sandbox) -> None:  # type: ignore[no-untyped-def]
     seller, product_id = ready_product(api, sandbox)
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
-    _faults(
-        sandbox,
+    sandbox.faults(
         *(
             {"path": f"{prefix}*", "status": 429, "share": 0.5}
             for prefix in ("/items", "/pictures", "/users")
@@ -186,9 +126,9 @@ def test_a_429_storm_slows_publishing_down_but_lists_once(api, sandbox) -> None:
     try:
         process_publish_job(job)
     finally:
-        _faults(sandbox)
+        sandbox.faults()
     assert Product.get(seller.user_id, product_id).status == "published"
-    assert len(sandbox_items(sandbox, seller, product_id)) == 1
+    assert len(sandbox.items(seller, product_id)) == 1
 
 
 def test_a_token_expired_mid_publish_is_refreshed_and_publishing_goes_on(api, sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -206,11 +146,11 @@ def test_500s_while_creating_the_item_fail_clearly_and_a_retry_lists_once(api, s
     seller, product_id = ready_product(api, sandbox)
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
-    _faults(sandbox, {"path": "/items*", "status": 500})
+    sandbox.faults({"path": "/items*", "status": 500})
     try:
         process_publish_job(job)
     finally:
-        _faults(sandbox)
+        sandbox.faults()
     failed = Product.get(seller.user_id, product_id)
     assert failed.status == "failed" and failed.attention["code"] == "MERCADOLIBRE_UNAVAILABLE"
     assert failed.attention["params"]["retry"] is True
@@ -218,7 +158,7 @@ def test_500s_while_creating_the_item_fail_clearly_and_a_retry_lists_once(api, s
     assert retried.json["status"] == "publishing"
     process_publish_job(next(k for k in keys(f"jobs/publish/{product_id}/") if k.endswith("-2.json")))
     assert Product.get(seller.user_id, product_id).status == "published"
-    assert len(sandbox_items(sandbox, seller, product_id)) == 1
+    assert len(sandbox.items(seller, product_id)) == 1
 
 
 # -- MercadoLibre as it really is (issue 17) --------------------------------------------------------
@@ -229,7 +169,7 @@ def test_the_item_carries_the_product_as_its_seller_sku_attribute(api, sandbox) 
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
     process_publish_job(job)
-    item = sandbox_item(sandbox, Product.get(seller.user_id, product_id).item["id"])
+    item = sandbox.item(Product.get(seller.user_id, product_id).item["id"])
     # The publishing guide counts only the SELLER_SKU attribute; seller_custom_field is the seller's own.
     assert [a["value_name"] for a in item["attributes"] if a["id"] == "SELLER_SKU"] == [product_id]
     assert item["seller_custom_field"] is None
@@ -241,14 +181,14 @@ def test_a_connection_dropped_after_the_item_was_created_lists_it_once(api, sand
     seller, product_id = ready_product(api, sandbox)
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
-    _faults(sandbox, {"method": "POST", "path": "/items", "drop": "after", "times": 1})
+    sandbox.faults({"method": "POST", "path": "/items", "drop": "after", "times": 1})
     try:
         process_publish_job(job)
     finally:
-        _faults(sandbox)
+        sandbox.faults()
     published = Product.get(seller.user_id, product_id)
     assert published.status == "published"
-    assert sandbox_items(sandbox, seller, product_id) == [published.item["id"]]
+    assert sandbox.items(seller, product_id) == [published.item["id"]]
     codes = [e["code"] for e in seller.call("GET", f"/products/{product_id}").json["events"]]
     assert "OUTCOME_UNKNOWN" in codes and codes.count("PUBLISHED") == 1
 
@@ -262,7 +202,7 @@ def test_a_user_products_seller_is_published_with_a_family_name_and_no_title(api
     process_publish_job(job)
     product = seller.call("GET", f"/products/{product_id}").json
     assert product["status"] == "published", product["attention"]
-    item = sandbox_item(sandbox, product["item"]["id"])
+    item = sandbox.item(product["item"]["id"])
     assert item["family_name"] == listing["title"] and "user_product_listing" in item["tags"]
     # What the panel shows is what MercadoLibre displays: the title it wrote.
     assert product["item"]["title"] == item["title"] and product["item"]["family_name"] == listing["title"]
@@ -319,11 +259,11 @@ def test_each_error_shape_tells_the_seller_what_to_do(api, sandbox) -> None:  # 
     for status, body, code, retry in ERROR_SHAPES:
         approve(seller, product_id)  # the seller trying again after each failure
         job = latest_job(product_id)
-        _faults(sandbox, {"method": "POST", "path": "/items/validate", "status": status, "body": body})
+        sandbox.faults({"method": "POST", "path": "/items/validate", "status": status, "body": body})
         try:
             process_publish_job(job)
         finally:
-            _faults(sandbox)
+            sandbox.faults()
         attention = seller.call("GET", f"/products/{product_id}").json["attention"]
         assert (attention["code"], attention["params"]["retry"]) == (code, retry), (status, attention)
         assert attention["params"]["status"] == status
@@ -331,4 +271,4 @@ def test_each_error_shape_tells_the_seller_what_to_do(api, sandbox) -> None:  # 
         connected = seller.call("GET", "/ml/account").json["status"]
         assert connected == ("disconnected" if code == "MERCADOLIBRE_RECONNECT" else "connected")
         if connected == "connected":
-            assert sandbox_items(sandbox, seller, product_id) == []  # validation stopped each before the item
+            assert sandbox.items(seller, product_id) == []  # validation stopped each before the item

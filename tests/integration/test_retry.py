@@ -15,9 +15,7 @@ from chalicelib.providers.background import BackgroundRemovalFailed
 from chalicelib.publish import process_publish_job
 from chalicelib.store.models import ListingVersionRow as ListingVersion
 from chalicelib.store.models import ProductRow as Product
-from tests.integration.test_content import OATLY, through_images
-from tests.integration.test_images_step import _run_by_hand, keys
-from tests.integration.test_publishing import _faults, approve, ready_product, sandbox_items
+from tests.selling import OATLY, approve, ingested, keys, ready_product, through_images
 
 
 @contextmanager
@@ -107,7 +105,7 @@ class Broken:
 
 
 def test_failed_photos_are_processed_again_once(api, sandbox, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    seller, product, job = _run_by_hand(api, OATLY[:1], "leche de avena")
+    seller, product, job = ingested(api, OATLY[:1], "leche de avena")
     product_id = product["product_id"]
     with monkeypatch.context() as patch:
         patch.setattr("chalicelib.images.background_remover", lambda remaining_ms=None: Broken())
@@ -133,13 +131,13 @@ def test_a_failed_publication_is_approved_again_and_lists_one_item(api, sandbox)
     approve(seller, product_id, price=3999, quantity=7)
     [first] = keys(f"jobs/publish/{product_id}/")
     # The item is created, then every description call fails: failed with the item already there.
-    _faults(sandbox, {"path": "/items/MLA*", "status": 500})
+    sandbox.faults({"path": "/items/MLA*", "status": 500})
     try:
         process_publish_job(first)
     finally:
-        _faults(sandbox)
+        sandbox.faults()
     assert Product.get(seller.user_id, product_id).attention["code"] == "MERCADOLIBRE_UNAVAILABLE"
-    [created] = sandbox_items(sandbox, seller, product_id)
+    [created] = sandbox.items(seller, product_id)
     retried = retry(seller, product_id)
     assert retried.status_code == 200 and retried.json["status"] == "publishing"
     assert retried.json["events"][-1]["params"] == {"stage": "publish"}
@@ -151,7 +149,7 @@ def test_a_failed_publication_is_approved_again_and_lists_one_item(api, sandbox)
     process_publish_job(again)
     published = Product.get(seller.user_id, product_id)
     assert published.status == "published" and published.item["id"] == created
-    assert sandbox_items(sandbox, seller, product_id) == [created]
+    assert sandbox.items(seller, product_id) == [created]
 
 
 def test_a_newer_revisions_failed_listing_is_written_again_not_the_old_one_published(
@@ -162,11 +160,11 @@ def test_a_newer_revisions_failed_listing_is_written_again_not_the_old_one_publi
     seller, product_id = ready_product(api, sandbox)
     approve(seller, product_id)
     [job] = keys(f"jobs/publish/{product_id}/")
-    _faults(sandbox, {"path": "/items*", "status": 500})
+    sandbox.faults({"path": "/items*", "status": 500})
     try:
         process_publish_job(job)
     finally:
-        _faults(sandbox)
+        sandbox.faults()
     assert (
         seller.call("PUT", f"/products/{product_id}/prompt", {"prompt": "leche de avena oatly"}).status_code
         == 200
@@ -179,4 +177,4 @@ def test_a_newer_revisions_failed_listing_is_written_again_not_the_old_one_publi
     process_content_job(f"jobs/content/{product_id}/2-2.json")
     ready = Product.get(seller.user_id, product_id)
     assert ready.status == "ready" and generated(product_id) == [1, 2] and ready.item is None
-    assert sandbox_items(sandbox, seller, product_id) == []
+    assert sandbox.items(seller, product_id) == []

@@ -8,8 +8,7 @@ from urllib.parse import quote
 from chalicelib.content import process_content_job
 from chalicelib.images import process_images_job
 from chalicelib.store.models import ProductRow as Product
-from tests.integration.test_content import OATLY, through_images
-from tests.integration.test_images_step import keys
+from tests.selling import OATLY, keys, through_images
 
 
 def listed(api: Any, sandbox: Any) -> tuple[Any, str]:

@@ -17,7 +17,7 @@ import pytest
 from chalicelib.config import secret
 from infra.deploy.terraform import merge
 from infra.local.environment import CHALICE_CONFIG, stage_environment
-from tests.unit.test_terraform import TERRAFORM_DIR, load_terraform
+from tests.terraform import TERRAFORM_DIR, load_terraform
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every name the code reads through config.secret().

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.api.http import SECURITY_HEADERS
 from functions.api import route
-from tests.integration.test_access import SAMPLE_BODIES
+from tests.selling import SAMPLE_BODIES
 
 MISSING = "01MISSINGPRODUCT0000000000"
 

@@ -12,7 +12,7 @@ from chalicelib.api.schemas import CategorySearch, SettingsUpdate, Site
 from chalicelib.domain.errors import Invalid
 from chalicelib.domain.sites import SITE_IDS, SITES, currency_of, language_of, site
 from chalicelib.marketplace.mercadolibre import MercadoLibreClient
-from tests.contract.test_mercadolibre_docs import example
+from tests.mercadolibre_docs import example
 
 
 def test_each_site_sells_in_the_currency_mercadolibre_lists_for_it() -> None:

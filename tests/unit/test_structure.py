@@ -90,3 +90,50 @@ def test_each_function_hands_its_event_to_the_step_of_its_name(step: str) -> Non
     used = {name for name in imports(ROOT / f"functions/{step}.py") if name.startswith("chalicelib.")}
     steps = {name.rsplit(".", 1)[0] for name in used if name.count(".") == 2}
     assert f"chalicelib.{step}" in steps, f"functions/{step}.py uses {sorted(used)}"
+
+
+def imported_test_modules(path: Path, root: Path = ROOT) -> set[str]:
+    """The test modules (tests/**/test_*.py, under `root`) that `path` imports, relative imports too."""
+    names: set[str] = set()
+    package = path.relative_to(root).parent.parts
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[: len(package) - node.level + 1] if node.level else ())
+            module = ".".join(part for part in (base, node.module or "") if part)
+            names |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+    found = set()
+    for name in names:
+        file = root.joinpath(*name.split(".")).with_suffix(".py")
+        if name.startswith("tests.") and file.name.startswith("test_") and file.is_file():
+            found.add(file.relative_to(root).as_posix())
+    return found
+
+
+def test_the_test_import_scan_finds_every_way_of_importing_a_test_module(tmp_path: Path) -> None:
+    folder = tmp_path / "tests" / "integration"
+    folder.mkdir(parents=True)
+    for name in ("__init__.py", "test_a.py", "test_b.py", "test_c.py", "test_d.py", "helpers.py"):
+        (folder / name).write_text("X = 1\n")
+    (folder / "test_e.py").write_text(
+        "from tests.integration.test_a import X\n"
+        "from tests.integration import test_b\n"
+        "from .test_c import X as Y\n"
+        "import tests.integration.test_d\n"
+        "from tests.integration.helpers import X as Z\n"
+        "from . import helpers\n"
+    )
+    assert imported_test_modules(folder / "test_e.py", tmp_path) == {
+        f"tests/integration/test_{letter}.py" for letter in "abcd"
+    }
+
+
+FOLDERS = ("chalicelib", "functions", "infra", "bench", "tests")
+PYTHON = [ROOT / "app.py", *sorted(path for folder in FOLDERS for path in (ROOT / folder).rglob("*.py"))]
+
+
+def test_no_module_imports_a_test_module() -> None:
+    assert len([p for p in PYTHON if room(p).startswith("tests/")]) > 50
+    imported = {room(path): found for path in PYTHON if (found := imported_test_modules(path))}
+    assert imported == {}, "move what is shared into a support module or a fixture"
