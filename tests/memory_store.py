@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from chalicelib import pipeline, store
 from chalicelib.domain.errors import ChangedMeanwhile
+from chalicelib.domain.product import ProductStatus
 from chalicelib.domain.records import Event, Image, ListingVersion, Product
 from chalicelib.store.products import Products as StoredProducts
 
@@ -120,3 +125,58 @@ class Sellers:
 
     def get(self, user_id: str) -> Any:
         return self.rows.get(user_id)
+
+
+# -- what the pipeline's unit tests share: the store in memory as a fixture, a product, a photo --------
+
+NOW = datetime(2026, 12, 3, tzinfo=UTC)
+
+
+@pytest.fixture
+def memory(monkeypatch: pytest.MonkeyPatch) -> Any:
+    class Memory:
+        products = Products()
+        images = Images()
+        versions = ListingVersions()
+        events = Events()
+        sellers = Sellers()
+        blobs = Blobs()
+
+    for name in ("products", "images", "versions", "events", "sellers"):
+        monkeypatch.setattr(store, name, getattr(Memory, name))
+    monkeypatch.setattr(pipeline.blobs, "write_json_once", Memory.blobs.write_json_once)
+    return Memory
+
+
+def product(memory: Any, **fields: Any) -> Product:
+    return memory.products.add(
+        Product(
+            **{
+                "user_id": "u1",
+                "product_id": "p1",
+                "status": ProductStatus.UPLOADING,
+                "prompt": "yerba 1 kg",
+                "created_at": NOW,
+                "updated_at": NOW,
+                **fields,
+            }
+        )
+    )
+
+
+def photo(image_id: str, status: str, position: int = 0) -> Image:
+    return Image(
+        product_id="p1",
+        image_id=image_id,
+        user_id="u1",
+        original_key=f"uploads/u1/p1/{image_id}.jpg",
+        status=status,
+        position=position,
+        file_name=f"{image_id}.jpg",
+        declared_content_type="image/jpeg",
+        declared_bytes=1000,
+        created_at=NOW,
+        format="jpeg" if status == "accepted" else None,
+        width=1600 if status == "accepted" else None,
+        height=1200 if status == "accepted" else None,
+    )

@@ -169,7 +169,7 @@ def test_the_page_to_come_back_to_is_never_another_site(api, sandbox, monkeypatc
     refused = seller.call("GET", f"/ml/connect?return_to={requests.utils.quote(elsewhere, safe='')}")
     assert refused.status_code == 422 and refused.json["error"]["details"]["field"] == "return_to"
     # A cookie changed in the browser to carry another site lands on the settings page instead.
-    url, browser = start(seller)
+    url, browser = start_connecting(seller)
     nonce = browser["Cookie"].split("=", 1)[1]
     forged = base64.urlsafe_b64encode(elsewhere.encode()).decode()
     landed = callback(

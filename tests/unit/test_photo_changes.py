@@ -10,9 +10,9 @@ import pytest
 from chalicelib import products
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.product import ProductStatus
-from tests.unit.test_pipeline_rules import memory, photo, product
+from tests.memory_store import memory, photo, product
 
-__all__ = ["memory"]  # the fixture, shared with the pipeline's rules
+__all__ = ["memory"]  # the fixture
 
 
 @pytest.fixture

@@ -4,68 +4,17 @@ another writer got there first (the store's optimistic lock), without an emulato
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from chalicelib import pipeline, store
+from chalicelib import pipeline
 from chalicelib.domain.jobs import ImagesJob
 from chalicelib.domain.product import ProductStatus
-from chalicelib.domain.records import Image, ListingVersion, Product
-from tests import memory_store
+from chalicelib.domain.records import ListingVersion
+from tests.memory_store import NOW, memory, photo, product
 
-NOW = datetime(2026, 12, 3, tzinfo=UTC)
-
-
-@pytest.fixture
-def memory(monkeypatch: pytest.MonkeyPatch) -> Any:
-    class Memory:
-        products = memory_store.Products()
-        images = memory_store.Images()
-        versions = memory_store.ListingVersions()
-        events = memory_store.Events()
-        sellers = memory_store.Sellers()
-        blobs = memory_store.Blobs()
-
-    for name in ("products", "images", "versions", "events", "sellers"):
-        monkeypatch.setattr(store, name, getattr(Memory, name))
-    monkeypatch.setattr(pipeline.blobs, "write_json_once", Memory.blobs.write_json_once)
-    return Memory
-
-
-def product(memory: Any, **fields: Any) -> Product:
-    return memory.products.add(
-        Product(
-            **{
-                "user_id": "u1",
-                "product_id": "p1",
-                "status": ProductStatus.UPLOADING,
-                "prompt": "yerba 1 kg",
-                "created_at": NOW,
-                "updated_at": NOW,
-                **fields,
-            }
-        )
-    )
-
-
-def photo(image_id: str, status: str, position: int = 0) -> Image:
-    return Image(
-        product_id="p1",
-        image_id=image_id,
-        user_id="u1",
-        original_key=f"uploads/u1/p1/{image_id}.jpg",
-        status=status,
-        position=position,
-        file_name=f"{image_id}.jpg",
-        declared_content_type="image/jpeg",
-        declared_bytes=1000,
-        created_at=NOW,
-        format="jpeg" if status == "accepted" else None,
-        width=1600 if status == "accepted" else None,
-        height=1200 if status == "accepted" else None,
-    )
+__all__ = ["memory"]  # the fixture
 
 
 def test_the_last_photo_in_writes_the_images_job_once(memory: Any) -> None:
