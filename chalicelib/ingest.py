@@ -55,10 +55,10 @@ def _verdict(image: Image) -> tuple[PhotoFacts | Rejection, str] | None:
     if too_big is not None:
         return too_big, found.etag
     try:
-        data, etag = blobs.read_tagged(image.original_key, found.etag)
+        data, sha256 = blobs.read_hashed(image.original_key, found.etag)
     except blobs.ObjectChanged:
         return None  # posted again while we looked: that upload's own event judges it
-    return inspect_photo(data, image.declared_bytes), etag
+    return inspect_photo(data, image.declared_bytes, sha256), found.etag
 
 
 def _judge(image: Image) -> None:

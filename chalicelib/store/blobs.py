@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from chalicelib.store.aws import get_s3
 
 UPLOAD_FORM_SECONDS = 15 * 60
 DOWNLOAD_LINK_SECONDS = 15 * 60
+_CHUNK_BYTES = 1024 * 1024
 
 
 @lru_cache(maxsize=1)
@@ -89,6 +91,21 @@ def read_tagged(key: str, etag: str | None = None) -> tuple[bytes, str]:
             raise ObjectChanged(key) from None
         raise
     return bytes(answer["Body"].read()), str(answer["ETag"])
+
+
+def read_hashed(key: str, etag: str) -> tuple[bytes, str]:
+    """The object's bytes, only if it still is `etag`, and their SHA-256 computed as they arrive."""
+    try:
+        answer = get_s3().get_object(Bucket=_bucket(), Key=key, IfMatch=etag)
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("PreconditionFailed", "412"):
+            raise ObjectChanged(key) from None
+        raise
+    digest, data = hashlib.sha256(), bytearray()
+    for chunk in answer["Body"].iter_chunks(_CHUNK_BYTES):
+        digest.update(chunk)
+        data += chunk
+    return bytes(data), digest.hexdigest()
 
 
 def write(key: str, data: bytes, content_type: str) -> None:
