@@ -2,8 +2,13 @@
 
 S3 sends each ObjectCreated notification to the handler's queue (see provision.py). The runtime
 long-polls every queue and invokes the registered handler with the real event record, one record
-per invocation, on a bounded worker pool. A message is deleted only after its handler returned, so
-a runtime killed mid-step loses nothing: the message becomes visible again and is redelivered.
+per invocation, on a bounded worker pool. Run as a program, each invocation runs in one of a pool
+of worker processes sized to the cores, as each Lambda invocation has a process of its own (threads
+of one process would share one core: the steps are CPU-bound); a worker that dies mid-step fails
+that invocation, which is retried like any failure, and a new pool takes its place.
+
+A message is deleted only after its handler returned, so a runtime killed mid-step loses nothing:
+the message becomes visible again and is redelivered (its workers die with it).
 Failures are retried with exponential backoff and jitter; after `max_attempts` the message moves to
 the handler's dead-letter queue with the reason, and the app's `failures` function is invoked with
 the record Lambda's on-failure destination holds in AWS (the product fails with a retry instead of
@@ -19,6 +24,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import multiprocessing
 import os
 import random
 import signal
@@ -26,7 +32,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +96,82 @@ def scheduled_event() -> dict[str, Any]:
     }
 
 
+class HandlerFailed(Exception):
+    """A handler raised in a worker process; the worker logged the traceback, this carries the reason."""
+
+
+# The app a worker process loaded, set once by `_start_worker`.
+_WORKER_APP: Chalice | None = None
+
+
+def _start_worker(app_spec: str) -> None:
+    """A worker process: loads the app once, leaves stopping to the runtime, and dies with it."""
+    global _WORKER_APP
+    # Ctrl-C and `make run`'s SIGTERM reach the whole process group: the runtime decides when a
+    # worker stops (after its running step), so the worker ignores them.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def orphaned() -> None:  # a runtime killed with -9 cannot shut its pool down
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=orphaned, name="orphaned", daemon=True).start()
+    _WORKER_APP = load_app(app_spec)
+
+
+def _invoke_in_worker(handler_name: str, event: dict[str, Any], timeout_seconds: int) -> str | None:
+    """Runs in a worker process: None when the handler returned, else why it failed.
+
+    The reason travels as text: an exception object may not survive pickling back."""
+    assert _WORKER_APP is not None
+    try:
+        _WORKER_APP.handler_map[handler_name](event, LocalLambdaContext(handler_name, timeout_seconds))
+    except Exception as error:
+        log.exception("handler failed", extra={"handler": handler_name})
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+class WorkerProcesses:
+    """A pool of worker processes that each load the app; replaced whole when a worker dies."""
+
+    def __init__(self, app_spec: str, processes: int) -> None:
+        self.app_spec = app_spec
+        self.processes = processes
+        self._lock = threading.Lock()
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the runtime has threads (pollers, boto3), and a forked child inherits
+        # whatever locks they held.
+        return ProcessPoolExecutor(
+            self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self.app_spec,),
+        )
+
+    def invoke(self, handler_name: str, event: dict[str, Any], timeout_seconds: int) -> None:
+        with self._lock:
+            pool = self._pool
+        try:
+            reason = pool.submit(_invoke_in_worker, handler_name, event, timeout_seconds).result()
+        except BrokenProcessPool as error:
+            with self._lock:
+                if self._pool is pool:  # the first to notice replaces it
+                    self._pool = self._new_pool()
+            raise HandlerFailed("the worker process died mid-step") from error
+        if reason is not None:
+            raise HandlerFailed(reason)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._pool.shutdown(wait=True)
+
+
 def backoff_seconds(attempt: int, base: float, cap: float) -> int:
     """Exponential backoff with full jitter, whole seconds as SQS wants them (at least 1)."""
     return max(1, int(random.uniform(0, min(cap, base * 2 ** (attempt - 1)))))
@@ -108,7 +191,11 @@ class EventRuntime:
         visibility_seconds: int | None = None,
         watchdog_seconds: float = 60.0,
         stage: str = "local",
+        processes_load: str | None = None,
     ) -> None:
+        """`processes_load` ("module:attribute" of the same app): run the handlers in `workers`
+        worker processes that load it; without it they run in threads of this process (tests that
+        patch the app in-process rely on that)."""
         self.sqs = boto3.client(
             "sqs", config=Config(retries={"max_attempts": 2}, read_timeout=wait_seconds + 10)
         )
@@ -124,6 +211,7 @@ class EventRuntime:
         self.app = app
         self.watchdog_seconds = watchdog_seconds
         self._slots = threading.BoundedSemaphore(workers)
+        self._processes = WorkerProcesses(processes_load, workers) if processes_load else None
         # Messages put back with a backoff delay: handed back at shutdown so none hides from a snapshot.
         self._delayed: dict[str, str] = {}
         self._delayed_lock = threading.Lock()
@@ -158,6 +246,8 @@ class EventRuntime:
             for poller in pollers:
                 poller.join()
             # Leaving the `with` waits for the handlers already running: a graceful stop finishes them.
+        if self._processes is not None:
+            self._processes.shutdown()
         self._hand_back_delayed()
         log.info("event runtime stopped")
 
@@ -236,10 +326,9 @@ class EventRuntime:
             return
         try:
             for record in records:
-                context = LocalLambdaContext(sub.route.handler_name, sub.timeout_seconds)
-                sub.handler({"Records": [record]}, context)
+                self._invoke(sub, {"Records": [record]})
         except Exception as error:
-            reason = f"{type(error).__name__}: {error}"
+            reason = str(error) if isinstance(error, HandlerFailed) else f"{type(error).__name__}: {error}"
             if attempt >= self.max_attempts:
                 log.exception("handler failed for the last time", extra=self._about(sub, message, attempt))
                 self._dead_letter(sub, message, attempt, reason)
@@ -252,6 +341,12 @@ class EventRuntime:
                 self._delay(sub, message, delay)
             return
         self._delete(sub, message)
+
+    def _invoke(self, sub: Subscription, event: dict[str, Any]) -> None:
+        if self._processes is not None:
+            self._processes.invoke(sub.route.handler_name, event, sub.timeout_seconds)
+        else:
+            sub.handler(event, LocalLambdaContext(sub.route.handler_name, sub.timeout_seconds))
 
     def _about(self, sub: Subscription, message: dict[str, Any], attempt: int) -> dict[str, Any]:
         return {"handler": sub.route.handler_name, "message_id": message["MessageId"], "attempt": attempt}
@@ -359,7 +454,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("command", nargs="?", default="run", choices=["run", "replay-dead-letters"])
     parser.add_argument("--app", default="app:app", help="module:attribute of the Chalice app")
     parser.add_argument("--queue-prefix", default=os.environ.get("EVENT_QUEUE_PREFIX"))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("EVENT_WORKERS", "4")))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("EVENT_WORKERS", "0")) or os.cpu_count() or 1,
+        help="worker processes (default: one per core)",
+    )
     parser.add_argument("--max-attempts", type=int, default=int(os.environ.get("EVENT_MAX_ATTEMPTS", "3")))
     parser.add_argument(
         "--backoff-base", type=float, default=float(os.environ.get("EVENT_BACKOFF_BASE", "2"))
@@ -384,6 +484,7 @@ def main(argv: list[str] | None = None) -> None:
         backoff_base=args.backoff_base,
         visibility_seconds=args.visibility_seconds,
         watchdog_seconds=args.watchdog_seconds,
+        processes_load=args.app,
     )
     if args.command == "replay-dead-letters":
         print(f"{runtime.replay_dead_letters()} dead letters sent back for another try")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -49,13 +50,22 @@ def pause(spec: str, paused: Path, release: Path) -> None:
     setattr(module, name, held)
 
 
-if __name__ == "__main__":
+def _app_with_faults() -> Any:
     if os.environ.get("CHAOS_STALL"):
         stall(os.environ["CHAOS_STALL"], Path(os.environ["CHAOS_STALL_MARKER"]))
     if os.environ.get("CHAOS_PAUSE"):
         folder = Path(os.environ["CHAOS_PAUSE_DIR"])
         for n, spec in enumerate(os.environ["CHAOS_PAUSE"].split(",")):
             pause(spec, folder / f"paused-{n}", folder / f"release-{n}")
+    from app import app as the_app
+
+    return the_app
+
+
+if __name__ == "__main__":
     from infra.local.runtime import main
 
-    main()
+    # The runtime and each of its worker processes load the app from here, faults in place.
+    main(["--app", "tests.chaos.stalling_runtime:app", *sys.argv[1:]])
+else:
+    app = _app_with_faults()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing.resource_tracker
 import os
 import threading
 import time
@@ -17,7 +18,7 @@ import pytest
 from chalice.app import Chalice, S3Event
 
 from infra.local.provision import provision_resources, switch_on_events
-from infra.local.runtime import EventRuntime, backoff_seconds
+from infra.local.runtime import EventRuntime, backoff_seconds, load_app
 from tests.runtime import running
 
 BUCKET = "runtime-test-bucket"
@@ -176,3 +177,38 @@ def test_a_pipeline_test_starts_on_empty_event_queues(
     for url in urls:  # dead letters too
         counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         assert counts["ApproximateNumberOfMessages"] == counts["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_worker_processes_run_the_steps_and_a_worker_killed_mid_step_costs_one_retry(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `make run` runs it: each step in a worker process (both cores), none lost when one dies."""
+    spec = "tests.fixtures.worker_app:app"
+    bucket = "worker-step-bucket"
+    monkeypatch.setenv("WORKER_BUCKET", bucket)
+    app = load_app(spec)
+    prefix = f"{PREFIX}-{uuid.uuid4().hex[:8]}"
+    switch_on_events(provision_resources(app, prefix, (), {bucket}, visibility_timeout=30))
+    s3 = boto3.client("s3")
+
+    def ran(key: str) -> list[str]:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"ran/{key}/").get("Contents", [])
+        return [item["Key"].rsplit("/", 1)[1] for item in listed]
+
+    options = {"workers": 2, "max_attempts": 2, "backoff_base": 1, "processes_load": spec}
+    with running(EventRuntime(app, prefix, wait_seconds=1, **options)) as runtime:
+        for key in ("in/a.jpg", "in/die.jpg", "in/fail.jpg"):
+            s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+        _wait_for(lambda: ran("in/a.jpg") and ran("in/die.jpg") and _queue_depth(runtime, True) == 1, 60)
+        _wait_for(lambda: _queue_depth(runtime) == 0)
+        [letter] = runtime.sqs.receive_message(
+            QueueUrl=runtime.subscriptions[0].dead_letter_queue_url, MessageAttributeNames=["All"]
+        )["Messages"]
+    # Spawning started multiprocessing's resource tracker, which would live as long as pytest.
+    multiprocessing.resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]
+    # The handler's reason crossed the process boundary as it was raised.
+    assert letter["MessageAttributes"]["reason"]["StringValue"] == "ValueError: the photo could not be read"
+    # Killed once (its marker), then run to the end once, by a fresh worker: not this process.
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="died/in/die.jpg")["KeyCount"] == 1
+    [a_pid], [die_pid] = ran("in/a.jpg"), ran("in/die.jpg")
+    assert str(os.getpid()) not in (a_pid, die_pid)
