@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -11,6 +12,7 @@ import boto3
 import pytest
 from PIL import Image as PILImage
 
+from chalicelib import store
 from chalicelib.store.models import ProductRow as Product
 from tests.photos import grocery_photo
 from tests.selling import declared, upload
@@ -56,6 +58,11 @@ def test_real_photos_go_from_upload_form_to_one_images_job(api, events_running) 
     assert [image["status"] for image in done["images"]] == ["accepted"] * 3
     assert all(image["width"] == 1044 and image["height"] == 1044 for image in done["images"])
     assert all(image["url"] and image["upload"] is None for image in done["images"])
+    # The hash taken while the bytes streamed in is the hash of what the seller sent.
+    judged = [store.images.get(product["product_id"], image["image_id"]) for image in done["images"]]
+    assert [image.sha256 if image else None for image in judged] == [
+        hashlib.sha256(photo).hexdigest() for photo in photos
+    ]
     [key] = jobs(product["product_id"])
     assert key == f"jobs/images/{product['product_id']}/1.json"
     manifest = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())
