@@ -17,6 +17,7 @@ import requests
 from werkzeug.serving import make_server
 
 from bench.report import write_section
+from chalicelib.content import READ_SIDE
 from chalicelib.domain.listing_rules import title_problems
 from chalicelib.domain.search import fold
 from chalicelib.drafts import compose_listing
@@ -85,9 +86,9 @@ def main() -> None:
         photos = [
             Photo(
                 f"{folder}-{n}",
-                full_decode(shot, 1024),
+                full_decode(shot, READ_SIDE),
                 n == 0,
-                full_decode(main_picture, 1024) if n == 0 else None,
+                full_decode(main_picture, READ_SIDE) if n == 0 else None,
             )
             for n, shot in enumerate(shots)
         ]

@@ -383,3 +383,35 @@ def test_reading_photos_without_rapidocr_is_a_clear_permanent_failure(
         LocalWriter().read("leche de avena", [photo], "MLA")
     assert failure.value.code == "LOCAL_OCR_MISSING"
     assert failure.value.retryable is False
+
+
+@pytest.mark.parametrize(
+    ("prompt", "pages", "read"),
+    [
+        # The seller's brand on the main photo and their measure: the other photos are not read.
+        ("leche de soja Alpro 1 litro", [["alpro", "SOYA"], ["EKO"], ["1 L"]], 1),
+        # Not yet on the main photo: read on until it is.
+        ("leche de soja Alpro 1 litro", [["SOYA"], ["alpro"], ["1 L"]], 2),
+        # No brand typed: OCR alone proves nothing, even on two photos; every photo is read.
+        ("leche de soja 1 litro", [["alpro"], ["alpro", "EKO"], ["1 L"]], 3),
+        # No measure from the seller: every photo is read, for the one the packaging states.
+        ("leche de soja Alpro", [["alpro"], ["alpro"], ["1 L"]], 3),
+    ],
+)
+def test_photos_are_read_until_the_facts_a_listing_needs_are_proven(
+    monkeypatch: pytest.MonkeyPatch, prompt: str, pages: list[list[str]], read: int
+) -> None:
+    import chalicelib.providers.local_writer.writer as writer
+
+    photos = [Photo(f"p{n}", Image.new("RGB", (8, 8)), n == 0) for n in range(len(pages))]
+    seen: list[str] = []
+
+    def read_text(engine: object, photo: Photo) -> list[TextBox]:
+        seen.append(photo.image_id)
+        return [box(text, 0.1, photo.image_id) for text in pages[int(photo.image_id[1:])]]
+
+    monkeypatch.setattr(writer, "ocr_engine", lambda: (None, "test"))
+    monkeypatch.setattr(writer, "read_text", read_text)
+    facts, _ = LocalWriter().read(prompt, photos, "MLA")
+    assert seen == [f"p{n}" for n in range(read)]
+    assert facts.brand is not None and facts.brand.value == "Alpro"
