@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from functools import partial
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
+from PIL import Image
 
 from chalicelib import clock, pipeline, store, timeline
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.jobs import ContentJob
+from chalicelib.domain.jobs import ContentJob, JobPhoto
 from chalicelib.domain.records import ListingVersion, Product
 from chalicelib.drafts import compose_listing
 from chalicelib.imaging import full_decode
 from chalicelib.marketplace import catalog
 from chalicelib.observability import count, logger
-from chalicelib.providers.listing import ListingWriterFailed, Photo, listing_writer
+from chalicelib.providers.listing import ListingWriterFailed, Photo, PhotoGone, listing_writer
 from chalicelib.store import blobs
 
 READ_SIDE = 1024  # photos go to the writer at this long side: enough to read a label, cheap in tokens
@@ -67,20 +69,24 @@ def process_content_job(key: str) -> None:
 
 
 def _photos(job: ContentJob) -> list[Photo]:
+    """The photos the writer may read, each fetched and decoded only if it does."""
     photos = []
     main_cutout = full_decode(blobs.read(job.main_picture_key), READ_SIDE)
     chosen = sorted(job.images, key=lambda i: (i.image_id != job.main_image_id, i.position))[:MAX_PHOTOS]
     for item in chosen:
-        try:
-            image = full_decode(blobs.read(item.key, item.etag), READ_SIDE)
-        except (ClientError, blobs.ObjectChanged):
-            logger.info(
-                "photo gone or replaced since the images step; reading the others", extra={"key": item.key}
-            )
-            continue
         is_main = item.image_id == job.main_image_id
-        photos.append(Photo(item.image_id, image, is_main, main_cutout if is_main else None))
+        photos.append(Photo(item.image_id, partial(_decode, item), is_main, main_cutout if is_main else None))
     return photos
+
+
+def _decode(item: JobPhoto) -> Image.Image:
+    try:
+        return full_decode(blobs.read(item.key, item.etag), READ_SIDE)
+    except (ClientError, blobs.ObjectChanged) as error:
+        logger.info(
+            "photo gone or replaced since the images step; reading the others", extra={"key": item.key}
+        )
+        raise PhotoGone(item.key) from error
 
 
 def _write_listing(product: Product, job: ContentJob) -> ListingVersion | None:

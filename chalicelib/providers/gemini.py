@@ -48,6 +48,7 @@ from chalicelib.providers.listing import (
     Fact,
     ListingWriterFailed,
     Photo,
+    PhotoGone,
     ProductFacts,
     Usage,
 )
@@ -554,9 +555,13 @@ def _photo_parts(photos: list[Photo]) -> list[types.Part]:
             parts.append(types.Part.from_text(text=f"photo:{photo.image_id} (main photo, product cut out)"))
             parts.append(types.Part.from_bytes(data=_jpeg(photo.product_only), mime_type="image/jpeg"))
     for photo in ordered:
+        try:
+            data = _jpeg(photo.image)
+        except PhotoGone:
+            continue
         label = f"photo:{photo.image_id}" + (" (main photo)" if photo.is_main else "")
         parts.append(types.Part.from_text(text=label))
-        parts.append(types.Part.from_bytes(data=_jpeg(photo.image), mime_type="image/jpeg"))
+        parts.append(types.Part.from_bytes(data=data, mime_type="image/jpeg"))
     return parts
 
 

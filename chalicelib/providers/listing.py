@@ -9,7 +9,9 @@ values) are applied afterwards by chalicelib.domain.listing_rules, whatever the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from PIL import Image
@@ -40,12 +42,23 @@ class ProductFacts:
     packaging_text: list[str] = field(default_factory=list)  # readable text found on the product
 
 
+class PhotoGone(Exception):
+    """A photo's bytes are gone or were replaced since the images step: the writer reads the others."""
+
+
 @dataclass(frozen=True)
 class Photo:
     image_id: str
-    image: Image.Image  # RGB, oriented, at most ~1024 px on its long side
+    # The photo, or how to decode it: a writer that has read enough never decodes the rest.
+    source: Image.Image | Callable[[], Image.Image] = field(repr=False)
     is_main: bool = False  # the main photo; its cut-out, when given, is `product_only`
     product_only: Image.Image | None = None  # the product cut out on white (the main picture)
+
+    @cached_property
+    def image(self) -> Image.Image:
+        """RGB, oriented, at most ~1024 px on its long side; decoded on first use (PhotoGone when the
+        bytes are no longer there to decode)."""
+        return self.source if isinstance(self.source, Image.Image) else self.source()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from chalicelib.domain.listing_rules import description_problems, normalise_value, title_problems
-from chalicelib.providers.listing import Fact, ListingWriterFailed, Photo, ProductFacts
+from chalicelib.providers.listing import Fact, ListingWriterFailed, Photo, PhotoGone, ProductFacts
 from chalicelib.providers.local_writer import LocalWriter
 from chalicelib.providers.local_writer.brand import brand_candidates, is_generic
 from chalicelib.providers.local_writer.ocr import TextBox
@@ -415,3 +415,31 @@ def test_photos_are_read_until_the_facts_a_listing_needs_are_proven(
     facts, _ = LocalWriter().read(prompt, photos, "MLA")
     assert seen == [f"p{n}" for n in range(read)]
     assert facts.brand is not None and facts.brand.value == "Alpro"
+
+
+def test_a_photo_gone_since_the_images_step_is_skipped_and_the_others_are_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import chalicelib.providers.local_writer.writer as writer
+
+    def gone() -> Image.Image:
+        raise PhotoGone("uploads/u1/p1/a.jpg")
+
+    decoded: list[str] = []
+
+    def later(image_id: str) -> Image.Image:
+        decoded.append(image_id)
+        return Image.new("RGB", (8, 8))
+
+    photos = [Photo("a", gone, True), Photo("b", lambda: later("b")), Photo("c", lambda: later("c"))]
+
+    def read_text(engine: object, photo: Photo) -> list[TextBox]:
+        photo.image  # noqa: B018  (decoding is what the OCR does first)
+        return [box("alpro", 0.1, photo.image_id)]
+
+    monkeypatch.setattr(writer, "ocr_engine", lambda: (None, "test"))
+    monkeypatch.setattr(writer, "read_text", read_text)
+    facts, _ = LocalWriter().read("leche de soja Alpro 1 litro", photos, "MLA")
+    # The gone photo is passed over; the next one confirms the brand, so the last is never decoded.
+    assert decoded == ["b"]
+    assert facts.brand is not None and facts.brand.confidence == 0.97

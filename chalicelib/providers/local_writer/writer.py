@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.observability import provider_call
-from chalicelib.providers.listing import AttributeGuess, Copy, Photo, ProductFacts, Usage
+from chalicelib.providers.listing import AttributeGuess, Copy, Photo, PhotoGone, ProductFacts, Usage
 from chalicelib.providers.local_writer.brand import brand_and_model, brand_candidates
 from chalicelib.providers.local_writer.confidence import OCR_SEEN_ONCE, PROMPT_CONFIRMED
 from chalicelib.providers.local_writer.ocr import (
@@ -42,7 +42,10 @@ class LocalWriter:
             model = f"rapidocr-{version}+rules"
             # The main photo first: its cut-out is the product alone, without the shelf around it.
             for photo in sorted(photos, key=lambda p: not p.is_main):
-                boxes += read_text(engine, photo)
+                try:
+                    boxes += read_text(engine, photo)
+                except PhotoGone:
+                    continue
                 facts = read_facts(parsed, boxes)
                 if settled(facts):
                     break  # reading the other photos (~0.5 s each) would change nothing a listing needs
