@@ -38,6 +38,13 @@ QUEUE_PREFIX = os.environ["EVENT_QUEUE_PREFIX"]
 PHOTOS = [grocery_photo("Oatly-Oat-Milk", shot) for shot in ("001", "002")]
 PROMPT = "leche de avena oatly 1 litro"
 COPY_MARK = "chaos_copy"
+# Where each step is stopped to be killed: between two of its writes, where a crash hurts most.
+STALLS = [
+    ("ingest", "chalicelib.pipeline:advance"),  # photo recorded, images job not written
+    ("images", "chalicelib.images:_record_pictures"),  # main picture stored, not recorded, no content job
+    ("content", "chalicelib.pipeline:ready_or_publish"),  # listing version saved, product not ready
+    ("publish", "chalicelib.publish:_describe"),  # item created on MercadoLibre, no description
+]
 
 
 # -- the report -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.chaos.harness import (
+    STALLS,
     RuntimeProcess,
     audit,
     scenario,
@@ -22,15 +23,6 @@ from tests.selling import approve
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.chaos
-
-
-# Where each step is stopped: between two of its writes, where a crash hurts most.
-STALLS = [
-    ("ingest", "chalicelib.pipeline:advance"),  # photo recorded, images job not written
-    ("images", "chalicelib.images:_record_pictures"),  # main picture stored, not recorded, no content job
-    ("content", "chalicelib.pipeline:ready_or_publish"),  # listing version saved, product not ready
-    ("publish", "chalicelib.publish:_describe"),  # item created on MercadoLibre, no description
-]
 
 
 def test_the_runtime_killed_mid_step_at_every_step(seller: Any, sandbox: Any, tmp_path: Path) -> None:
