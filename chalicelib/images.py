@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -31,6 +32,8 @@ from chalicelib.imaging import (
 from chalicelib.observability import logger
 from chalicelib.providers.background import BackgroundRemovalFailed, background_remover
 from chalicelib.store import blobs
+
+FETCHES = 4  # photos read from S3 at once
 
 
 def process_images_job(key: str, remaining_ms: Callable[[], int] | None = None) -> None:
@@ -122,13 +125,11 @@ def _score_photos(
     changed = 0
     originals: dict[str, bytes] = {}
     processing: dict[str, dict[str, Any]] = {}
-    for photo in photos:
-        try:
-            data = blobs.read(photo.key, photo.etag)
-        except (ClientError, blobs.ObjectChanged):
-            # Deleted since (the seller removed it), or posted again (its own event judges the new
-            # bytes and starts a newer revision): the others carry on.
-            logger.warning("photo gone or replaced before processing", extra={"key": photo.key})
+    # Fetched side by side: each read mostly waits on S3.
+    with ThreadPoolExecutor(max_workers=FETCHES) as fetching:
+        fetched = list(fetching.map(_fetch, photos))
+    for photo, data in zip(photos, fetched, strict=True):
+        if data is None:
             changed += 1
             continue
         started = time.perf_counter()
@@ -152,6 +153,16 @@ def _score_photos(
         candidates.append(Candidate(photo.image_id, photo.position, quality, measurements.whole))
         originals[photo.image_id] = data
     return candidates, originals, processing, changed
+
+
+def _fetch(photo: JobPhoto) -> bytes | None:
+    try:
+        return blobs.read(photo.key, photo.etag)
+    except (ClientError, blobs.ObjectChanged):
+        # Deleted since (the seller removed it), or posted again (its own event judges the new
+        # bytes and starts a newer revision): the others carry on.
+        logger.warning("photo gone or replaced before processing", extra={"key": photo.key})
+        return None
 
 
 def _record_quality(
