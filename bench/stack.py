@@ -33,6 +33,30 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for process {pid}")
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (the event runtime's workers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def peak_rss_of_workers_mb(pid: int) -> float:
+    """The largest peak resident memory among the processes `pid` started, in MB (0 without any)."""
+    peaks = []
+    for child in children(pid):
+        try:
+            peaks.append(peak_rss_mb(child))
+        except (OSError, RuntimeError):
+            continue
+    return max(peaks, default=0.0)
+
+
 class BenchStack:
     """Emulator + provisioning + MercadoLibre sandbox + API (`chalice local`); the event runtime on demand."""
 
