@@ -443,3 +443,13 @@ def test_a_photo_gone_since_the_images_step_is_skipped_and_the_others_are_read(
     # The gone photo is passed over; the next one confirms the brand, so the last is never decoded.
     assert decoded == ["b"]
     assert facts.brand is not None and facts.brand.confidence == 0.97
+
+
+def test_the_cut_out_is_read_without_the_white_around_the_product() -> None:
+    from chalicelib.providers.local_writer.ocr import MARGIN, _around_product
+
+    cutout = Image.new("RGB", (1000, 1000), "white")
+    cutout.paste((200, 30, 30), (400, 100, 600, 900))  # a tall carton in the middle
+    assert _around_product(cutout).size == (200 + 2 * MARGIN, 800 + 2 * MARGIN)
+    # Nothing but white: read as it is.
+    assert _around_product(Image.new("RGB", (64, 64), "white")).size == (64, 64)
