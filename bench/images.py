@@ -64,14 +64,14 @@ def naive_full_decode(data: bytes) -> None:
 def _peak_memory_of_one_photo(data: bytes) -> float:
     """The whole images step for one photo in a fresh process, as a Lambda would run it: peak RSS in MB."""
     script = (
-        "import sys, resource\n"
+        "import os, sys\n"
         "from chalicelib.imaging import reduced_decode, measure, thumbnail_jpeg\n"
         "from chalicelib.imaging import full_decode, compose_main_picture\n"
         "from chalicelib.providers.local_remover import LocalRemover\n"
         "data = sys.stdin.buffer.read()\n"
         "reduced = reduced_decode(data); measure(reduced, 4000, 3000); thumbnail_jpeg(reduced)\n"
         "compose_main_picture(LocalRemover().cutout(full_decode(data)).image)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "from bench.stack import peak_rss_mb\nprint(peak_rss_mb(os.getpid()))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, check=True)
     return float(result.stdout.decode().strip().splitlines()[-1])

@@ -22,7 +22,6 @@ import json
 import os
 import pstats
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -226,7 +225,7 @@ def one_function(handler: str, expected: int, top: int = 10) -> dict[str, Any]:
         "import_seconds": imported,
         "work_seconds": cold,
         "warm_seconds": warm,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(os.getpid()),
         "profile": _profile_rows(profiler, top),
     }
 
@@ -242,8 +241,8 @@ def _profile_rows(profiler: cProfile.Profile, top: int) -> list[dict[str, Any]]:
 
 def bare_import_rss() -> float:
     script = (
-        "import resource\nfrom app import app\nfrom infra.local.runtime import EventRuntime\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "import os\nfrom app import app\nfrom infra.local.runtime import EventRuntime\n"
+        "from bench.stack import peak_rss_mb\nprint(peak_rss_mb(os.getpid()))"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True, text=True)
     return float(result.stdout.strip().splitlines()[-1])
@@ -459,7 +458,9 @@ def report(
         + "\n\n"
         "Per function: each function alone in a fresh process (as a Lambda container) on two products' "
         "events: the first product cold and under cProfile, the second warm and timed plainly. Peak "
-        f"RSS is the whole process (a process that only imports the app and the runtime: "
+        "RSS is the whole process's VmHWM (ru_maxrss would carry over the benchmark's own memory "
+        "through fork and exec: the figures before 2026-12-03 were at least the benchmark's 300 MB) "
+        f"(a process that only imports the app and the runtime: "
         f"**{bare_rss:.0f} MB**). Lambda cost per listing, estimated: Lambda gives CPU in proportion "
         f"to memory (one vCPU at {FULL_VCPU_MB} MB), so a CPU-bound step below that takes longer in "
         "proportion and costs the same GB-seconds; this machine's core stands in for one vCPU.\n\n"
