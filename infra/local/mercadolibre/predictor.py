@@ -459,7 +459,10 @@ class CategoryPredictor:
             ),
             hosts=terms_of(hosts),
             part_kinds=terms_of(part_kinds),
-            catch_all=qualifies(leaf) and len(leaf_words) <= 1,
+            # "Otros", "Otros Relojes" under "Relojes": where what fits no sibling goes.
+            catch_all=leaf_words[:1] in [(word,) for word in CATCH_ALL]
+            and terms_of(leaf_words[1:])
+            <= terms_of([word for name in names[-2:-1] for word in words_of(name)]),
             audience=terms_of(audience),
             prior=math.log1p(category.total_items) / math.log1p(most_items) if most_items else 0.0,
         )
@@ -619,7 +622,7 @@ class CategoryPredictor:
                 score *= KIND_FACTOR
             unexplained = sum(1 for level in document.levels if not level & known)
             score *= UNEXPLAINED_FACTOR**unexplained * (1 + PRIOR_WEIGHT * document.prior)
-            scored.append((-score, len(document.category.path), document.category.id, document))
+            scored.append((-score, len(document.category.path), int(document.category.id[3:]), document))
         scored.sort(key=lambda entry: entry[:3])
         return [Prediction(entry[3].category, -entry[0]) for entry in scored[:limit]]
 
