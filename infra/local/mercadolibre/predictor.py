@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -59,6 +59,8 @@ PRIOR_WEIGHT = 1.0  # MLB's item counts: up to double the score of the busiest c
 ACCESSORY_FACTOR = 0.35  # an accessory or spare part when the query names neither
 NAMED_PART_FACTOR = 0.8  # ... when it names the part but not what it is for (and says no "repuesto")
 AUDIENCE_FACTOR = 0.5
+KIND_NAME_MIN = 2  # uses after a noun that make a word an adjective (more than as a noun)
+HEADLESS_FACTOR = 0.8  # a category whose own nouns the query does not say ("Infladores de Pelota")
 CATCH_ALL_FACTOR = 0.7  # "Otros": where a product goes when no other category fits
 PURPOSE_FACTOR = 0.8  # "Cubiertas para Motos" when the query does not say motos
 KIND_FACTOR = 0.85  # "Amoladoras Neumáticas", "Muñecas de Porcelana" when the query does not say so
@@ -193,6 +195,20 @@ def name_parts(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(nouns), tuple(qualifiers)
 
 
+def adjectives(name: str) -> list[str]:
+    """The words right after a noun, with no preposition between: "Cepillos Eléctricos" -> eléctricos."""
+    found: list[str] = []
+    after_noun = False
+    for piece in re.findall(r"[a-z0-9]+|,", fold(name)):
+        if piece == "," or piece in CONJUNCTIONS or piece in PREPOSITIONS:
+            after_noun = False
+        elif piece not in STOP_WORDS:
+            if after_noun:
+                found.append(piece)
+            after_noun = True
+    return found
+
+
 def qualifies(name: str) -> bool:
     """ "De Mano", "Para PlayStation", "Otros": a name about its parent's product."""
     first = words_of(name)[:1]
@@ -301,6 +317,7 @@ class Document:
     category: Category
     levels: tuple[frozenset[str], ...]  # each level's terms below the root, to see which the query explains
     purpose: frozenset[str]  # what the leaf says it is for ("Cubiertas para Motos")
+    heads: frozenset[str]  # the nouns of the name that says what the product is
     kind: frozenset[str]  # what the leaf's name says of its nouns ("Amoladoras Neumáticas", "de Porcelana")
     part_words: frozenset[str]  # the nouns naming the leaf itself, when it is an accessory or a part
     hosts: frozenset[str]  # what an accessory or a part is for ("Accesorios para Celulares")
@@ -364,11 +381,20 @@ class CategoryPredictor:
             if not qualifies(category.name)
             and not any(set(words_of(name)) & TOY_WORDS for _, name in category.path)
         }
+        # Words the tree mostly uses as adjectives ("Eléctricos", "Descartables", "Manuales"): a leaf named
+        # by one alone is a kind of its parent's product ("Pañales > Descartables").
+        portuguese = site_id == "MLB"
+        names = {name for category in categories for _, name in category.path}
+        as_noun = Counter(stem(word, portuguese) for name in names for word in name_parts(name)[0])
+        as_adjective = Counter(stem(word, portuguese) for name in names for word in adjectives(name))
+        kinds = {
+            term for term, count in as_adjective.items() if count >= KIND_NAME_MIN and count > as_noun[term]
+        }
         documents: list[Document] = []
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         lengths: list[float] = []
         for index, category in enumerate(categories):
-            document, term_weights = self._document(category, most_items, real)
+            document, term_weights = self._document(category, most_items, real, kinds)
             documents.append(document)
             for term, weight in term_weights.items():
                 postings[term].append((index, weight))
@@ -389,7 +415,7 @@ class CategoryPredictor:
         self.near[site_id] = dict(near)
 
     def _document(
-        self, category: Category, most_items: int, real: set[tuple[str, ...]]
+        self, category: Category, most_items: int, real: set[tuple[str, ...]], kinds: set[str]
     ) -> tuple[Document, dict[str, float]]:
         portuguese = category.site_id == "MLB"
 
@@ -405,6 +431,9 @@ class CategoryPredictor:
             fields["name"] += words_of(names[own])
             own -= 1
         fields["head"] += parts[own][0]
+        leaf_terms = terms_of(words_of(leaf))
+        if own == len(names) - 1 and own > 0 and len(leaf_terms) == 1 and leaf_terms <= kinds:
+            fields["head"] += parts[own - 1][0]  # "Pañales > Descartables": a kind of pañales
         fields["name"] += parts[own][1]
         # "Accesorios para Celulares", "Smartwatches y Accesorios", "Repuestos Autos y Camionetas": below
         # them, what is not the product they name is a part of that product, and says what it is for. (A
@@ -443,6 +472,7 @@ class CategoryPredictor:
                 if (terms := terms_of(words_of(name)))
             ),
             purpose=terms_of(leaf_words[leaf_words.index("para") :] if "para" in leaf_words else ()),
+            heads=terms_of(fields["head"]),
             kind=terms_of(
                 [
                     word
@@ -587,6 +617,7 @@ class CategoryPredictor:
             return [Prediction(self.unclassified[site_id], 0.0)] if words_of(query) else []
         known = {term for place in places for term in place.terms if term in idf}
         product = next((set(place.terms) for place in places if place.product), set())  # the first
+        named = {term for place in places if place.product for term in place.terms}
         asked = {term for place in read if place.part for term in place.terms}
         documents, norms, postings = self.documents[site_id], self.norms[site_id], self.postings[site_id]
         # The candidates are the categories some word naming the product leads to; the other words
@@ -612,6 +643,8 @@ class CategoryPredictor:
                 wanted = document.part_kinds & asked if asked else named_part and document.hosts & known
                 if not wanted:
                     score *= NAMED_PART_FACTOR if named_part else ACCESSORY_FACTOR
+            if not document.heads & named:
+                score *= HEADLESS_FACTOR
             if document.audience and not document.audience & known:
                 score *= AUDIENCE_FACTOR
             if document.catch_all:
