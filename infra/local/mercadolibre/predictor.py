@@ -36,6 +36,7 @@ by `python -m bench.category_predictor`, which writes the figures to BENCHMARKS.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -61,6 +62,7 @@ NAMED_PART_FACTOR = 0.8  # ... when it names the part but not what it is for (an
 AUDIENCE_FACTOR = 0.5
 KIND_NAME_MIN = 2  # uses after a noun that make a word an adjective (more than as a noun)
 HEADLESS_FACTOR = 0.8  # a category whose own nouns the query does not say ("Infladores de Pelota")
+SPORT_FACTOR = 0.7  # "Golf > Gorras" when the query names no sport (a gorra is also everyday wear)
 CATCH_ALL_FACTOR = 0.7  # "Otros": where a product goes when no other category fits
 PURPOSE_FACTOR = 0.8  # "Cubiertas para Motos" when the query does not say motos
 KIND_FACTOR = 0.85  # "Amoladoras Neumáticas", "Muñecas de Porcelana" when the query does not say so
@@ -127,6 +129,7 @@ TOY_WORDS = word_set("juguete juguetes brinquedo brinquedos")
 SPORT_WORDS = word_set(
     "deportiva deportivas deportivo deportivos fitness esportiva esportivas esportivo esportivos"
 )
+SPORT_ROOTS = word_set("deportes esportes")  # the sports department, whose branches are sports
 WORD = re.compile(r"[a-z0-9]+")
 
 # The real sheet whose colour and condition values describe a product rather than name it.
@@ -324,6 +327,11 @@ class Document:
     part_kinds: frozenset[str]  # the part words above it: "repuesto", "accesorio"...
     catch_all: bool
     audience: frozenset[str]
+    # Below the sports department, the sport; sportswear ("Ropa Deportiva"): for what is also everyday
+    # wear or gear elsewhere, the query has to name them ("Golf > Gorras", "Ciclismo > Calças").
+    sport: tuple[frozenset[str], ...]  # the sport's nouns and qualifiers, what the leaf is of
+    sportswear: frozenset[str]
+    toy: bool
     prior: float
 
 
@@ -381,9 +389,9 @@ class CategoryPredictor:
             if not qualifies(category.name)
             and not any(set(words_of(name)) & TOY_WORDS for _, name in category.path)
         }
+        portuguese = site_id == "MLB"
         # Words the tree mostly uses as adjectives ("Eléctricos", "Descartables", "Manuales"): a leaf named
         # by one alone is a kind of its parent's product ("Pañales > Descartables").
-        portuguese = site_id == "MLB"
         names = {name for category in categories for _, name in category.path}
         as_noun = Counter(stem(word, portuguese) for name in names for word in name_parts(name)[0])
         as_adjective = Counter(stem(word, portuguese) for name in names for word in adjectives(name))
@@ -399,6 +407,19 @@ class CategoryPredictor:
             for term, weight in term_weights.items():
                 postings[term].append((index, weight))
             lengths.append(sum(term_weights.values()))
+        # What everyday products are called: outside sport, toys and other audiences' branches.
+        everyday = {
+            term
+            for document in documents
+            if not (document.sport or document.sportswear or document.toy) and not document.audience
+            for term in document.heads
+        }
+        documents = [
+            document
+            if document.heads & everyday
+            else dataclasses.replace(document, sport=(), sportswear=frozenset())
+            for document in documents
+        ]
         average = sum(lengths) / max(len(lengths), 1)
         self.documents[site_id] = documents
         self.postings[site_id] = dict(postings)
@@ -415,7 +436,11 @@ class CategoryPredictor:
         self.near[site_id] = dict(near)
 
     def _document(
-        self, category: Category, most_items: int, real: set[tuple[str, ...]], kinds: set[str]
+        self,
+        category: Category,
+        most_items: int,
+        real: set[tuple[str, ...]],
+        kinds: set[str],
     ) -> tuple[Document, dict[str, float]]:
         portuguese = category.site_id == "MLB"
 
@@ -459,10 +484,13 @@ class CategoryPredictor:
                 term_weights[term] = max(term_weights[term], FIELD_WEIGHTS[field_name])
         leaf_words = words_of(leaf)
         audience = {word for name in names for word in words_of(name)} & AUDIENCE_WORDS
-        audience |= {word for name in names[1:] for word in words_of(name)} & SPORT_WORDS
+        sportswear = {word for name in names[1:] for word in words_of(name)} & SPORT_WORDS
         toys = {word for name in names[1:] for word in words_of(name)} & TOY_WORDS
         if toys and (set(leaf_words) & TOY_WORDS or parts[-1][0] in real):  # "Heladeras" for dolls
             audience |= toys
+        sport: tuple[frozenset[str], ...] = ()
+        if set(words_of(names[0])) & SPORT_ROOTS and own > 1:
+            sport = (terms_of(parts[1][0]), terms_of(parts[1][1]), terms_of(parts[own][1]))
         document = Document(
             category,
             levels=tuple(
@@ -494,6 +522,9 @@ class CategoryPredictor:
             and terms_of(leaf_words[1:])
             <= terms_of([word for name in names[-2:-1] for word in words_of(name)]),
             audience=terms_of(audience),
+            sport=sport,
+            sportswear=terms_of(sportswear),
+            toy=bool({word for name in names for word in words_of(name)} & TOY_WORDS),
             prior=math.log1p(category.total_items) / math.log1p(most_items) if most_items else 0.0,
         )
         return document, dict(term_weights)
@@ -645,8 +676,13 @@ class CategoryPredictor:
                     score *= NAMED_PART_FACTOR if named_part else ACCESSORY_FACTOR
             if not document.heads & named:
                 score *= HEADLESS_FACTOR
-            if document.audience and not document.audience & known:
+            audience = document.audience | document.sportswear
+            if audience and not audience & known:
                 score *= AUDIENCE_FACTOR
+            # The sport is named ("Fútbol Americano": both words), or what its leaf is of ("de Bicicleta").
+            nouns, qualifiers, of = document.sport or (frozenset(),) * 3
+            if nouns and not ((nouns & known and qualifiers <= known) or of & known):
+                score *= SPORT_FACTOR
             if document.catch_all:
                 score *= CATCH_ALL_FACTOR
             if document.purpose and not document.purpose & known:
