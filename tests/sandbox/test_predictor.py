@@ -200,6 +200,8 @@ def test_the_answer_names_the_brand_mercadolibre_lists_for_the_domain(predictor:
         ("animais", "animal", True),
         ("itens", "item", True),
         ("lencois", "lencol", True),
+        ("aneis", "anel", True),  # a short word's -éis
+        ("leoes", "leao", True),
     ],
 )
 def test_plurals_meet_their_singulars(plural: str, singular: str, portuguese: bool) -> None:

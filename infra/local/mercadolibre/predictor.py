@@ -168,7 +168,7 @@ def stem(word: str, portuguese: bool) -> str:
             ("ois", "ol"),
             ("ns", "m"),
         ):
-            if word.endswith(plural) and len(word) > len(plural) + 2:
+            if word.endswith(plural) and len(word) > len(plural) + 1:
                 return word[: -len(plural)] + singular
     if word.endswith("s"):
         word = word[:-1]
