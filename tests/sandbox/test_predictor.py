@@ -136,6 +136,7 @@ def test_colours_sizes_and_conditions_do_not_move_the_product(
         ("MLA", "heladeira gafa", "Heladeras"),
         ("MLB", "xiaomi", "Celulares e Smartphones"),  # one of MercadoLibre's top brands of phones
         ("MLB", "geladera brastemp", "Geladeiras"),
+        ("MLB", "geladera frost free", "Geladeiras"),  # misspelt, before words the tree knows
         ("MLA", "moto g84 256gb", "Celulares y Smartphones"),  # a model of a line: not a motorbike
         ("MLA", "licuadora oster", "Licuadoras"),  # the appliance, not the toy
         ("MLA", "amoladora angular 115mm 900w", "Amoladoras"),  # the electric one, not the pneumatic

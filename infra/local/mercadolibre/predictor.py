@@ -631,18 +631,22 @@ class CategoryPredictor:
         """The best `limit` categories for the query, best first."""
         idf = self.idf.get(site_id, {})
         read = self.read_query(site_id, query)
-        if not any(term in idf for place in read if place.product for term in place.terms):
-            # No word names a product the tree knows: perhaps one is misspelt by a letter.
-            read = [
-                Place(
-                    tuple(known for term in place.terms for known in self.spelled_like(site_id, term)),
-                    place.weight * TYPO_FACTOR,
-                    True,
-                )
-                if place.product
-                else place
-                for place in read
-            ]
+        # The first words naming the product, when the tree does not know them, may be misspelt by a letter
+        # ("geladera frost free", "zapatila"); later unknown words are mostly brands.
+        first_known = next(
+            (i for i, place in enumerate(read) if place.product and any(term in idf for term in place.terms)),
+            len(read),
+        )
+        read = [
+            Place(
+                tuple(known for term in place.terms for known in self.spelled_like(site_id, term)),
+                place.weight * TYPO_FACTOR,
+                True,
+            )
+            if place.product and index < first_known
+            else place
+            for index, place in enumerate(read)
+        ]
         places = [place for place in read if any(term in idf for term in place.terms)]
         if not places:  # nothing the tree knows: MercadoLibre's catch-all, unless there is no word at all
             return [Prediction(self.unclassified[site_id], 0.0)] if words_of(query) else []
