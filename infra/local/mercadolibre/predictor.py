@@ -6,7 +6,8 @@ after folding case and accents, dropping stop words and Spanish/Portuguese plura
 nouns its own name is about ("Bases" in "Bases para Ventiladores de Pie", "Amoladoras" in "Amoladoras
 Neumáticas"), the rest of its own name, its parent's name, its other ancestors' names, and on MLB the
 words of its real catalog domain (MLB-AIR_FRYERS). A name that only qualifies ("De Mano", "Para
-PlayStation", "Otros") takes its nouns from its parent.
+PlayStation", "Otros") takes its nouns from its parent, and so, beside its own, does a leaf named by a
+word the tree mostly uses as an adjective ("Pañales > Descartables", "Estufas > Eléctricos").
 
 The query. Seller words and abbreviations become the words category names use, product lines name
 their product, and some brands hint at theirs (data/seller_words.json: "celu" is a celular, an iPhone
@@ -14,17 +15,22 @@ or a "moto g84" a celular, a PS5 a consola, a Fiat a car; and MercadoLibre's top
 Samsung, Xiaomi are phones). Colours and conditions (the real sheet's MAIN_COLOR, COLOR and
 ITEM_CONDITION values), sizes, units, numbers, counts and the seller words' describing words count
 little, and so does what follows "para"/"con"; of the words that name the product, the first counts
-most, since sellers name the product first. When no word names a product the tree knows, a word one
-letter away from a known one stands in ("zapatila"); when no word at all is known, the answer is
-MercadoLibre's catch-all for unclassified products ("Otras categorías > Otros").
+most, since sellers name the product first. When the first words naming the product are unknown to
+the tree, a known word one letter away stands in ("zapatila", "geladera frost free"); when no word at
+all is known, the answer is MercadoLibre's catch-all for unclassified products ("Otras categorías >
+Otros").
 
 The tree. Accessories and spare parts share their product's words ("Bases para Ventiladores de Pie"),
 so they count less unless the query's product is the part and it says what the part is for ("cargador
 de celular"), or the query asks for that kind of part ("repuesto", "accesorio", "peça"...). Branches
 for another audience (babies, pets, antiques, industry, esoterism, toy replicas of real products,
-sportswear...) count less unless the query names that audience; so do catch-alls ("Otros"), leaves
-for something the query does not name ("Cubiertas para Motos") and levels of the path the query says
-nothing about. On MLB, the busier of two categories wins near-ties (real item counts).
+sportswear for what is also everyday wear...) count less unless the query names that audience, and so
+does a sport's variant of an everyday product ("Golf > Gorras", "Ciclismo > Pneus") unless the query
+names the sport; so do categories whose own nouns the query does not say ("Infladores de Pelota" for a
+pelota), catch-alls ("Otros", "Otros Relojes"), leaves for something the query does not name
+("Cubiertas para Motos") and levels of the path the query says nothing about. On MLB, the busier of
+two categories wins near-ties (real item counts); of two the tree cannot tell apart, the older (lower
+id: MercadoLibre numbers categories as it creates them) comes first.
 
 How sure. MercadoLibre's documented answer has no score: it lists its predictions most likely first
 ("la primera es la de mayor probabilidad") and `limit` is a maximum. So the sandbox lists only the
