@@ -76,9 +76,10 @@ def test_there_are_200_queries_in_both_languages_and_a_quarter_is_held_out() -> 
     assert not {q["query"] for q in tuning} & {q["query"] for q in held_out}
 
 
-# Measured once, at 6606fab, on the fourth held-out split: 85.8 % top-1, 92.6 % top-3, no empty answer.
-HELD_OUT_TOP_1_FLOOR = 0.85
-HELD_OUT_TOP_3_FLOOR = 0.92
+# Measured once, at 1629d1c, on the fifth held-out split (200 queries for products no earlier query
+# names): 78.0 % top-1, 83.5 % top-3, no empty answer.
+HELD_OUT_TOP_1_FLOOR = 0.78
+HELD_OUT_TOP_3_FLOOR = 0.835
 
 
 def test_the_held_out_queries_stay_where_they_were_measured(predictor: CategoryPredictor) -> None:
@@ -89,7 +90,7 @@ def test_the_held_out_queries_stay_where_they_were_measured(predictor: CategoryP
     assert figures.share(figures.top_3) >= HELD_OUT_TOP_3_FLOOR, figures.misses
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21's targets are not met: 85.8 % top-1, 92.6 % top-3 held out")
+@pytest.mark.xfail(strict=True, reason="issue 21's targets are not met: 78.0 % top-1, 83.5 % top-3 held out")
 def test_the_held_out_queries_meet_the_issue_targets(predictor: CategoryPredictor) -> None:
     figures = measure(predictor, load_split("held-out"))
 
