@@ -76,9 +76,10 @@ def test_there_are_200_queries_in_both_languages_and_a_quarter_is_held_out() -> 
     assert not {q["query"] for q in tuning} & {q["query"] for q in held_out}
 
 
-# Measured once, at 6606fab, on the fourth held-out split: 85.8 % top-1, 92.6 % top-3, no empty answer.
-HELD_OUT_TOP_1_FLOOR = 0.85
-HELD_OUT_TOP_3_FLOOR = 0.92
+# Measured once, at 1629d1c, on the fifth held-out split (200 queries for products no earlier query
+# names): 78.0 % top-1, 83.5 % top-3, no empty answer.
+HELD_OUT_TOP_1_FLOOR = 0.78
+HELD_OUT_TOP_3_FLOOR = 0.835
 
 
 def test_the_held_out_queries_stay_where_they_were_measured(predictor: CategoryPredictor) -> None:
@@ -89,7 +90,7 @@ def test_the_held_out_queries_stay_where_they_were_measured(predictor: CategoryP
     assert figures.share(figures.top_3) >= HELD_OUT_TOP_3_FLOOR, figures.misses
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21's targets are not met: 85.8 % top-1, 92.6 % top-3 held out")
+@pytest.mark.xfail(strict=True, reason="issue 21's targets are not met: 78.0 % top-1, 83.5 % top-3 held out")
 def test_the_held_out_queries_meet_the_issue_targets(predictor: CategoryPredictor) -> None:
     figures = measure(predictor, load_split("held-out"))
 
@@ -99,7 +100,7 @@ def test_the_held_out_queries_meet_the_issue_targets(predictor: CategoryPredicto
 
 
 def test_the_tuning_queries_stay_where_they_were_tuned(predictor: CategoryPredictor) -> None:
-    figures = measure(predictor, load_split("tuning"))  # 94.8 % / 98.6 % of 444 when last tuned
+    figures = measure(predictor, load_split("tuning"))  # 95.9 % / 98.5 % of 592 when last tuned
 
     assert figures.empty == 0
     assert figures.share(figures.top_1) >= 0.94, figures.misses
@@ -136,6 +137,7 @@ def test_colours_sizes_and_conditions_do_not_move_the_product(
         ("MLA", "heladeira gafa", "Heladeras"),
         ("MLB", "xiaomi", "Celulares e Smartphones"),  # one of MercadoLibre's top brands of phones
         ("MLB", "geladera brastemp", "Geladeiras"),
+        ("MLB", "geladera frost free", "Geladeiras"),  # misspelt, before words the tree knows
         ("MLA", "moto g84 256gb", "Celulares y Smartphones"),  # a model of a line: not a motorbike
         ("MLA", "licuadora oster", "Licuadoras"),  # the appliance, not the toy
         ("MLA", "amoladora angular 115mm 900w", "Amoladoras"),  # the electric one, not the pneumatic
@@ -200,6 +202,8 @@ def test_the_answer_names_the_brand_mercadolibre_lists_for_the_domain(predictor:
         ("animais", "animal", True),
         ("itens", "item", True),
         ("lencois", "lencol", True),
+        ("aneis", "anel", True),  # a short word's -éis
+        ("leoes", "leao", True),
     ],
 )
 def test_plurals_meet_their_singulars(plural: str, singular: str, portuguese: bool) -> None:

@@ -6,7 +6,8 @@ after folding case and accents, dropping stop words and Spanish/Portuguese plura
 nouns its own name is about ("Bases" in "Bases para Ventiladores de Pie", "Amoladoras" in "Amoladoras
 Neumáticas"), the rest of its own name, its parent's name, its other ancestors' names, and on MLB the
 words of its real catalog domain (MLB-AIR_FRYERS). A name that only qualifies ("De Mano", "Para
-PlayStation", "Otros") takes its nouns from its parent.
+PlayStation", "Otros") takes its nouns from its parent, and so, beside its own, does a leaf named by a
+word the tree mostly uses as an adjective ("Pañales > Descartables", "Estufas > Eléctricos").
 
 The query. Seller words and abbreviations become the words category names use, product lines name
 their product, and some brands hint at theirs (data/seller_words.json: "celu" is a celular, an iPhone
@@ -14,17 +15,22 @@ or a "moto g84" a celular, a PS5 a consola, a Fiat a car; and MercadoLibre's top
 Samsung, Xiaomi are phones). Colours and conditions (the real sheet's MAIN_COLOR, COLOR and
 ITEM_CONDITION values), sizes, units, numbers, counts and the seller words' describing words count
 little, and so does what follows "para"/"con"; of the words that name the product, the first counts
-most, since sellers name the product first. When no word names a product the tree knows, a word one
-letter away from a known one stands in ("zapatila"); when no word at all is known, the answer is
-MercadoLibre's catch-all for unclassified products ("Otras categorías > Otros").
+most, since sellers name the product first. When the first words naming the product are unknown to
+the tree, a known word one letter away stands in ("zapatila", "geladera frost free"); when no word at
+all is known, the answer is MercadoLibre's catch-all for unclassified products ("Otras categorías >
+Otros").
 
 The tree. Accessories and spare parts share their product's words ("Bases para Ventiladores de Pie"),
 so they count less unless the query's product is the part and it says what the part is for ("cargador
 de celular"), or the query asks for that kind of part ("repuesto", "accesorio", "peça"...). Branches
 for another audience (babies, pets, antiques, industry, esoterism, toy replicas of real products,
-sportswear...) count less unless the query names that audience; so do catch-alls ("Otros"), leaves
-for something the query does not name ("Cubiertas para Motos") and levels of the path the query says
-nothing about. On MLB, the busier of two categories wins near-ties (real item counts).
+sportswear for what is also everyday wear...) count less unless the query names that audience, and so
+does a sport's variant of an everyday product ("Golf > Gorras", "Ciclismo > Pneus") unless the query
+names the sport; so do categories whose own nouns the query does not say ("Infladores de Pelota" for a
+pelota), catch-alls ("Otros", "Otros Relojes"), leaves for something the query does not name
+("Cubiertas para Motos") and levels of the path the query says nothing about. On MLB, the busier of
+two categories wins near-ties (real item counts); of two the tree cannot tell apart, the older (lower
+id: MercadoLibre numbers categories as it creates them) comes first.
 
 How sure. MercadoLibre's documented answer has no score: it lists its predictions most likely first
 ("la primera es la de mayor probabilidad") and `limit` is a maximum. So the sandbox lists only the
@@ -36,10 +42,11 @@ by `python -m bench.category_predictor`, which writes the figures to BENCHMARKS.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -59,6 +66,9 @@ PRIOR_WEIGHT = 1.0  # MLB's item counts: up to double the score of the busiest c
 ACCESSORY_FACTOR = 0.35  # an accessory or spare part when the query names neither
 NAMED_PART_FACTOR = 0.8  # ... when it names the part but not what it is for (and says no "repuesto")
 AUDIENCE_FACTOR = 0.5
+KIND_NAME_MIN = 2  # uses after a noun that make a word an adjective (more than as a noun)
+HEADLESS_FACTOR = 0.8  # a category whose own nouns the query does not say ("Infladores de Pelota")
+SPORT_FACTOR = 0.7  # "Golf > Gorras" when the query names no sport (a gorra is also everyday wear)
 CATCH_ALL_FACTOR = 0.7  # "Otros": where a product goes when no other category fits
 PURPOSE_FACTOR = 0.8  # "Cubiertas para Motos" when the query does not say motos
 KIND_FACTOR = 0.85  # "Amoladoras Neumáticas", "Muñecas de Porcelana" when the query does not say so
@@ -125,6 +135,7 @@ TOY_WORDS = word_set("juguete juguetes brinquedo brinquedos")
 SPORT_WORDS = word_set(
     "deportiva deportivas deportivo deportivos fitness esportiva esportivas esportivo esportivos"
 )
+SPORT_ROOTS = word_set("deportes esportes")  # the sports department, whose branches are sports
 WORD = re.compile(r"[a-z0-9]+")
 
 # The real sheet whose colour and condition values describe a product rather than name it.
@@ -163,7 +174,7 @@ def stem(word: str, portuguese: bool) -> str:
             ("ois", "ol"),
             ("ns", "m"),
         ):
-            if word.endswith(plural) and len(word) > len(plural) + 2:
+            if word.endswith(plural) and len(word) > len(plural) + 1:
                 return word[: -len(plural)] + singular
     if word.endswith("s"):
         word = word[:-1]
@@ -191,6 +202,20 @@ def name_parts(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
             (qualifiers if qualifying else nouns).append(piece)
             qualifying = True
     return tuple(nouns), tuple(qualifiers)
+
+
+def adjectives(name: str) -> list[str]:
+    """The words right after a noun, with no preposition between: "Cepillos Eléctricos" -> eléctricos."""
+    found: list[str] = []
+    after_noun = False
+    for piece in re.findall(r"[a-z0-9]+|,", fold(name)):
+        if piece == "," or piece in CONJUNCTIONS or piece in PREPOSITIONS:
+            after_noun = False
+        elif piece not in STOP_WORDS:
+            if after_noun:
+                found.append(piece)
+            after_noun = True
+    return found
 
 
 def qualifies(name: str) -> bool:
@@ -301,12 +326,18 @@ class Document:
     category: Category
     levels: tuple[frozenset[str], ...]  # each level's terms below the root, to see which the query explains
     purpose: frozenset[str]  # what the leaf says it is for ("Cubiertas para Motos")
+    heads: frozenset[str]  # the nouns of the name that says what the product is
     kind: frozenset[str]  # what the leaf's name says of its nouns ("Amoladoras Neumáticas", "de Porcelana")
     part_words: frozenset[str]  # the nouns naming the leaf itself, when it is an accessory or a part
     hosts: frozenset[str]  # what an accessory or a part is for ("Accesorios para Celulares")
     part_kinds: frozenset[str]  # the part words above it: "repuesto", "accesorio"...
     catch_all: bool
     audience: frozenset[str]
+    # Below the sports department, the sport; sportswear ("Ropa Deportiva"): for what is also everyday
+    # wear or gear elsewhere, the query has to name them ("Golf > Gorras", "Ciclismo > Calças").
+    sport: tuple[frozenset[str], ...]  # the sport's nouns and qualifiers, what the leaf is of
+    sportswear: frozenset[str]
+    toy: bool
     prior: float
 
 
@@ -364,15 +395,37 @@ class CategoryPredictor:
             if not qualifies(category.name)
             and not any(set(words_of(name)) & TOY_WORDS for _, name in category.path)
         }
+        portuguese = site_id == "MLB"
+        # Words the tree mostly uses as adjectives ("Eléctricos", "Descartables", "Manuales"): a leaf named
+        # by one alone is a kind of its parent's product ("Pañales > Descartables").
+        names = {name for category in categories for _, name in category.path}
+        as_noun = Counter(stem(word, portuguese) for name in names for word in name_parts(name)[0])
+        as_adjective = Counter(stem(word, portuguese) for name in names for word in adjectives(name))
+        kinds = {
+            term for term, count in as_adjective.items() if count >= KIND_NAME_MIN and count > as_noun[term]
+        }
         documents: list[Document] = []
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         lengths: list[float] = []
         for index, category in enumerate(categories):
-            document, term_weights = self._document(category, most_items, real)
+            document, term_weights = self._document(category, most_items, real, kinds)
             documents.append(document)
             for term, weight in term_weights.items():
                 postings[term].append((index, weight))
             lengths.append(sum(term_weights.values()))
+        # What everyday products are called: outside sport, toys and other audiences' branches.
+        everyday = {
+            term
+            for document in documents
+            if not (document.sport or document.sportswear or document.toy) and not document.audience
+            for term in document.heads
+        }
+        documents = [
+            document
+            if document.heads & everyday
+            else dataclasses.replace(document, sport=(), sportswear=frozenset())
+            for document in documents
+        ]
         average = sum(lengths) / max(len(lengths), 1)
         self.documents[site_id] = documents
         self.postings[site_id] = dict(postings)
@@ -389,7 +442,11 @@ class CategoryPredictor:
         self.near[site_id] = dict(near)
 
     def _document(
-        self, category: Category, most_items: int, real: set[tuple[str, ...]]
+        self,
+        category: Category,
+        most_items: int,
+        real: set[tuple[str, ...]],
+        kinds: set[str],
     ) -> tuple[Document, dict[str, float]]:
         portuguese = category.site_id == "MLB"
 
@@ -405,6 +462,9 @@ class CategoryPredictor:
             fields["name"] += words_of(names[own])
             own -= 1
         fields["head"] += parts[own][0]
+        leaf_terms = terms_of(words_of(leaf))
+        if own == len(names) - 1 and own > 0 and len(leaf_terms) == 1 and leaf_terms <= kinds:
+            fields["head"] += parts[own - 1][0]  # "Pañales > Descartables": a kind of pañales
         fields["name"] += parts[own][1]
         # "Accesorios para Celulares", "Smartwatches y Accesorios", "Repuestos Autos y Camionetas": below
         # them, what is not the product they name is a part of that product, and says what it is for. (A
@@ -430,10 +490,13 @@ class CategoryPredictor:
                 term_weights[term] = max(term_weights[term], FIELD_WEIGHTS[field_name])
         leaf_words = words_of(leaf)
         audience = {word for name in names for word in words_of(name)} & AUDIENCE_WORDS
-        audience |= {word for name in names[1:] for word in words_of(name)} & SPORT_WORDS
+        sportswear = {word for name in names[1:] for word in words_of(name)} & SPORT_WORDS
         toys = {word for name in names[1:] for word in words_of(name)} & TOY_WORDS
         if toys and (set(leaf_words) & TOY_WORDS or parts[-1][0] in real):  # "Heladeras" for dolls
             audience |= toys
+        sport: tuple[frozenset[str], ...] = ()
+        if set(words_of(names[0])) & SPORT_ROOTS and own > 1:
+            sport = (terms_of(parts[1][0]), terms_of(parts[1][1]), terms_of(parts[own][1]))
         document = Document(
             category,
             levels=tuple(
@@ -443,6 +506,7 @@ class CategoryPredictor:
                 if (terms := terms_of(words_of(name)))
             ),
             purpose=terms_of(leaf_words[leaf_words.index("para") :] if "para" in leaf_words else ()),
+            heads=terms_of(fields["head"]),
             kind=terms_of(
                 [
                     word
@@ -459,8 +523,14 @@ class CategoryPredictor:
             ),
             hosts=terms_of(hosts),
             part_kinds=terms_of(part_kinds),
-            catch_all=qualifies(leaf) and len(leaf_words) <= 1,
+            # "Otros", "Otros Relojes" under "Relojes": where what fits no sibling goes.
+            catch_all=leaf_words[:1] in [(word,) for word in CATCH_ALL]
+            and terms_of(leaf_words[1:])
+            <= terms_of([word for name in names[-2:-1] for word in words_of(name)]),
             audience=terms_of(audience),
+            sport=sport,
+            sportswear=terms_of(sportswear),
+            toy=bool({word for name in names for word in words_of(name)} & TOY_WORDS),
             prior=math.log1p(category.total_items) / math.log1p(most_items) if most_items else 0.0,
         )
         return document, dict(term_weights)
@@ -567,23 +637,28 @@ class CategoryPredictor:
         """The best `limit` categories for the query, best first."""
         idf = self.idf.get(site_id, {})
         read = self.read_query(site_id, query)
-        if not any(term in idf for place in read if place.product for term in place.terms):
-            # No word names a product the tree knows: perhaps one is misspelt by a letter.
-            read = [
-                Place(
-                    tuple(known for term in place.terms for known in self.spelled_like(site_id, term)),
-                    place.weight * TYPO_FACTOR,
-                    True,
-                )
-                if place.product
-                else place
-                for place in read
-            ]
+        # The first words naming the product, when the tree does not know them, may be misspelt by a letter
+        # ("geladera frost free", "zapatila"); later unknown words are mostly brands.
+        first_known = next(
+            (i for i, place in enumerate(read) if place.product and any(term in idf for term in place.terms)),
+            len(read),
+        )
+        read = [
+            Place(
+                tuple(known for term in place.terms for known in self.spelled_like(site_id, term)),
+                place.weight * TYPO_FACTOR,
+                True,
+            )
+            if place.product and index < first_known
+            else place
+            for index, place in enumerate(read)
+        ]
         places = [place for place in read if any(term in idf for term in place.terms)]
         if not places:  # nothing the tree knows: MercadoLibre's catch-all, unless there is no word at all
             return [Prediction(self.unclassified[site_id], 0.0)] if words_of(query) else []
         known = {term for place in places for term in place.terms if term in idf}
         product = next((set(place.terms) for place in places if place.product), set())  # the first
+        named = {term for place in places if place.product for term in place.terms}
         asked = {term for place in read if place.part for term in place.terms}
         documents, norms, postings = self.documents[site_id], self.norms[site_id], self.postings[site_id]
         # The candidates are the categories some word naming the product leads to; the other words
@@ -609,8 +684,15 @@ class CategoryPredictor:
                 wanted = document.part_kinds & asked if asked else named_part and document.hosts & known
                 if not wanted:
                     score *= NAMED_PART_FACTOR if named_part else ACCESSORY_FACTOR
-            if document.audience and not document.audience & known:
+            if not document.heads & named:
+                score *= HEADLESS_FACTOR
+            audience = document.audience | document.sportswear
+            if audience and not audience & known:
                 score *= AUDIENCE_FACTOR
+            # The sport is named ("Fútbol Americano": both words), or what its leaf is of ("de Bicicleta").
+            nouns, qualifiers, of = document.sport or (frozenset(),) * 3
+            if nouns and not ((nouns & known and qualifiers <= known) or of & known):
+                score *= SPORT_FACTOR
             if document.catch_all:
                 score *= CATCH_ALL_FACTOR
             if document.purpose and not document.purpose & known:
@@ -619,7 +701,7 @@ class CategoryPredictor:
                 score *= KIND_FACTOR
             unexplained = sum(1 for level in document.levels if not level & known)
             score *= UNEXPLAINED_FACTOR**unexplained * (1 + PRIOR_WEIGHT * document.prior)
-            scored.append((-score, len(document.category.path), document.category.id, document))
+            scored.append((-score, len(document.category.path), int(document.category.id[3:]), document))
         scored.sort(key=lambda entry: entry[:3])
         return [Prediction(entry[3].category, -entry[0]) for entry in scored[:limit]]
 
