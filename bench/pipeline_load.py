@@ -99,10 +99,13 @@ def _at(event_at: str) -> float:
 
 
 def run(
-    stack: BenchStack, products: list[tuple[str, list[bytes]]], workers: int, name: str
+    stack: BenchStack, products: list[tuple[str, list[bytes]]], workers: int, name: str, drain: bool = False
 ) -> dict[str, Any]:
-    """Every photo of every product uploaded at once; back when all are ready (or failed)."""
-    events = stack.start_events(workers)
+    """Every photo of every product uploaded at once; back when all are ready (or failed).
+
+    `drain`: the runtime starts only after the last upload, so its throughput is measured on the
+    pipeline's own work, not on the emulator taking 400 MB of uploads on the same two cores."""
+    events = None if drain else stack.start_events(workers)
     token = register(stack.api, f"bench-{name}-{os.getpid()}@example.com")
     created = [create_product(stack.api, token, prompt, photos) for prompt, photos in products]
     uploads = [
@@ -120,6 +123,9 @@ def run(
     started = time.time()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(send, uploads))
+    if events is None:
+        events = stack.start_events(workers)
+        started = time.time()
     status = _wait_until_done(stack.api, token, len(created))
     details = [
         requests.get(f"{stack.api}/products/{p['product_id']}", headers=auth(token), timeout=30).json()
@@ -335,6 +341,7 @@ def report(
     photos: int,
     concurrent: dict[str, Any],
     sequential: dict[str, Any],
+    drained: list[dict[str, Any]],
     alone: list[dict[str, Any]],
     bare_rss: float,
     floor: dict[str, float],
@@ -349,6 +356,13 @@ def report(
             f"| {result['worker_peak_rss_mb']:.0f} MB |"
         )
     speedup = concurrent["per_minute"] / sequential["per_minute"] if sequential["per_minute"] else 0.0
+    one, many = drained
+    drain_speedup = many["per_minute"] / one["per_minute"] if one["per_minute"] else 0.0
+    drain_rows = [
+        f"| {r['workers']} | {r['ready']}/{r['products']} | {r['per_minute']:.1f} | {r['wall']:.0f} s "
+        f"| {r['worker_peak_rss_mb']:.0f} MB |"
+        for r in drained
+    ]
     memory = _configured_memory()
     by = {f["handler"]: f for f in alone}
     # Per product: the warm half of each function's events is one product's.
@@ -386,10 +400,17 @@ def report(
             _met(concurrent["median"] < TARGETS["median"]),
         ),
         (
-            f"throughput, {concurrent['workers']} worker processes vs 1",
+            f"throughput, {many['workers']} worker processes vs 1, photos already uploaded",
+            f"{drain_speedup:.2f}x ({many['per_minute']:.1f} products/min)",
+            f"1 worker process: {one['per_minute']:.1f} products/min",
+            "at least 1.7x",
+            _met(drain_speedup >= TARGETS["speedup"]),
+        ),
+        (
+            f"throughput, {concurrent['workers']} worker processes vs 1, uploads arriving meanwhile",
             f"{speedup:.2f}x",
             f"1 worker process: {sequential['per_minute']:.1f} products/min",
-            "at least 1.7x",
+            "(the same target; the emulator takes the uploads on the same cores)",
             _met(speedup >= TARGETS["speedup"]),
         ),
         (
@@ -452,6 +473,11 @@ def report(
         "| runtime peak RSS | largest worker peak RSS |\n"
         "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         f"**Throughput {speedup:.2f}x the sequential baseline.**{failed}\n\n"
+        "The same products with every photo uploaded before the event runtime starts (its throughput "
+        "on the pipeline's own work: the functions' calls to the emulator remain):\n\n"
+        "| worker processes | ready | products / min | wall from runtime start | largest worker peak RSS |\n"
+        "|---|---|---|---|---|\n" + "\n".join(drain_rows) + "\n\n"
+        f"**Throughput {drain_speedup:.2f}x with {many['workers']} worker processes.**\n\n"
         "Where the time goes (median seconds per product between consecutive timeline steps):\n\n"
         f"| step | {sequential['name']} | {concurrent['name']} |\n|---|---|---|\n"
         + "\n".join(_step_rows([sequential, concurrent]))
@@ -495,10 +521,11 @@ def main(argv: list[str] | None = None) -> None:
     with BenchStack() as stack:
         sequential = run(stack, products, 1, "sequential")
         concurrent = run(stack, products, args.workers, "concurrent")
+        drained = [run(stack, products, n, f"drain-{n}", drain=True) for n in (1, args.workers)]
         alone = functions_alone(stack, products[0])
     bare = bare_import_rss()
     floor = decode_floor(products[0][1])
-    body = report(load, args.photos, concurrent, sequential, alone, bare, floor)
+    body = report(load, args.photos, concurrent, sequential, drained, alone, bare, floor)
     print(body)
     if not args.no_write:
         write_section("Pipeline under load", body)

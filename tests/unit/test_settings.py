@@ -22,6 +22,9 @@ OUTSIDE = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_METRICS_DISABLED",
+    # glibc: large blocks are mapped and given back when freed (the OCR's and the cut-out's peaks
+    # otherwise stay resident; BENCHMARKS.md, Pipeline under load).
+    "MALLOC_MMAP_THRESHOLD_",
 }
 LOCAL_ONLY = {"EVENT_QUEUE_PREFIX"}  # the local event runtime's queues (infra/local)
 READERS = ("required", "secret", "configured", "value", "model_path")
