@@ -347,6 +347,18 @@ def timeline_codes(seller: Any, product_id: str) -> list[str]:
     return [event["code"] for event in product(seller, product_id)["events"] or []]
 
 
+def published_once(seller: Any, product_id: str, sandbox: Any, item_id: str, row: Row) -> None:
+    """The end of a scenario that sells one product: one MercadoLibre item, each milestone once, and
+    the audit clean (its counts go into the report's row)."""
+    assert sandbox.items(seller, product_id) == [item_id]
+    codes = timeline_codes(seller, product_id)
+    for code in ("PHOTOS_RECEIVED", "LISTING_READY", "PUBLISHED"):
+        assert codes.count(code) == 1, (code, codes)
+    found = audit(seller, product_id, sandbox)
+    row.duplicated, row.lost, row.completed = found.duplicated, found.lost, 1
+    assert found.problems == []
+
+
 @dataclass
 class Audit:
     duplicated: int
