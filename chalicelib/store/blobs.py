@@ -45,12 +45,24 @@ def upload_form(key: str, content_type: str, max_bytes: int, now: datetime) -> d
     }
 
 
-def download_link(key: str) -> str:
-    return str(
-        _signer().generate_presigned_url(
-            "get_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=DOWNLOAD_LINK_SECONDS
+class Links:
+    """Short-lived GET links for one answer. A key asked for twice (the main picture's photo is also in
+    the list of photos) is signed once and gets the same link."""
+
+    def __init__(self) -> None:
+        self._signed: dict[str, str] = {}
+
+    def __call__(self, key: str) -> str:
+        if key not in self._signed:
+            self._signed[key] = self._sign(key)
+        return self._signed[key]
+
+    def _sign(self, key: str) -> str:
+        return str(
+            _signer().generate_presigned_url(
+                "get_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=DOWNLOAD_LINK_SECONDS
+            )
         )
-    )
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,19 @@ row, or a read for a product the caller does not own, shows up here.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import requests
 from pynamodb.connection.base import Connection
 
+from chalicelib.store import blobs
 from tests.selling import OATLY, through_images
 
 TABLE = {
@@ -67,3 +72,29 @@ def test_another_sellers_product_costs_one_read_and_reads_nothing_of_it(
         answer = stranger.call("GET", f"/products/{product_id}")
     assert answer.status_code == 404, answer.json
     assert calls == [("GetItem", "products")]  # keyed by the stranger's own user id: not found
+
+
+def test_each_link_is_signed_once_and_opens_its_object(
+    processed: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seller, product_id = processed
+    signed: Counter[str] = Counter()
+    sign = blobs.Links._sign
+
+    def counted(self: blobs.Links, key: str) -> str:
+        signed[key] += 1
+        return sign(self, key)
+
+    monkeypatch.setattr(blobs.Links, "_sign", counted)
+    opened = seller.call("GET", f"/products/{product_id}").json
+    main = opened["main_picture"]
+    photo = next(image for image in opened["images"] if image["image_id"] == main["image_id"])
+    # The main picture's photo is in the list too: one key, one signature, one link.
+    assert main["original_url"] == photo["url"]
+    links = set(re.findall(r'"(http[^"]+X-Amz-Signature=[^"]+)"', json.dumps(opened)))
+    # the main picture and its thumbnail, and each photo with its thumbnail
+    assert len(links) == 2 + 2 * len(opened["images"]) == len(signed)
+    assert set(signed.values()) == {1}, signed
+    for link in links:
+        fetched = requests.get(link, timeout=10)
+        assert fetched.status_code == 200 and fetched.content.startswith(b"\xff\xd8"), link  # a JPEG
