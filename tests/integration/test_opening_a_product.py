@@ -95,6 +95,7 @@ def test_each_link_is_signed_once_and_opens_its_object(
     # the main picture and its thumbnail, and each photo with its thumbnail
     assert len(links) == 2 + 2 * len(opened["images"]) == len(signed)
     assert set(signed.values()) == {1}, signed
+    assert blobs._scope(os.environ["MEDIA_BUCKET"]) is not None  # signed by the API, not link by link
     for link in links:
         fetched = requests.get(link, timeout=10)
         assert fetched.status_code == 200 and fetched.content.startswith(b"\xff\xd8"), link  # a JPEG
