@@ -116,7 +116,7 @@ bench-images: $(STAMP) models
 	$(BIN)/python -m bench.images
 bench-cold-start: $(STAMP)
 	$(BIN)/python -m bench.cold_start
-bench-api: $(STAMP)
+bench-api: $(STAMP) models
 	$(BIN)/python -m bench.api_load
 bench-cost: $(STAMP) models
 	$(BIN)/python -m bench.cost

@@ -32,7 +32,7 @@ from chalicelib.domain.product import ProductStatus
 from chalicelib.domain.records import ListingVersion, Product
 from chalicelib.domain.sites import currency_of
 from chalicelib.marketplace import catalog, items
-from chalicelib.products import ProductDetail, get, owned
+from chalicelib.products import ProductDetail, detail, get, owned
 
 
 @dataclass(frozen=True)
@@ -302,9 +302,9 @@ class ItemChange:
 
 
 def opened(user_id: str, product_id: str) -> ProductDetail:
-    """The product as the seller opens it: with its item's status read back from MercadoLibre."""
-    items.refresh(owned(user_id, product_id))
-    return get(user_id, product_id)
+    """The product as the seller opens it: with its item's status read back from MercadoLibre. The
+    product is read once: the refresh hands back the row it wrote, or the one it was given."""
+    return detail(items.refresh(owned(user_id, product_id)))
 
 
 def change_item(user_id: str, product_id: str, change: ItemChange) -> ProductDetail:

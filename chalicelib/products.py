@@ -51,8 +51,14 @@ def owned(user_id: str, product_id: str) -> Product:
 
 
 def get(user_id: str, product_id: str) -> ProductDetail:
-    product = owned(user_id, product_id)
-    return ProductDetail(product, store.images.of(product_id), events=timeline.events_of(product_id))
+    return detail(owned(user_id, product_id))
+
+
+def detail(product: Product) -> ProductDetail:
+    """The product (already read through its owner) with its photos and its timeline."""
+    return ProductDetail(
+        product, store.images.of(product.product_id), events=timeline.events_of(product.product_id)
+    )
 
 
 def list_products(user_id: str, **filters: Any) -> tuple[list[Product], str | None]:

@@ -101,11 +101,12 @@ def account_out(account: MarketplaceAccount) -> MarketplaceAccountOut:
 
 def product_out(detail: ProductDetail) -> ProductOut:
     """A product with its photos (and their upload forms, or its timeline, when the detail has them)."""
-    return _product_out(detail.product, detail.images, detail.upload_forms, detail.events)
+    return _product_out(detail.product, detail.images, detail.upload_forms, detail.events, blobs.Links())
 
 
 def products_page(products: list[Product], cursor: str | None) -> ProductPage:
-    return ProductPage(items=[_product_out(p, None, {}, None) for p in products], next=cursor)
+    link = blobs.Links()
+    return ProductPage(items=[_product_out(p, None, {}, None, link) for p in products], next=cursor)
 
 
 def _product_out(
@@ -113,6 +114,7 @@ def _product_out(
     images: list[Image] | None,
     upload_forms: dict[str, dict[str, Any]],
     events: list[Event] | None,
+    link: blobs.Links,
 ) -> ProductOut:
     current = product.pictures_revision == product.revision
     chosen = product.chosen_main_image_id if current else None
@@ -126,9 +128,9 @@ def _product_out(
         title=product.title,
         confidence=product.confidence,
         confidence_band=band(product.confidence) if product.confidence is not None else None,
-        thumbnail_url=blobs.download_link(product.thumbnail_key) if product.thumbnail_key else None,
+        thumbnail_url=link(product.thumbnail_key) if product.thumbnail_key else None,
         main_image_id=main,
-        main_picture=_main_picture_out(product, images) if current and images is not None else None,
+        main_picture=_main_picture_out(product, images, link) if current and images is not None else None,
         current_version=product.current_version,
         paused=product.paused,
         item=ItemOut(**{k: v for k, v in product.item.items() if k in ItemOut.model_fields})
@@ -137,21 +139,21 @@ def _product_out(
         attention=Reason(**product.attention) if product.attention else None,
         created_at=product.created_at,
         updated_at=product.updated_at,
-        images=[_image_out(image, main, upload_forms.get(image.image_id)) for image in images]
+        images=[_image_out(image, main, upload_forms.get(image.image_id), link) for image in images]
         if images is not None
         else None,
         events=[event_out(event) for event in events] if events is not None else None,
     )
 
 
-def _main_picture_out(product: Product, images: list[Image]) -> MainPicture | None:
+def _main_picture_out(product: Product, images: list[Image], link: blobs.Links) -> MainPicture | None:
     original = next((i for i in images if i.image_id == product.chosen_main_image_id), None)
     if not product.main_picture_key or original is None:
         return None
     about = product.main_picture or {}
     return MainPicture(
-        url=blobs.download_link(product.main_picture_key),
-        original_url=blobs.download_link(original.original_key),
+        url=link(product.main_picture_key),
+        original_url=link(original.original_key),
         image_id=original.image_id,
         reason=Reason(**(product.main_choice or {"code": "UNKNOWN", "message": ""})),
         provider=str(about.get("provider", "")),
@@ -177,7 +179,7 @@ def _fallback(about: dict[str, Any]) -> Reason | None:
     )
 
 
-def _image_out(image: Image, main_id: str | None, form: dict[str, Any] | None) -> ImageOut:
+def _image_out(image: Image, main_id: str | None, form: dict[str, Any] | None, link: blobs.Links) -> ImageOut:
     return ImageOut(
         image_id=image.image_id,
         position=image.position,
@@ -190,8 +192,8 @@ def _image_out(image: Image, main_id: str | None, form: dict[str, Any] | None) -
         bytes=image.bytes,
         rejection=Reason(**image.rejection) if image.rejection else None,
         quality=PhotoQuality(**image.quality) if image.quality else None,
-        url=blobs.download_link(image.original_key) if image.status == "accepted" else None,
-        thumbnail_url=blobs.download_link(image.thumbnail_key) if image.thumbnail_key else None,
+        url=link(image.original_key) if image.status == "accepted" else None,
+        thumbnail_url=link(image.thumbnail_key) if image.thumbnail_key else None,
         upload=UploadForm(**form) if form else None,
     )
 
