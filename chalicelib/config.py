@@ -156,6 +156,13 @@ SETTINGS = {
             Source.STAGE,
             needed_by=frozenset({"images"}),
         ),
+        # Two suit one process with the cores to itself; the local event runtime gives each of its
+        # worker processes its share instead (spinning threads on a busy core only burn it).
+        Setting(
+            "INFERENCE_THREADS",
+            "threads per onnxruntime inference (the local remover, the local writer's OCR)",
+            default="2",
+        ),
         Setting("TOKENS_LOCAL_KEY", "seals MercadoLibre tokens where there is no KMS key", Source.LOCAL),
         # A current model from Google's models and deprecations pages (README: Gemini), one the price
         # table in chalicelib/providers/gemini.py prices.

@@ -120,8 +120,8 @@ def _cached_session(path: str) -> Any:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    # Small thread pools: the images function may cut several photos side by side.
-    options.intra_op_num_threads = 2
+    # INFERENCE_THREADS: 2 for a process alone; a local worker process gets its share of the cores.
+    options.intra_op_num_threads = int(config.value("INFERENCE_THREADS") or 2)
     options.inter_op_num_threads = 1
     # No memory arena: it keeps the peak of one inference reserved for the life of the process.
     options.enable_cpu_mem_arena = False

@@ -104,9 +104,11 @@ class HandlerFailed(Exception):
 _WORKER_APP: Chalice | None = None
 
 
-def _start_worker(app_spec: str) -> None:
+def _start_worker(app_spec: str, inference_threads: int) -> None:
     """A worker process: loads the app once, leaves stopping to the runtime, and dies with it."""
     global _WORKER_APP
+    # Its share of the cores for onnxruntime, unless the environment says otherwise.
+    os.environ.setdefault("INFERENCE_THREADS", str(inference_threads))
     # Ctrl-C and `make run`'s SIGTERM reach the whole process group: the runtime decides when a
     # worker stops (after its running step), so the worker ignores them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -151,7 +153,7 @@ class WorkerProcesses:
             self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self.app_spec,),
+            initargs=(self.app_spec, max(1, (os.cpu_count() or 1) // self.processes)),
         )
 
     def invoke(self, handler_name: str, event: dict[str, Any], timeout_seconds: int) -> None:

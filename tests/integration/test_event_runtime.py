@@ -212,3 +212,6 @@ def test_worker_processes_run_the_steps_and_a_worker_killed_mid_step_costs_one_r
     assert s3.list_objects_v2(Bucket=bucket, Prefix="died/in/die.jpg")["KeyCount"] == 1
     [a_pid], [die_pid] = ran("in/a.jpg"), ran("in/die.jpg")
     assert str(os.getpid()) not in (a_pid, die_pid)
+    # Each of the two workers has its share of the cores for onnxruntime.
+    given = s3.get_object(Bucket=bucket, Key=f"ran/in/a.jpg/{a_pid}")["Body"].read().decode()
+    assert given == str(max(1, (os.cpu_count() or 1) // 2))

@@ -14,6 +14,7 @@ from typing import Any
 
 from PIL import Image, ImageChops
 
+from chalicelib.config import value
 from chalicelib.domain.search import fold
 from chalicelib.providers.listing import ListingWriterFailed, Photo
 
@@ -114,8 +115,8 @@ def _cached_engine(models: str) -> tuple[Any, str]:
             "Global.use_cls": False,
             "Det.model_path": str(paths["Det"]),
             "Rec.model_path": str(paths["Rec"]),
-            # Small thread pools, as the background remover's: several photos may be read side by side.
-            "EngineConfig.onnxruntime.intra_op_num_threads": 2,
+            # As the background remover's: INFERENCE_THREADS, a local worker process's share of the cores.
+            "EngineConfig.onnxruntime.intra_op_num_threads": int(value("INFERENCE_THREADS") or 2),
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
     )
