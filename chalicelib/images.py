@@ -65,8 +65,10 @@ def process_images_job(key: str, remaining_ms: Callable[[], int] | None = None) 
     timeline.record(
         product.product_id, "images", "REMOVING_BACKGROUND", "removing the background", percent=40
     )
+    main_bytes = photos.pop(choice.image_id)
+    photos.clear()  # the others' bytes are not needed at the cut-out, the step's memory peak
     try:
-        picture, about = _main_picture(photos[choice.image_id], remaining_ms)
+        picture, about = _main_picture(main_bytes, remaining_ms)
     except BackgroundRemovalFailed as error:
         pipeline.fail(product, "images", error.code, str(error), {}, revision)
         return
