@@ -199,34 +199,27 @@ class ObjectChanged(Exception):
 
 def read(key: str, etag: str | None = None) -> bytes:
     """The object's bytes; with `etag`, exactly those bytes or ObjectChanged (S3's If-Match)."""
-    return read_tagged(key, etag)[0]
-
-
-def read_tagged(key: str, etag: str | None = None) -> tuple[bytes, str]:
-    """The object's bytes and their ETag (with `etag`: only if it still is that one)."""
-    extra = {"IfMatch": etag} if etag else {}
-    try:
-        answer = get_s3().get_object(Bucket=_bucket(), Key=key, **extra)
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("PreconditionFailed", "412"):
-            raise ObjectChanged(key) from None
-        raise
-    return bytes(answer["Body"].read()), str(answer["ETag"])
+    return bytes(_get(key, etag)["Body"].read())
 
 
 def read_hashed(key: str, etag: str) -> tuple[bytes, str]:
     """The object's bytes, only if it still is `etag`, and their SHA-256 computed as they arrive."""
+    digest, data = hashlib.sha256(), bytearray()
+    for chunk in _get(key, etag)["Body"].iter_chunks(_CHUNK_BYTES):
+        digest.update(chunk)
+        data += chunk
+    return bytes(data), digest.hexdigest()
+
+
+def _get(key: str, etag: str | None) -> Any:
+    """S3's GetObject answer (with `etag`: only if the object still is that one, else ObjectChanged)."""
+    extra = {"IfMatch": etag} if etag else {}
     try:
-        answer = get_s3().get_object(Bucket=_bucket(), Key=key, IfMatch=etag)
+        return get_s3().get_object(Bucket=_bucket(), Key=key, **extra)
     except ClientError as error:
         if error.response["Error"]["Code"] in ("PreconditionFailed", "412"):
             raise ObjectChanged(key) from None
         raise
-    digest, data = hashlib.sha256(), bytearray()
-    for chunk in answer["Body"].iter_chunks(_CHUNK_BYTES):
-        digest.update(chunk)
-        data += chunk
-    return bytes(data), digest.hexdigest()
 
 
 def write(key: str, data: bytes, content_type: str) -> None:
