@@ -7,7 +7,7 @@
  */
 import type { Page } from '@playwright/test';
 import { writeFileSync } from 'node:fs';
-import { Effort, expect, expectFocusInSight, limits, newSeller, pattern, photos, SMALL_PHOTO, test, within, words, writeEffort, type Language } from './support';
+import { Effort, expect, expectFocusInSight, limits, newSeller, pattern, photos, press, SMALL_PHOTO, test, within, words, writeEffort, type Language } from './support';
 
 type Site = 'MLA' | 'MLB';
 /** The seller's MercadoLibre site: the listing is written in its language, whatever the panel's. */
@@ -142,7 +142,7 @@ test('a seller lists a product from photos to a published item', async ({ page, 
   // The seller writes the title; the save is confirmed.
   const mine = language === 'es' ? 'Yogur Valio Vainilla Cremoso 1 Kg' : 'Iogurte Valio Baunilha Cremoso 1 Kg';
   await title.fill(mine);
-  await page.getByRole('button', { name: t('common.save') }).click();
+  await press(page, page.getByRole('button', { name: t('common.save') })); // in the bar stuck to the bottom
   await expect(page.getByText(t('product.save.saved'))).toBeVisible();
 
   // Reorder: the first photo goes down one place; the product reprocesses by itself.
@@ -193,7 +193,7 @@ test('a seller lists a product from photos to a published item', async ({ page, 
   await expect(page.getByText(t('publish.check.ok'))).toBeVisible();
   await expect(page.getByText(price)).toBeVisible(); // the preview, in the site's currency
   await shot('publish');
-  await page.getByRole('button', { name: t('publish.submit') }).click();
+  await press(page, page.getByRole('button', { name: t('publish.submit') })); // the bar's button, pressed as a person does
   await expect(page.getByRole('heading', { name: t('publish.published.title') })).toBeVisible({ timeout: PIPELINE });
   const permalink = page.getByRole('link', { name: t('publish.published.open') });
   await expect(permalink).toHaveAttribute('href', host);

@@ -195,6 +195,21 @@ export async function expectFocusInSight(page: Page, what: string): Promise<void
 }
 
 /**
+ * A press as a person makes it: the pointer goes down, a few frames pass, then it comes up where it
+ * went down. Playwright's click sends both at once; a page that moves between them (a focus handler
+ * scrolling the pressed button away) loses a person's press, and this one with it.
+ */
+export async function press(page: Page, target: Locator): Promise<void> {
+  await target.scrollIntoViewIfNeeded();
+  const box = await target.boundingBox();
+  if (!box) throw new Error('nothing to press: the target is not on screen');
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(done)))));
+  await page.mouse.up();
+}
+
+/**
  * The seller's effort, counted as the test acts for them: a tap is 2 s, a typed character 0.3 s
  * (the issue's yardstick). Typing into a field is one tap to reach it plus its characters. Picking
  * photos is one tap on our button; the phone's own picker is counted apart (`picked`), the same in

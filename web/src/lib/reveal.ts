@@ -19,9 +19,14 @@ export function coverage(field: Box, bars: Box[], visibleBottom: number, margin 
   return field.bottom > limit ? field.bottom - limit + margin : 0;
 }
 
-/** The bars stuck to the bottom of the screen (marked `data-bar`) that are showing now. */
-function bars(): Box[] {
+/**
+ * The bars stuck to the bottom of the screen (marked `data-bar`) that are showing now, but for the
+ * one holding `element`: its own bar never covers it. (Counting it scrolled a pressed button away
+ * between the pointer's down and up, and the press was lost.)
+ */
+function barsOver(element: Element): Box[] {
   return [...document.querySelectorAll<HTMLElement>('[data-bar]')]
+    .filter((bar) => !bar.contains(element))
     .map((bar) => bar.getBoundingClientRect())
     .filter((box) => box.height > 0);
 }
@@ -31,7 +36,7 @@ export function keepInSight(element: Element | null): void {
   if (!element || element === document.body) return;
   const viewport = window.visualViewport;
   const visibleBottom = viewport ? viewport.offsetTop + viewport.height : window.innerHeight;
-  const by = coverage(element.getBoundingClientRect(), bars(), visibleBottom);
+  const by = coverage(element.getBoundingClientRect(), barsOver(element), visibleBottom);
   if (by > 0) window.scrollBy({ top: by });
 }
 
