@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -226,7 +227,17 @@ class EmulatorStack:
         return planned
 
     def apply(self) -> dict[str, Any]:
-        self.run(self.applied, "apply", "-no-color", "-auto-approve", *self._vars())
+        try:
+            self.run(self.applied, "apply", "-no-color", "-auto-approve", *self._vars())
+        except EmulatorStackError as error:
+            made = lost_creations(str(error))
+            if not made:
+                raise
+            # The table exists and only this apply could have made it: a CreateTable whose answer
+            # was lost and sent again (seen once in a fresh-clone run). Take it into the state, go on.
+            for address, name in made:
+                self.run(self.applied, "import", "-no-color", *self._vars(), address, name)
+            self.run(self.applied, "apply", "-no-color", "-auto-approve", *self._vars())
         outputs = json.loads(self.run(self.applied, "output", "-json", capture=True))
         return {name: entry["value"] for name, entry in outputs.items()}
 
@@ -270,6 +281,19 @@ class EmulatorStack:
 
     def destroy(self) -> None:
         self.run(self.applied, "destroy", "-no-color", "-auto-approve", *self._vars())
+
+
+# Terraform's words when a table it is creating is there already, and the resource it was creating.
+_ALREADY_THERE = re.compile(
+    r"ResourceInUseException: Table already exists: (?P<name>[\w.-]+)"
+    r".*?with (?P<address>aws_dynamodb_table\.\w+),",
+    re.DOTALL,
+)
+
+
+def lost_creations(output: str) -> list[tuple[str, str]]:
+    """(resource address, table name) of every table an apply failed to create because it exists."""
+    return [(m["address"], m["name"]) for m in _ALREADY_THERE.finditer(output)]
 
 
 def planned_resources(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -8,7 +8,10 @@ import pytest
 
 from infra.deploy.emulator import (
     EDGE_FILES,
+    EmulatorStack,
+    EmulatorStackError,
     edge_stand_in,
+    lost_creations,
     provider_override,
     requirements_problem,
     without_edge,
@@ -64,3 +67,43 @@ def test_the_applied_root_drops_only_the_edge_and_reads_it_from_the_stand_in() -
     assert set(endpoints.values()) == {"http://127.0.0.1:4566"} and {"s3", "lambda", "ssm", "sts"} <= set(
         endpoints
     )
+
+
+# What `terraform apply` printed in a fresh-clone run (tests/e2e/test_stack_in_emulator.py).
+ALREADY_THERE = """Error: creating AWS DynamoDB Table (intellipost-dev-products): operation error DynamoDB: \
+CreateTable, https response error StatusCode: 400, RequestID: lJgws58t, ResourceInUseException: Table \
+already exists: intellipost-dev-products
+
+  with aws_dynamodb_table.products,
+  on tables.tf line 5, in resource "aws_dynamodb_table" "products":
+   5: resource "aws_dynamodb_table" "products" {
+"""
+
+
+def test_a_table_whose_creation_answer_was_lost_is_imported_and_the_apply_goes_on(tmp_path: Path) -> None:
+    calls: list[tuple[str, ...]] = []
+
+    class Scripted(EmulatorStack):
+        def run(self, root: Path, *args: str, capture: bool = False) -> str:
+            calls.append(args[:1] + tuple(a for a in args[1:] if not a.startswith("-")))
+            if args[0] == "apply" and len([c for c in calls if c[0] == "apply"]) == 1:
+                raise EmulatorStackError(f"`terraform apply` in applied/ failed: {ALREADY_THERE}")
+            return '{"api_url": {"value": "http://x"}}' if args[0] == "output" else ""
+
+    assert Scripted(tmp_path, "http://127.0.0.1:1", "dev").apply() == {"api_url": "http://x"}
+    assert calls == [
+        ("apply",),
+        ("import", "aws_dynamodb_table.products", "intellipost-dev-products"),
+        ("apply",),
+        ("output",),
+    ]
+
+
+def test_any_other_failed_apply_is_said_as_it_is(tmp_path: Path) -> None:
+    class Failing(EmulatorStack):
+        def run(self, root: Path, *args: str, capture: bool = False) -> str:
+            raise EmulatorStackError("`terraform apply` in applied/ failed: Error: creating Lambda Function")
+
+    with pytest.raises(EmulatorStackError, match="creating Lambda Function"):
+        Failing(tmp_path, "http://127.0.0.1:1", "dev").apply()
+    assert lost_creations("ResourceInUseException: Table is being updated") == []
