@@ -149,6 +149,9 @@ def cli_config(mirror: Path) -> str:
 """
 
 
+APPLY_ATTEMPTS = 3  # an apply, and two more after adopting what a lost answer left behind
+
+
 @dataclass
 class EmulatorStack:
     """Two roots in `folder`: `full/` exactly as `make deploy` lays it out (planned), `applied/` the
@@ -227,17 +230,19 @@ class EmulatorStack:
         return planned
 
     def apply(self) -> dict[str, Any]:
-        try:
-            self.run(self.applied, "apply", "-no-color", "-auto-approve", *self._vars())
-        except EmulatorStackError as error:
-            made = lost_creations(str(error))
-            if not made:
-                raise
-            # The table exists and only this apply could have made it: a CreateTable whose answer
-            # was lost and sent again (seen once in a fresh-clone run). Take it into the state, go on.
-            for address, name in made:
-                self.run(self.applied, "import", "-no-color", *self._vars(), address, name)
-            self.run(self.applied, "apply", "-no-color", "-auto-approve", *self._vars())
+        for attempt in range(APPLY_ATTEMPTS):
+            try:
+                self.run(self.applied, "apply", "-no-color", "-auto-approve", *self._vars())
+                break
+            except EmulatorStackError as error:
+                made = lost_creations(str(error))
+                if not made or attempt == APPLY_ATTEMPTS - 1:
+                    raise
+                # It exists and only this apply could have made it: a create whose answer was lost
+                # and sent again (a table, a function's alias: seen in fresh-clone runs on a busy
+                # machine). Take it into the state and go on.
+                for address, import_id in made:
+                    self.run(self.applied, "import", "-no-color", *self._vars(), address, import_id)
         outputs = json.loads(self.run(self.applied, "output", "-json", capture=True))
         return {name: entry["value"] for name, entry in outputs.items()}
 
@@ -283,17 +288,34 @@ class EmulatorStack:
         self.run(self.applied, "destroy", "-no-color", "-auto-approve", *self._vars())
 
 
-# Terraform's words when a table it is creating is there already, and the resource it was creating.
-_ALREADY_THERE = re.compile(
-    r"ResourceInUseException: Table already exists: (?P<name>[\w.-]+)"
-    r".*?with (?P<address>aws_dynamodb_table\.\w+),",
-    re.DOTALL,
+# Terraform's words when something it is creating is there already (a create whose answer was lost
+# and that the SDK sent again), the resource it was creating, and the id `terraform import` takes.
+_ALREADY_THERE = (
+    re.compile(
+        r"ResourceInUseException: Table already exists: (?P<id>[\w.-]+)"
+        r".*?with (?P<address>aws_dynamodb_table\.[\w-]+),",
+        re.DOTALL,
+    ),
+    # CreateAlias: "Alias already exists: arn:aws:lambda:<region>:<account>:function:<function>:<alias>";
+    # the alias is imported as "<function>/<alias>".
+    re.compile(
+        r"ConflictException: Alias already exists: arn:aws:lambda:[^:]*:[^:]*:function:"
+        r"(?P<function>[\w-]+):(?P<alias>[\w-]+)"
+        r".*?with (?P<address>aws_lambda_alias\.[\w-]+),",
+        re.DOTALL,
+    ),
 )
 
 
 def lost_creations(output: str) -> list[tuple[str, str]]:
-    """(resource address, table name) of every table an apply failed to create because it exists."""
-    return [(m["address"], m["name"]) for m in _ALREADY_THERE.finditer(output)]
+    """(resource address, import id) of everything an apply failed to create because it exists."""
+    found = []
+    for pattern in _ALREADY_THERE:
+        for m in pattern.finditer(output):
+            groups = m.groupdict()
+            made = groups.get("id") or f"{groups['function']}/{groups['alias']}"
+            found.append((m["address"], made))
+    return found
 
 
 def planned_resources(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -80,14 +80,26 @@ already exists: intellipost-dev-products
 """
 
 
-def test_a_table_whose_creation_answer_was_lost_is_imported_and_the_apply_goes_on(tmp_path: Path) -> None:
+# And in another: a function's alias (CreateAlias answered 409 on the SDK's second send).
+ALIAS_THERE = """Error: creating Lambda Alias (live): operation error Lambda: CreateAlias, https response \
+error StatusCode: 409, RequestID: cWwMCV8r, api error ConflictException: Alias already exists: \
+arn:aws:lambda:us-east-1:123456789012:function:intellipost-dev:live
+
+  with aws_lambda_alias.api_handler,
+  on chalice.tf.json line 505, in resource.aws_lambda_alias.api_handler:
+ 505:       },
+"""
+
+
+def test_what_a_lost_creation_answer_left_behind_is_imported_and_the_apply_goes_on(tmp_path: Path) -> None:
     calls: list[tuple[str, ...]] = []
+    failures = [ALREADY_THERE, ALIAS_THERE]  # the first apply, then the second
 
     class Scripted(EmulatorStack):
         def run(self, root: Path, *args: str, capture: bool = False) -> str:
             calls.append(args[:1] + tuple(a for a in args[1:] if not a.startswith("-")))
-            if args[0] == "apply" and len([c for c in calls if c[0] == "apply"]) == 1:
-                raise EmulatorStackError(f"`terraform apply` in applied/ failed: {ALREADY_THERE}")
+            if args[0] == "apply" and failures:
+                raise EmulatorStackError(f"`terraform apply` in applied/ failed: {failures.pop(0)}")
             return '{"api_url": {"value": "http://x"}}' if args[0] == "output" else ""
 
     assert Scripted(tmp_path, "http://127.0.0.1:1", "dev").apply() == {"api_url": "http://x"}
@@ -95,8 +107,21 @@ def test_a_table_whose_creation_answer_was_lost_is_imported_and_the_apply_goes_o
         ("apply",),
         ("import", "aws_dynamodb_table.products", "intellipost-dev-products"),
         ("apply",),
+        ("import", "aws_lambda_alias.api_handler", "intellipost-dev/live"),
+        ("apply",),
         ("output",),
     ]
+
+
+def test_an_apply_that_keeps_finding_leftovers_stops_and_says_so(tmp_path: Path) -> None:
+    class Endless(EmulatorStack):
+        def run(self, root: Path, *args: str, capture: bool = False) -> str:
+            if args[0] == "apply":
+                raise EmulatorStackError(f"`terraform apply` in applied/ failed: {ALIAS_THERE}")
+            return ""
+
+    with pytest.raises(EmulatorStackError, match="Alias already exists"):
+        Endless(tmp_path, "http://127.0.0.1:1", "dev").apply()
 
 
 def test_any_other_failed_apply_is_said_as_it_is(tmp_path: Path) -> None:
