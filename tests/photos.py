@@ -20,7 +20,12 @@ def grocery_photo(
     product: str = "Oatly-Oat-Milk", shot: str = "001", scale: int = 3, fmt: str = "JPEG"
 ) -> bytes:
     with Image.open(GROCERY / product / f"{product}_{shot}.jpg") as original:
-        photo = original.convert("RGB")
+        return upscaled(original, scale, fmt)
+
+
+def upscaled(original: Image.Image, scale: int = 3, fmt: str = "JPEG") -> bytes:
+    """A small dataset photo made uploadable: Lanczos `scale`x, encoded as a phone would."""
+    photo = original.convert("RGB")
     if scale != 1:
         photo = photo.resize((photo.width * scale, photo.height * scale), Image.Resampling.LANCZOS)
     out = io.BytesIO()
