@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from chalicelib import clock, config, store, timeline
+from chalicelib.domain.confidence import Confidence
 from chalicelib.domain.jobs import JOB_TYPES, Approval, ImagesJob, Job, JobPhoto, PublishJob
 from chalicelib.domain.keys import job_key
 from chalicelib.domain.product import ProductStatus, can_move, move
@@ -245,6 +246,14 @@ def ready_or_publish(product: Product, version: ListingVersion) -> bool:
         return True
     seller = store.sellers.get(product.user_id)
     if seller is None or not seller.auto_publish or version.overall < seller.publish_threshold:
+        return True
+    if Confidence.from_json(version.confidence).rests_on_a_guess:
+        attention = {
+            "code": "AUTO_PUBLISH_HELD",
+            "message": "not published by itself: the brand or the category is a guess, check them",
+            "params": {"confidence": version.overall},
+        }
+        store.products.change(written, attention=attention)
         return True
     price = (version.facts.get("price") or {}).get("value")
     quantity = (version.facts.get("quantity") or {}).get("value") or seller.default_quantity

@@ -28,6 +28,10 @@ def band(confidence: float) -> Band:
 
 # A named category with a rival falls below 0.7, where the seller is told to check it.
 RIVAL_PENALTY = 0.25
+# A fact below this is a guess (read by OCR alone, or a word the seller did not mark as the brand):
+# a listing resting on a guess is never green, and never publishes by itself.
+SURE_FACT = 0.9
+GUESSES = frozenset(("BRAND_UNSURE", "CATEGORY_UNSURE"))
 WEIGHTS = {"category": 0.25, "attributes": 0.3, "title": 0.15, "description": 0.1, "main_image": 0.2}
 
 
@@ -55,6 +59,11 @@ class Confidence:
 
     def to_json(self) -> dict[str, Any]:
         return {"overall": self.overall, "parts": self.parts, "reasons": [asdict(r) for r in self.reasons]}
+
+    @property
+    def rests_on_a_guess(self) -> bool:
+        """A brand or a category the evidence does not settle: the seller checks it before it is listed."""
+        return any(reason.code in GUESSES for reason in self.reasons)
 
 
 def _overall(parts: dict[str, float]) -> float:
@@ -87,10 +96,46 @@ def listing_confidence(
     description_problems: int,
     templated_description: bool,
     main_image_quality: float | None,
+    brand: tuple[str, float] | None = None,
+    brand_withheld: tuple[str, bool] | None = None,
 ) -> Confidence:
-    """0-1 overall and per part; every low part says why, in words a seller can act on."""
+    """0-1 overall and per part; every low part says why, in words a seller can act on.
+
+    `brand`: the brand and how sure its evidence is; `brand_withheld`: what was not taken for the
+    brand, and whether the seller typed it (the photos do not print it) or one photo showed it (not
+    legible on the others). A guessed brand or a disputed category keeps the listing out of green,
+    whatever the other parts say."""
     reasons: list[Reason] = []
-    if category < 0.7:
+    guessed = False
+    if brand is not None and brand[1] < SURE_FACT:
+        guessed = True
+        reasons.append(
+            Reason(
+                "title",
+                "BRAND_UNSURE",
+                f"the brand '{brand[0]}' was read from the photos, not confirmed: check it",
+                {"brand": brand[0]},
+            )
+        )
+    if brand is None and brand_withheld is not None:
+        word, typed = brand_withheld
+        if typed:
+            reason = Reason(
+                "title",
+                "BRAND_NOT_ON_PHOTOS",
+                f"'{word}' is not printed on the photos: if it is the brand, write 'marca {word}'",
+                {"word": word},
+            )
+        else:
+            reason = Reason(
+                "title",
+                "BRAND_NOT_LEGIBLE",
+                f"the brand is not legible: '{word}' was read on one photo only; add the brand to your line",
+                {"word": word},
+            )
+        reasons.append(reason)
+    if category < RED_BELOW:
+        guessed = True
         reasons.append(
             Reason("category", "CATEGORY_UNSURE", "check the category: the prediction is not sure")
         )
@@ -99,11 +144,13 @@ def listing_confidence(
     if missing:
         reasons.append(_missing_attributes(missing))
     title = 1.0
-    if not title_has_brand:
+    if not title_has_brand and not brand_withheld:
         title -= 0.3
         reasons.append(
             Reason("title", "TITLE_WITHOUT_BRAND", "the brand is unknown: add it to the title if it has one")
         )
+    elif not title_has_brand:
+        title -= 0.3
     if title_problems:
         title -= 0.4
         reasons.append(Reason("title", "TITLE_RULES", "the title breaks MercadoLibre's rules: edit it"))
@@ -132,7 +179,8 @@ def listing_confidence(
         "main_image": image,
     }
     parts = {name: round(max(0.0, min(1.0, value)), 4) for name, value in parts.items()}
-    return Confidence(_overall(parts), parts, reasons)
+    overall = _overall(parts)
+    return Confidence(min(overall, GREEN_ABOVE) if guessed else overall, parts, reasons)
 
 
 def after_seller_edit(base: Confidence, edited: set[str], missing: list[str], required: int) -> Confidence:
@@ -142,7 +190,12 @@ def after_seller_edit(base: Confidence, edited: set[str], missing: list[str], re
         if name in edited:
             parts[name] = 1.0
     parts["attributes"] = round(1 - len(missing) / required, 4) if required else 1.0
-    reasons = [r for r in base.reasons if r.part not in edited and r.code != "REQUIRED_ATTRIBUTES_MISSING"]
+    # The brand is in the title and in the sheet: the seller saving either has seen it.
+    checked = edited | ({"title"} if "attributes" in edited else set())
+    reasons = [r for r in base.reasons if r.part not in checked and r.code != "REQUIRED_ATTRIBUTES_MISSING"]
     if missing:
         reasons.append(_missing_attributes(missing))
-    return Confidence(_overall(parts), parts, reasons)
+    edited_confidence = Confidence(_overall(parts), parts, reasons)
+    if edited_confidence.rests_on_a_guess:
+        return Confidence(min(edited_confidence.overall, GREEN_ABOVE), parts, reasons)
+    return edited_confidence

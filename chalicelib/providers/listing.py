@@ -40,6 +40,9 @@ class ProductFacts:
     price: Fact | None = None  # from the prompt only ("$ 4500"): for auto-publish
     quantity: Fact | None = None  # from the prompt only ("3 unidades")
     packaging_text: list[str] = field(default_factory=list)  # readable text found on the product
+    # Facts left empty for want of evidence, with what was not enough and where it came from:
+    # {"brand": Fact("frescos", "prompt")} (a word the photos do not print), or one photo's word.
+    withheld: dict[str, Fact] = field(default_factory=dict)
 
 
 class PhotoGone(Exception):

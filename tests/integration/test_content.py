@@ -90,16 +90,25 @@ def test_the_sellers_edited_fields_survive_a_regeneration(api, sandbox) -> None:
 
 
 @pytest.mark.parametrize(
-    ("prompt", "default_quantity", "connected", "status"),
+    ("prompt", "default_quantity", "connected", "status", "waiting"),
     [
-        ("leche de avena 1 litro $ 4500 x3", None, True, "publishing"),
-        ("leche de avena 1 litro $ 4500", 2, True, "publishing"),  # quantity from the seller's default
-        ("leche de avena 1 litro", None, True, "ready"),  # no price: waits, saying why
-        ("leche de avena 1 litro $ 4500 x3", None, False, "ready"),  # no account: waits, saying why
+        ("leche de avena Oatly 1 litro $ 4500 x3", None, True, "publishing", None),
+        # quantity from the seller's default
+        ("leche de avena marca oatly 1 litro $ 4500", 2, True, "publishing", None),
+        ("leche de avena Oatly 1 litro", None, True, "ready", "AUTO_PUBLISH_WAITING"),  # no price
+        (
+            "leche de avena Oatly 1 litro $ 4500 x3",
+            None,
+            False,
+            "ready",
+            "AUTO_PUBLISH_WAITING",
+        ),  # no account
+        # The brand only read from the photos is a guess: above the threshold, still not listed by itself.
+        ("leche de avena 1 litro $ 4500 x3", None, True, "ready", "AUTO_PUBLISH_HELD"),
     ],
 )
 def test_auto_publish_above_the_sellers_threshold(
-    api, sandbox, prompt, default_quantity, connected, status
+    api, sandbox, prompt, default_quantity, connected, status, waiting
 ) -> None:  # type: ignore[no-untyped-def]
 
     seller, product, images_job = ingested(api, OATLY, prompt)
@@ -120,7 +129,7 @@ def test_auto_publish_above_the_sellers_threshold(
         )
         assert published == [f"jobs/publish/{product['product_id']}/1.json"]
     else:
-        assert stored.attention["code"] == "AUTO_PUBLISH_WAITING" and published == []
+        assert stored.attention["code"] == waiting and published == []
 
 
 def test_a_failed_provider_leaves_the_last_good_version_current(api, sandbox, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.confidence import RED_BELOW, category_confidence, listing_confidence
+from chalicelib.domain.confidence import (
+    RED_BELOW,
+    Band,
+    Confidence,
+    after_seller_edit,
+    band,
+    category_confidence,
+    listing_confidence,
+)
 from chalicelib.domain.listing_rules import (
     description_problems,
     normalise_value,
@@ -253,3 +261,46 @@ def test_the_content_step_is_less_sure_of_a_category_when_the_top_two_disagree(
     assert [a["id"] for a in alternatives] == list(answer.category_ids[1:])
     assert score == category_confidence(named=True, rival=not sure)
     assert (score >= RED_BELOW) is sure
+
+
+def _scored(**evidence: object) -> Confidence:
+    base: dict[str, object] = {
+        "category": 0.9,
+        "required": ["BRAND"],
+        "filled": {"BRAND"},
+        "title_problems": 0,
+        "title_has_brand": True,
+        "description_problems": 0,
+        "templated_description": False,
+        "main_image_quality": 0.95,
+    }
+    return listing_confidence(**{**base, **evidence})  # type: ignore[arg-type]
+
+
+def test_a_listing_resting_on_a_guess_is_never_green_whatever_else_it_has() -> None:
+    sure = _scored(brand=("Tropicana", 0.97))
+    assert band(sure.overall) is Band.GREEN and not sure.rests_on_a_guess
+    read = _scored(brand=("Tropicana", 0.75))  # read by OCR alone, every other part perfect
+    assert band(read.overall) is Band.YELLOW and read.rests_on_a_guess
+    assert [(r.code, r.params) for r in read.reasons] == [("BRAND_UNSURE", {"brand": "Tropicana"})]
+    disputed = _scored(brand=("Tropicana", 0.97), category=category_confidence(named=True, rival=True))
+    assert band(disputed.overall) is not Band.GREEN and disputed.rests_on_a_guess
+    # Without the cap both would have been green: the cap is what keeps them out.
+    assert read.parts == sure.parts
+
+
+def test_a_seller_word_not_printed_is_said_and_how_to_make_it_the_brand() -> None:
+    withheld = _scored(title_has_brand=False, brand_withheld=("cepita", True))
+    assert [(r.code, r.params) for r in withheld.reasons] == [("BRAND_NOT_ON_PHOTOS", {"word": "cepita"})]
+    assert "marca cepita" in withheld.reasons[0].message
+    one_photo = _scored(title_has_brand=False, brand_withheld=("Oddlygood", False))
+    assert [(r.code, r.params) for r in one_photo.reasons] == [("BRAND_NOT_LEGIBLE", {"word": "Oddlygood"})]
+
+
+def test_the_seller_saving_the_title_or_the_sheet_has_checked_the_brand() -> None:
+    read = _scored(brand=("Tropicana", 0.75))
+    for edited in ({"title"}, {"attributes"}):
+        checked = after_seller_edit(read, edited, [], 1)
+        assert not checked.rests_on_a_guess and band(checked.overall) is Band.GREEN
+    untouched = after_seller_edit(read, {"description"}, [], 1)
+    assert untouched.rests_on_a_guess and band(untouched.overall) is Band.YELLOW

@@ -151,7 +151,7 @@ def test_the_logo_seen_on_several_photos_beats_big_generic_words_and_shelf_text(
         box("SOYA", 0.12, "a"),
         box("alpro", 0.11, "a"),
         box("ORIGINAL", 0.04, "a"),
-        box("ProViva ProViva", 0.03, "a"),
+        box("ProViva ProViva", 0.13, "a"),  # shelf text, larger than the logo on this photo
         box("SOYA", 0.13, "b"),
         box("alpro", 0.14, "b"),
         box("EKO", 0.05, "b"),
@@ -173,9 +173,30 @@ def test_the_sellers_word_is_strong_evidence() -> None:
 
 
 def test_a_word_of_the_product_phrase_describes_the_product_not_its_maker() -> None:
-    boxes = [box("Mango", 0.16, "a"), box("Valio", 0.07, "a"), box("MANGO", 0.15, "b")]
-    assert brand_candidates(boxes)[0].name == "Mango"
-    assert brand_candidates(boxes, product_words=["yogur", "de", "mango"])[0].name == "Valio"
+    boxes = [box("Guanabana", 0.16, "a"), box("Valio", 0.07, "a"), box("GUANABANA", 0.15, "b")]
+    assert brand_candidates(boxes)[0].name == "Guanabana"
+    assert brand_candidates(boxes, product_words=["yogur", "de", "guanabana"])[0].name == "Valio"
+
+
+def test_the_logo_is_sized_against_the_lines_that_could_name_a_maker() -> None:
+    # The flavour printed three times larger than the logo does not make the logo small.
+    boxes = [box("Vanilj", 0.14, "a"), box("Valio", 0.06, "a"), box("Jomimar", 0.04, "a", 0.77)]
+    best = brand_candidates(boxes)[0]
+    assert best.name == "Valio" and best.score >= 0.8
+
+
+def test_a_word_on_one_photo_of_several_with_text_is_said_but_not_taken_for_the_brand() -> None:
+    # A neighbour on the shelf, or noise: printed on one photo while two others have text.
+    boxes = [box("Oddlygood", 0.1, "a"), box("MJOLK", 0.05, "b"), box("1 L", 0.05, "c")]
+    facts = read_facts(parse_prompt("leche de avena 1 litro", "MLA"), boxes)
+    assert facts.brand is None
+    withheld = facts.withheld["brand"]
+    assert (withheld.value, withheld.source) == ("Oddlygood", "photo:a")
+    # The same word on two photos agrees with itself; on the only photo with text it is all there is.
+    twice = read_facts(parse_prompt("leche de avena 1 litro", "MLA"), [*boxes, box("Oddlygood", 0.1, "b")])
+    assert twice.brand is not None and twice.brand.value == "Oddlygood" and twice.withheld == {}
+    alone = read_facts(parse_prompt("leche de avena 1 litro", "MLA"), boxes[:1])
+    assert alone.brand is not None and alone.brand.value == "Oddlygood"
 
 
 def test_misreads_of_one_word_count_together() -> None:
@@ -199,6 +220,31 @@ def test_generic_packaging_words(word: str) -> None:
     assert is_generic(word)
 
 
+@pytest.mark.parametrize(
+    ("prompt", "product", "unmarked"),
+    [
+        ("yogur de soja arandanos 750 g", "Yogur de soja arandanos", "arandanos"),
+        ("crema agria 300 ml", "Crema agria", "agria"),
+        ("limones frescos 1 kg", "Limones frescos", "frescos"),
+        ("jugo de manzana cepita", "Jugo de manzana cepita", "cepita"),
+    ],
+)
+def test_a_word_the_photos_do_not_print_and_the_seller_did_not_mark_is_never_the_brand(
+    prompt: str, product: str, unmarked: str
+) -> None:
+    printed = [box("Tropicana", 0.14, "a"), box("1L", 0.05, "a")]
+    facts = read_facts(parse_prompt(prompt, "MLA"), printed)
+    # The packaging's brand instead, read (not confirmed), and the seller's word back in the product.
+    assert facts.brand is not None and (facts.brand.value, facts.brand.source) == ("Tropicana", "photo:a")
+    assert facts.brand.confidence < 0.9
+    assert facts.product is not None and facts.product.value == product
+    assert facts.withheld == {"brand": Fact(unmarked, "prompt", confidence=0.8)}
+    nothing_printed = read_facts(parse_prompt(prompt, "MLA"), [])
+    assert nothing_printed.brand is None and nothing_printed.withheld == facts.withheld
+    # Before any photo is read the word is only the prompt's guess.
+    assert parse_prompt(prompt, "MLA").facts.brand == Fact(unmarked.capitalize(), "prompt", confidence=0.8)
+
+
 @pytest.mark.parametrize("word", ["Tropicana", "Valio", "Arla", "Oatly", "Bravo", "alpro"])
 def test_names_are_not_generic(word: str) -> None:
     assert not is_generic(word)
@@ -209,8 +255,11 @@ def test_a_brand_in_the_prompt_beats_ocr_and_ocr_confirms_it() -> None:
     confirmed = read_facts(parse_prompt("jugo de manzana tropicana 1 litro", "MLA"), boxes)
     assert confirmed.brand == Fact("Tropicana", "prompt", confidence=0.97)
     assert confirmed.specs["volume"].confidence == 0.97  # the package says 1 L too
-    overruled = read_facts(parse_prompt("jugo de manzana cepita", "MLA"), boxes)
-    assert overruled.brand == Fact("Cepita", "prompt", confidence=0.8)
+    # The seller marking the word as a name ("marca", or a capital) makes it theirs, printed or not.
+    for prompt in ("jugo de manzana marca cepita", "jugo de manzana Cepita"):
+        overruled = read_facts(parse_prompt(prompt, "MLA"), boxes)
+        assert overruled.brand == Fact("Cepita", "prompt", confidence=0.9)
+        assert overruled.withheld == {}
     found = read_facts(parse_prompt("jugo de manzana", "MLA"), boxes)
     assert found.brand is not None and (found.brand.value, found.brand.source) == ("Tropicana", "photo:a")
     assert found.specs["volume"] == Fact("1", "photo:a", "l", 0.6)

@@ -15,6 +15,7 @@ from chalicelib.providers.local_writer.confidence import (
     OCR_SEEN_TWICE,
     PROMPT_CONFIRMED,
     PROMPT_GUESSED,
+    PROMPT_STATED,
 )
 from chalicelib.providers.local_writer.ocr import TextBox
 from chalicelib.providers.local_writer.wording import title_word
@@ -30,6 +31,8 @@ class BrandCandidate:
     confidence: float
     source: str  # "photo:<image_id>" of its largest appearance
     in_prompt: bool  # the seller typed it too
+    photos: int = 1  # how many photos print it
+    photos_with_text: int = 1  # how many photos had any text to read
 
 
 @dataclass
@@ -67,21 +70,32 @@ def brand_candidates(
     """
     slot = [fold(w) for w in brand_slot]
     described = [fold(w) for w in product_words if fold(w) not in FUNCTION_WORDS]
+
+    def names(box: TextBox) -> list[str]:
+        """The words of a line that could name a maker: not a number, not a packaging word."""
+        words = [w.strip(".,:;!?¡¿'\"()*®™") for w in box.text.split()]
+        return [
+            word
+            for word in words
+            if re.fullmatch(r"[a-z]{3,}", fold(word))
+            and not is_generic(word)
+            and not any(_similar(fold(word), d) >= 0.75 for d in described)
+        ]
+
+    # Sizes are relative to the photo's largest line that could name a maker: the flavour printed
+    # larger than the logo ("Vanilj" over "Valio") says nothing about the logo.
     tallest: dict[str, float] = {}
     for box in boxes:
-        tallest[box.image_id] = max(tallest.get(box.image_id, 0.0), box.height)
-    photos_with_text = max(1, len(tallest))
+        if box.score >= MIN_BRAND_SCORE and names(box):
+            tallest[box.image_id] = max(tallest.get(box.image_id, 0.0), box.height)
+    photos_with_text = max(1, len({box.image_id for box in boxes}))
     seen: dict[str, _Seen] = {}
     for box in boxes:
         if box.score < MIN_BRAND_SCORE:
             continue
-        words = [w.strip(".,:;!?¡¿'\"()*®™") for w in box.text.split()]
-        for word in words:
+        words = box.text.split()
+        for word in names(box):
             folded = fold(word)
-            if not re.fullmatch(r"[a-z]{3,}", folded) or is_generic(word):
-                continue
-            if any(_similar(folded, d) >= 0.75 for d in described):
-                continue
             entry = seen.setdefault(folded, _Seen([], set(), {}))
             entry.forms.append(word)
             entry.photos.add(box.image_id)
@@ -111,7 +125,9 @@ def brand_candidates(
         margin = max(0.0, score - rival) / score if score else 0.0
         ceiling = OCR_SEEN_TWICE if photos > 1 else OCR_SEEN_ONCE
         confidence = PROMPT_CONFIRMED if in_prompt else round(ceiling * score * (0.6 + 0.4 * margin), 2)
-        candidates.append(BrandCandidate(name, score, confidence, source, in_prompt))
+        candidates.append(
+            BrandCandidate(name, score, confidence, source, in_prompt, photos, photos_with_text)
+        )
     return candidates
 
 
@@ -149,26 +165,39 @@ def _similar(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b).ratio()
 
 
-def _calm(word: str) -> str:
-    """A brand as sellers write it: "BRAVO" and "alpro" capitalised, "ProViva" kept."""
-    if word.isupper() or word.islower():
-        return word.capitalize()
-    return word
+def _calm(name: str) -> str:
+    """A brand as sellers write it: "BRAVO" and "alpro" capitalised, "ProViva" kept, word by word."""
+    return " ".join(w.capitalize() if w.isupper() or w.islower() else w for w in name.split())
+
+
+def legible(candidate: BrandCandidate) -> bool:
+    """Printed on two photos, or on the only one with text."""
+    return candidate.photos >= min(2, candidate.photos_with_text)
 
 
 def brand_and_model(
-    brand_slot: list[str], candidates: list[BrandCandidate]
+    brand_slot: list[str],
+    candidates: list[BrandCandidate],
+    *,
+    marked: bool = True,
+    photos_read: bool = False,
 ) -> tuple[Fact | None, Fact | None]:
-    """The brand the seller typed (confirmed when the packaging shows it too), else the packaging's."""
+    """The brand the seller typed (confirmed when the packaging shows it too), else the packaging's.
+
+    Once photos were read, a word the seller did not mark as a name ("marca arla", "Arla") is a brand
+    only if the packaging prints it: otherwise it describes the product ("yogur de soja arandanos",
+    "limones frescos") and the brand comes from the packaging, if anywhere. The packaging's brand
+    must agree across photos (printed on two, where two have text): one photo's word is as often a
+    neighbour on the shelf or noise as it is the logo."""
     confirmed = next((c for c in candidates if c.in_prompt), None)
     if confirmed is not None:
         at = next((i for i, w in enumerate(brand_slot) if _similar(fold(w), fold(confirmed.name)) >= 0.8), 0)
         brand = Fact(_calm(brand_slot[at]), "prompt", confidence=PROMPT_CONFIRMED)
         model_words = brand_slot[at + 1 :]
-    elif brand_slot:
-        brand = Fact(_calm(brand_slot[0]), "prompt", confidence=PROMPT_GUESSED)
+    elif brand_slot and (marked or not photos_read):
+        brand = Fact(_calm(brand_slot[0]), "prompt", confidence=PROMPT_STATED if marked else PROMPT_GUESSED)
         model_words = brand_slot[1:]
-    elif candidates:
+    elif candidates and legible(candidates[0]):
         best = candidates[0]
         brand = Fact(best.name, best.source, confidence=best.confidence)
         model_words = []

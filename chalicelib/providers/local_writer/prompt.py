@@ -21,6 +21,7 @@ from chalicelib.providers.local_writer.words import (
     JOINERS,
 )
 
+BRAND_MARKERS = frozenset(("marca", "brand"))
 CURRENCY_WORDS = {"r$": "BRL", "reais": "BRL", "brl": "BRL", "us$": "USD", "ars": "ARS", "mxn": "MXN"}
 # A number is only tried from the start of its run (the lookbehind): linear in the text.
 PRICE = re.compile(
@@ -39,6 +40,9 @@ class Prompt:
     product: list[str]  # the leading noun phrase, as typed
     brand_slot: list[str]  # the words after it that name the product: brand, then model
     facts: ProductFacts
+    # The seller marked the slot as a name: "marca arla", or "Arla" capitalised where the product's
+    # words are not. Unmarked, a slot word is a brand only if the photos print it ("limones frescos").
+    marked: bool = False
 
 
 def parse_prompt(prompt: str, site: str) -> Prompt:
@@ -63,13 +67,18 @@ def parse_prompt(prompt: str, site: str) -> Prompt:
     product, rest = _product_phrase(words)
     colour = next((c for c in map(_colour, rest) if c), None)
     slot: list[str] = []
-    for word in rest[1:] if rest[:1] == [""] else rest:
+    rest = rest[1:] if rest[:1] == [""] else rest
+    marked = bool(rest) and fold(rest[0]) in BRAND_MARKERS
+    rest = rest[1:] if marked else rest
+    for word in rest:
         folded = fold(word)
         if not word or folded in FUNCTION_WORDS or folded in CONDITIONS or _colour(word):
             break  # a sentence, or the end of the names: what follows is not a brand or a model
         if slot or word.isalpha():  # a brand is a word: "4g" in "celular 4g motorola" is not one
             slot.append(word)
-    brand, model = brand_and_model(slot, [])
+    capitalised = bool(slot) and slot[0][:1].isupper() and not all(w[:1].isupper() for w in product)
+    marked = marked or capitalised
+    brand, model = brand_and_model(slot, [], marked=marked)
     facts = ProductFacts(
         brand=brand,
         model=model,
@@ -82,7 +91,7 @@ def parse_prompt(prompt: str, site: str) -> Prompt:
         price=price,
         quantity=quantity,
     )
-    return Prompt(product, slot, facts)
+    return Prompt(product, slot, facts, marked)
 
 
 def _colour(word: str) -> str | None:

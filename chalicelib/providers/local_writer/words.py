@@ -54,5 +54,8 @@ GENERIC_WORDS = DESCRIPTORS | word_set(
     mjolk dryck havre havredryck apelsin vanilj jordgubb jordgubbar hallon ekologisk eko farsk farska
     fett mellanmjolk standardmjolk laktosfri berikad naturell socker utan med och svensk svenska
     sverige originalet fruktdryck filmjolk graddfil bra pris jfr
+    pomelo pomelos mandarina mandarinas arandano arandanos anana pina mango durazno ciruela kiwi
+    grapefruit mandarin blueberry pineapple smooth golden mild creamy eco bio
+    grapefrukt mandarin blabar sommar billigt fraiche kvarg
     """
 )
