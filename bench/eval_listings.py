@@ -208,8 +208,8 @@ class Evaluation:
             verdict = "right"
         else:
             verdict = "wrong"
-        # A word of the seller's line taken for the brand when it is not the brand.
-        prompt_words = {fold(w) for w in product.prompt.split()} - {fold(product.brand or "")}
+        # A word of the seller's line taken for the brand when it is no part of the brand.
+        prompt_words = {fold(w) for w in product.prompt.split()} - set(fold(product.brand or "").split())
         specs = draft.facts.specs
         facts_right = facts_wrong = 0
         for key, expected in product.facts.items():
@@ -332,9 +332,10 @@ def _labelled(outcomes: list[Outcome], missing: list[str]) -> str:
     ]
     summary = [
         "| split | products | brand right / empty / wrong (of branded) | prompt word as brand | no-brand "
-        "products left empty | category right | product type right | facts right / wrong | green | green "
-        "and right (precision) | wrong but green | s per product |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "products left empty | category right | product type right | facts right / wrong | right when "
+        "resting on a guess / when not | green | green and right (precision) | wrong but green | "
+        "s per product |",
+        "|" + "---|" * 13,
     ]
     tables = []
     for split, typed, label in splits:
@@ -353,14 +354,16 @@ def _labelled(outcomes: list[Outcome], missing: list[str]) -> str:
             f"{sum(o.brand == 'empty' for o in loose)}/{len(loose)} | "
             f"{sum(o.category for o in chosen)}/{len(chosen)} | "
             f"{sum(o.product_type for o in chosen)}/{len(chosen)} | "
-            f"{sum(o.facts_right for o in chosen)} / {sum(o.facts_wrong for o in chosen)} | {len(green)} | "
+            f"{sum(o.facts_right for o in chosen)} / {sum(o.facts_wrong for o in chosen)} | "
+            f"{_share([o for o in chosen if o.draft.confidence.rests_on_a_guess])} / "
+            f"{_share([o for o in chosen if not o.draft.confidence.rests_on_a_guess])} | {len(green)} | "
             f"{precision} | {len(green) - right_green} | "
             f"{sum(o.seconds for o in chosen) / len(chosen):.1f} |"
         )
         reliability = ["| confidence | listings | right |", "|---|---|---|"]
         for low, high in BUCKETS:
             bucket = [o for o in chosen if low <= o.confidence < high]
-            share = f"{sum(o.right for o in bucket)}/{len(bucket)}" if bucket else "-"
+            share = _share(bucket) if bucket else "-"
             reliability.append(f"| {low:.2f}-{min(high, 1.0):.2f} | {len(bucket)} | {share} |")
         rows = [
             "| product | prompt | brand found | category | confidence | right |",
@@ -383,6 +386,11 @@ def _labelled(outcomes: list[Outcome], missing: list[str]) -> str:
         + "\n\n"
         + "\n\n".join(tables)
     )
+
+
+def _share(outcomes: list[Outcome]) -> str:
+    """How many of these listings are right."""
+    return f"{sum(o.right for o in outcomes)}/{len(outcomes)}"
 
 
 def _row(o: Outcome) -> str:

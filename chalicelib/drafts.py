@@ -114,8 +114,10 @@ def compose_listing(
         description_problems=len(description_problems(description)),
         templated_description=usage.provider == "local" and "description" not in kept,
         main_image_quality=main_quality,
-        brand=None if facts.brand is None else (facts.brand.value, facts.brand.confidence),
-        brand_withheld=_withheld(facts, "brand"),
+        brand=None
+        if facts.brand is None
+        else (facts.brand.value, facts.brand.confidence, facts.brand.source == "prompt"),
+        brand_withheld=facts.withheld["brand"].value if "brand" in facts.withheld else None,
     )
     usage = dataclasses.replace(usage, milliseconds=round((time.perf_counter() - started) * 1000, 1))
     return Draft(
@@ -130,12 +132,6 @@ def compose_listing(
         confidence,
         usage,
     )
-
-
-def _withheld(facts: ProductFacts, name: str) -> tuple[str, bool] | None:
-    """What was held back for `name`, and whether the seller typed it (else the photos showed it)."""
-    fact = facts.withheld.get(name)
-    return None if fact is None else (fact.value, fact.source == "prompt")
 
 
 def _category(

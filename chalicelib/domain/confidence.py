@@ -31,7 +31,7 @@ RIVAL_PENALTY = 0.25
 # A fact below this is a guess (read by OCR alone, or a word the seller did not mark as the brand):
 # a listing resting on a guess is never green, and never publishes by itself.
 SURE_FACT = 0.9
-GUESSES = frozenset(("BRAND_UNSURE", "CATEGORY_UNSURE"))
+GUESSES = frozenset(("BRAND_UNSURE", "BRAND_NOT_ON_PHOTOS", "CATEGORY_UNSURE"))
 WEIGHTS = {"category": 0.25, "attributes": 0.3, "title": 0.15, "description": 0.1, "main_image": 0.2}
 
 
@@ -96,44 +96,44 @@ def listing_confidence(
     description_problems: int,
     templated_description: bool,
     main_image_quality: float | None,
-    brand: tuple[str, float] | None = None,
-    brand_withheld: tuple[str, bool] | None = None,
+    brand: tuple[str, float, bool] | None = None,
+    brand_withheld: str | None = None,
 ) -> Confidence:
     """0-1 overall and per part; every low part says why, in words a seller can act on.
 
-    `brand`: the brand and how sure its evidence is; `brand_withheld`: what was not taken for the
-    brand, and whether the seller typed it (the photos do not print it) or one photo showed it (not
-    legible on the others). A guessed brand or a disputed category keeps the listing out of green,
-    whatever the other parts say."""
+    `brand`: the brand, how sure its evidence is, and whether the seller typed it (else the photos
+    showed it); `brand_withheld`: a word one photo showed that was not enough to be the brand. A
+    guessed brand or a disputed category keeps the listing out of green, whatever the other parts say."""
     reasons: list[Reason] = []
     guessed = False
     if brand is not None and brand[1] < SURE_FACT:
         guessed = True
-        reasons.append(
-            Reason(
-                "title",
-                "BRAND_UNSURE",
-                f"the brand '{brand[0]}' was read from the photos, not confirmed: check it",
-                {"brand": brand[0]},
-            )
-        )
-    if brand is None and brand_withheld is not None:
-        word, typed = brand_withheld
+        name, _, typed = brand
         if typed:
             reason = Reason(
                 "title",
                 "BRAND_NOT_ON_PHOTOS",
-                f"'{word}' is not printed on the photos: if it is the brand, write 'marca {word}'",
-                {"word": word},
+                f"the brand '{name}' is not printed on the photos: check it (write 'marca {name}' if it is)",
+                {"brand": name},
             )
         else:
             reason = Reason(
                 "title",
-                "BRAND_NOT_LEGIBLE",
-                f"the brand is not legible: '{word}' was read on one photo only; add the brand to your line",
-                {"word": word},
+                "BRAND_UNSURE",
+                f"the brand '{name}' was read from the photos, not confirmed: check it",
+                {"brand": name},
             )
         reasons.append(reason)
+    if brand is None and brand_withheld is not None:
+        reasons.append(
+            Reason(
+                "title",
+                "BRAND_NOT_LEGIBLE",
+                f"the brand is not legible: '{brand_withheld}' was read on one photo only; add the brand "
+                "to your line",
+                {"word": brand_withheld},
+            )
+        )
     if category < RED_BELOW:
         guessed = True
         reasons.append(

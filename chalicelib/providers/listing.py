@@ -41,7 +41,7 @@ class ProductFacts:
     quantity: Fact | None = None  # from the prompt only ("3 unidades")
     packaging_text: list[str] = field(default_factory=list)  # readable text found on the product
     # Facts left empty for want of evidence, with what was not enough and where it came from:
-    # {"brand": Fact("frescos", "prompt")} (a word the photos do not print), or one photo's word.
+    # {"brand": Fact("Oddlygood", "photo:a")}, a word printed on one photo of several.
     withheld: dict[str, Fact] = field(default_factory=dict)
 
 

@@ -12,7 +12,7 @@ from tests.selling import OATLY, keys, through_images
 
 
 def listed(api: Any, sandbox: Any) -> tuple[Any, str]:
-    seller, product_id, job = through_images(api, OATLY)
+    seller, product_id, job = through_images(api, OATLY, "leche de avena marca oatly 1 litro")
     process_content_job(job)
     return seller, product_id
 

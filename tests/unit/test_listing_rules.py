@@ -278,27 +278,29 @@ def _scored(**evidence: object) -> Confidence:
 
 
 def test_a_listing_resting_on_a_guess_is_never_green_whatever_else_it_has() -> None:
-    sure = _scored(brand=("Tropicana", 0.97))
+    sure = _scored(brand=("Tropicana", 0.97, True))
     assert band(sure.overall) is Band.GREEN and not sure.rests_on_a_guess
-    read = _scored(brand=("Tropicana", 0.75))  # read by OCR alone, every other part perfect
+    read = _scored(brand=("Tropicana", 0.75, False))  # read by OCR alone, every other part perfect
     assert band(read.overall) is Band.YELLOW and read.rests_on_a_guess
     assert [(r.code, r.params) for r in read.reasons] == [("BRAND_UNSURE", {"brand": "Tropicana"})]
-    disputed = _scored(brand=("Tropicana", 0.97), category=category_confidence(named=True, rival=True))
+    typed = _scored(brand=("Cepita", 0.8, True))  # the seller's unmarked word, not on the photos
+    assert band(typed.overall) is Band.YELLOW and typed.rests_on_a_guess
+    assert [(r.code, r.params) for r in typed.reasons] == [("BRAND_NOT_ON_PHOTOS", {"brand": "Cepita"})]
+    assert "marca Cepita" in typed.reasons[0].message
+    disputed = _scored(brand=("Tropicana", 0.97, True), category=category_confidence(named=True, rival=True))
     assert band(disputed.overall) is not Band.GREEN and disputed.rests_on_a_guess
     # Without the cap both would have been green: the cap is what keeps them out.
-    assert read.parts == sure.parts
+    assert read.parts == typed.parts == sure.parts
 
 
-def test_a_seller_word_not_printed_is_said_and_how_to_make_it_the_brand() -> None:
-    withheld = _scored(title_has_brand=False, brand_withheld=("cepita", True))
-    assert [(r.code, r.params) for r in withheld.reasons] == [("BRAND_NOT_ON_PHOTOS", {"word": "cepita"})]
-    assert "marca cepita" in withheld.reasons[0].message
-    one_photo = _scored(title_has_brand=False, brand_withheld=("Oddlygood", False))
+def test_a_word_on_one_photo_only_is_said_and_the_brand_asked_for() -> None:
+    one_photo = _scored(title_has_brand=False, brand_withheld="Oddlygood")
     assert [(r.code, r.params) for r in one_photo.reasons] == [("BRAND_NOT_LEGIBLE", {"word": "Oddlygood"})]
+    assert not one_photo.rests_on_a_guess  # no brand is no guess: the listing lacks one, and says so
 
 
 def test_the_seller_saving_the_title_or_the_sheet_has_checked_the_brand() -> None:
-    read = _scored(brand=("Tropicana", 0.75))
+    read = _scored(brand=("Tropicana", 0.75, False))
     for edited in ({"title"}, {"attributes"}):
         checked = after_seller_edit(read, edited, [], 1)
         assert not checked.rests_on_a_guess and band(checked.overall) is Band.GREEN

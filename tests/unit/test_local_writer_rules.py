@@ -221,28 +221,29 @@ def test_generic_packaging_words(word: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("prompt", "product", "unmarked"),
+    ("prompt", "product"),
     [
-        ("yogur de soja arandanos 750 g", "Yogur de soja arandanos", "arandanos"),
-        ("crema agria 300 ml", "Crema agria", "agria"),
-        ("limones frescos 1 kg", "Limones frescos", "frescos"),
-        ("jugo de manzana cepita", "Jugo de manzana cepita", "cepita"),
+        ("yogur de soja arandanos 750 g", "Yogur de soja arandanos"),
+        ("crema agria 300 ml", "Crema agria"),
+        ("limones frescos 1 kg", "Limones frescos"),
+        ("mangos maduros", "Mangos maduros"),
     ],
 )
-def test_a_word_the_photos_do_not_print_and_the_seller_did_not_mark_is_never_the_brand(
-    prompt: str, product: str, unmarked: str
-) -> None:
-    printed = [box("Tropicana", 0.14, "a"), box("1L", 0.05, "a")]
-    facts = read_facts(parse_prompt(prompt, "MLA"), printed)
-    # The packaging's brand instead, read (not confirmed), and the seller's word back in the product.
+def test_a_word_that_describes_the_product_is_never_its_brand(prompt: str, product: str) -> None:
+    printed = [box("Tropicana", 0.14, "a"), box("1L", 0.05, "b"), box("Tropicana", 0.12, "b")]
+    parsed = parse_prompt(prompt, "MLA")
+    assert parsed.brand_slot == [] and parsed.facts.brand is None
+    facts = read_facts(parsed, printed)
+    assert facts.product is not None and facts.product.value == product
+    # The packaging's brand instead, read (not confirmed).
     assert facts.brand is not None and (facts.brand.value, facts.brand.source) == ("Tropicana", "photo:a")
     assert facts.brand.confidence < 0.9
-    assert facts.product is not None and facts.product.value == product
-    assert facts.withheld == {"brand": Fact(unmarked, "prompt", confidence=0.8)}
-    nothing_printed = read_facts(parse_prompt(prompt, "MLA"), [])
-    assert nothing_printed.brand is None and nothing_printed.withheld == facts.withheld
-    # Before any photo is read the word is only the prompt's guess.
-    assert parse_prompt(prompt, "MLA").facts.brand == Fact(unmarked.capitalize(), "prompt", confidence=0.8)
+
+
+def test_the_sellers_unmarked_word_stays_theirs_but_unproven_until_printed() -> None:
+    printed = [box("Tropicana", 0.14, "a"), box("1L", 0.05, "a")]
+    unmarked = read_facts(parse_prompt("leche de avena oatly 1 litro", "MLA"), printed)
+    assert unmarked.brand == Fact("Oatly", "prompt", confidence=0.8)
 
 
 @pytest.mark.parametrize("word", ["Tropicana", "Valio", "Arla", "Oatly", "Bravo", "alpro"])
@@ -259,7 +260,6 @@ def test_a_brand_in_the_prompt_beats_ocr_and_ocr_confirms_it() -> None:
     for prompt in ("jugo de manzana marca cepita", "jugo de manzana Cepita"):
         overruled = read_facts(parse_prompt(prompt, "MLA"), boxes)
         assert overruled.brand == Fact("Cepita", "prompt", confidence=0.9)
-        assert overruled.withheld == {}
     found = read_facts(parse_prompt("jugo de manzana", "MLA"), boxes)
     assert found.brand is not None and (found.brand.value, found.brand.source) == ("Tropicana", "photo:a")
     assert found.specs["volume"] == Fact("1", "photo:a", "l", 0.6)

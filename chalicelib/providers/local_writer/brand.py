@@ -180,21 +180,19 @@ def brand_and_model(
     candidates: list[BrandCandidate],
     *,
     marked: bool = True,
-    photos_read: bool = False,
 ) -> tuple[Fact | None, Fact | None]:
     """The brand the seller typed (confirmed when the packaging shows it too), else the packaging's.
 
-    Once photos were read, a word the seller did not mark as a name ("marca arla", "Arla") is a brand
-    only if the packaging prints it: otherwise it describes the product ("yogur de soja arandanos",
-    "limones frescos") and the brand comes from the packaging, if anywhere. The packaging's brand
-    must agree across photos (printed on two, where two have text): one photo's word is as often a
-    neighbour on the shelf or noise as it is the logo."""
+    The seller's word is sure when the packaging prints it or the seller marked it as a name ("marca
+    arla", "Arla"); otherwise it is their word, not yet proven (a guess the listing says). The
+    packaging's brand must agree across photos (printed on two, where two have text): one photo's
+    word is as often a neighbour on the shelf or noise as it is the logo."""
     confirmed = next((c for c in candidates if c.in_prompt), None)
     if confirmed is not None:
         at = next((i for i, w in enumerate(brand_slot) if _similar(fold(w), fold(confirmed.name)) >= 0.8), 0)
         brand = Fact(_calm(brand_slot[at]), "prompt", confidence=PROMPT_CONFIRMED)
         model_words = brand_slot[at + 1 :]
-    elif brand_slot and (marked or not photos_read):
+    elif brand_slot:
         brand = Fact(_calm(brand_slot[0]), "prompt", confidence=PROMPT_STATED if marked else PROMPT_GUESSED)
         model_words = brand_slot[1:]
     elif candidates and legible(candidates[0]):

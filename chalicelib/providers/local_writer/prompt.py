@@ -16,8 +16,8 @@ from chalicelib.providers.local_writer.words import (
     ADJECTIVE_ENDINGS,
     COLOURS,
     CONDITIONS,
-    DESCRIPTORS,
     FUNCTION_WORDS,
+    GENERIC_WORDS,
     JOINERS,
 )
 
@@ -125,12 +125,21 @@ def _product_phrase(words: list[str]) -> tuple[list[str], list[str]]:
                 break
             phrase += [word, following]
             i += 1
-        elif folded in DESCRIPTORS or (len(folded) > 4 and folded.endswith(ADJECTIVE_ENDINGS)):
+        elif _describes(word):
             phrase.append(word)
         else:
             break
         i += 1
     return phrase, words[i:]
+
+
+def _describes(word: str) -> bool:
+    """A word that says what the product is like, never who makes it: a descriptor or a packaging word
+    (GENERIC_WORDS holds the descriptors) in either number ("frescos", "arandanos", "agria"), or shaped
+    like an adjective ("inalámbricos"). Exact words: the seller typed them, no misread to forgive."""
+    folded = fold(word)
+    singular = {folded, folded[:-1], folded[:-2]} if folded.endswith("s") else {folded}
+    return bool(singular & GENERIC_WORDS) or (len(folded) > 4 and folded.endswith(ADJECTIVE_ENDINGS))
 
 
 def _price(text: str, site: str, taken: list[tuple[int, int]]) -> Fact | None:

@@ -30,6 +30,8 @@ DESCRIPTORS = word_set(
     entera entero descremada descremado semidescremada parcialmente integral natural light original
     clasico clasica tradicional organico organica vegetal sin zero extra premium fresco fresca
     desnatado desnatada semidesnatado inteiro inteira classico organic classic whole skimmed fresh
+    agrio agria maduro madura dulce salado salada picante acido acida suave intenso intensa
+    azedo azeda maduro doce
     """
 )
 # Endings of Spanish and Portuguese adjectives ("inalámbricos", "recargable"): part of the product.

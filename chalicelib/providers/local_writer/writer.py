@@ -17,7 +17,7 @@ from chalicelib.providers.listing import (
     Usage,
 )
 from chalicelib.providers.local_writer.brand import brand_and_model, brand_candidates
-from chalicelib.providers.local_writer.confidence import OCR_SEEN_ONCE, PROMPT_CONFIRMED, PROMPT_GUESSED
+from chalicelib.providers.local_writer.confidence import OCR_SEEN_ONCE, PROMPT_CONFIRMED
 from chalicelib.providers.local_writer.ocr import (
     MIN_TEXT_SCORE,
     TextBox,
@@ -44,7 +44,7 @@ class LocalWriter:
         parsed = parse_prompt(prompt, site)
         boxes: list[TextBox] = []
         model = "rules"
-        facts = read_facts(parsed, boxes, photos_read=False)
+        facts = read_facts(parsed, boxes)
         if photos:
             engine, version = ocr_engine()
             model = f"rapidocr-{version}+rules"
@@ -96,22 +96,13 @@ def settled(facts: ProductFacts) -> bool:
     return confirmed and any(fact.source == "prompt" for fact in facts.specs.values())
 
 
-def read_facts(prompt: Prompt, boxes: list[TextBox], photos_read: bool = True) -> ProductFacts:
+def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
     """The prompt's facts, completed and confirmed by the packaging text."""
     facts = prompt.facts
     candidates = brand_candidates(boxes, prompt.brand_slot, prompt.product)
-    brand, model = brand_and_model(
-        prompt.brand_slot, candidates, marked=prompt.marked, photos_read=photos_read
-    )
+    brand, model = brand_and_model(prompt.brand_slot, candidates, marked=prompt.marked)
     withheld = dict(facts.withheld)
-    product = facts.product
-    if prompt.brand_slot and (brand is None or brand.source != "prompt"):
-        # Not a name after all: the words describe the product, and the seller is told how to say
-        # it is the brand if it is one.
-        withheld["brand"] = Fact(prompt.brand_slot[0], "prompt", confidence=PROMPT_GUESSED)
-        if product is not None:
-            product = replace(product, value=f"{product.value} {' '.join(prompt.brand_slot)}")
-    elif brand is None and candidates:
+    if brand is None and candidates:
         best = candidates[0]  # printed on one photo only: said, not used
         withheld["brand"] = Fact(best.name, best.source, confidence=best.confidence)
     specs = dict(facts.specs)
@@ -128,7 +119,6 @@ def read_facts(prompt: Prompt, boxes: list[TextBox], photos_read: bool = True) -
         facts,
         brand=brand,
         model=model,
-        product=product,
         specs=specs,
         withheld=withheld,
         packaging_text=packaging_text(boxes),
