@@ -34,9 +34,10 @@ from bench.report import write_section
 from chalicelib.content import READ_SIDE
 from chalicelib.domain.confidence import Band, band
 from chalicelib.domain.listing_rules import required_ids, title_problems
+from chalicelib.domain.quality import assess
 from chalicelib.domain.search import fold
 from chalicelib.drafts import Draft, compose_listing
-from chalicelib.imaging import compose_main_picture, full_decode
+from chalicelib.imaging import compose_main_picture, full_decode, measure, reduced_decode
 from chalicelib.marketplace.mercadolibre import MercadoLibreClient, MercadoLibreError
 from chalicelib.providers.listing import Photo
 from chalicelib.providers.local_remover import LocalRemover
@@ -53,8 +54,14 @@ DATASET = os.environ.get(
 )
 SHOTS = ("001", "002", "003")
 REDIRECT = "http://127.0.0.1/eval/callback"
-# Confidence buckets of the reliability table: the seller's bands, red split once more.
-BUCKETS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.85), (0.85, 1.01))
+# Confidence buckets of the reliability table: the seller's bands (green above 0.85, yellow 0.70 to
+# 0.85 inclusive), red split once more.
+BUCKETS = (
+    ("red, under 0.50", 0.0, 0.5),
+    ("red, 0.50-0.70", 0.5, 0.7),
+    ("yellow", 0.7, 0.85),
+    ("green", 0.85, 1.0),
+)
 
 
 class SandboxCategories:
@@ -199,7 +206,13 @@ class Evaluation:
             )
             for n, shot in enumerate(shots)
         ]
-        draft = compose_listing(self.writer, self.categories, product.prompt, photos, "MLA")
+        # The main photo's score, as the images step hands it to the content step.
+        with Image.open(io.BytesIO(shots[0])) as header:
+            size = header.size
+        quality = assess(measure(reduced_decode(shots[0]), *size)).score
+        draft = compose_listing(
+            self.writer, self.categories, product.prompt, photos, "MLA", main_quality=quality
+        )
         seconds = time.perf_counter() - started
         found = draft.facts.brand.value if draft.facts.brand else None
         if found is None:
@@ -361,10 +374,10 @@ def _labelled(outcomes: list[Outcome], missing: list[str]) -> str:
             f"{sum(o.seconds for o in chosen) / len(chosen):.1f} |"
         )
         reliability = ["| confidence | listings | right |", "|---|---|---|"]
-        for low, high in BUCKETS:
-            bucket = [o for o in chosen if low <= o.confidence < high]
+        for name, low, high in BUCKETS:
+            bucket = [o for o in chosen if _in_bucket(o.confidence, low, high)]
             share = _share(bucket) if bucket else "-"
-            reliability.append(f"| {low:.2f}-{min(high, 1.0):.2f} | {len(bucket)} | {share} |")
+            reliability.append(f"| {name} | {len(bucket)} | {share} |")
         rows = [
             "| product | prompt | brand found | category | confidence | right |",
             "|---|---|---|---|---|---|",
@@ -386,6 +399,15 @@ def _labelled(outcomes: list[Outcome], missing: list[str]) -> str:
         + "\n\n"
         + "\n\n".join(tables)
     )
+
+
+def _in_bucket(confidence: float, low: float, high: float) -> bool:
+    """Bands as the seller sees them: green is above 0.85, so 0.85 itself is yellow."""
+    if high == 1.0:
+        return band(confidence) is Band.GREEN
+    if low == 0.7:
+        return band(confidence) is Band.YELLOW
+    return low <= confidence < high
 
 
 def _share(outcomes: list[Outcome]) -> str:

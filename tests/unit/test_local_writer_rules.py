@@ -199,6 +199,15 @@ def test_a_word_on_one_photo_of_several_with_text_is_said_but_not_taken_for_the_
     assert alone.brand is not None and alone.brand.value == "Oddlygood"
 
 
+def test_a_measure_only_one_photo_prints_is_noise_not_a_spec() -> None:
+    # Seen trying a mandarin juice: '28"' read on one photo put a screen size in the title.
+    boxes = [box('Tropicana 28"', 0.1, "a"), box("Tropicana", 0.1, "b"), box("1 L", 0.05, "c")]
+    facts = read_facts(parse_prompt("jugo de mandarina", "MLA"), boxes)
+    assert "screen" not in facts.specs and "volume" not in facts.specs
+    agreed = read_facts(parse_prompt("jugo de mandarina", "MLA"), [*boxes, box("1L", 0.05, "a")])
+    assert agreed.specs["volume"] == Fact("1", "photo:c", "l", 0.6)
+
+
 def test_misreads_of_one_word_count_together() -> None:
     boxes = [box("Valio", 0.07, "a"), box("alio", 0.06, "b"), box("Sommar", 0.065, "b")]
     best = brand_candidates(boxes)[0]

@@ -106,15 +106,22 @@ def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
         best = candidates[0]  # printed on one photo only: said, not used
         withheld["brand"] = Fact(best.name, best.source, confidence=best.confidence)
     specs = dict(facts.specs)
+    # A measure only the photos give must be printed on two of them (where two have text), as a
+    # brand must: one photo's "28\"" on a juice is noise, not its screen.
+    printed: dict[tuple[str, str, str | None], list[Fact]] = {}
     for box in boxes:
         if box.score < MIN_TEXT_SCORE:
             continue
         for key, fact, _ in find_specs(box.text, f"photo:{box.image_id}", OCR_SEEN_ONCE):
             stated = specs.get(key)
             if stated is None:
-                specs[key] = fact
+                printed.setdefault((key, fact.value, fact.unit), []).append(fact)
             elif stated.source == "prompt" and same_measure(stated, fact):
                 specs[key] = replace(stated, confidence=PROMPT_CONFIRMED)
+    with_text = len({box.image_id for box in boxes})
+    for (key, _, _), seen in printed.items():
+        if key not in specs and len({fact.source for fact in seen}) >= min(2, with_text):
+            specs[key] = seen[0]
     return replace(
         facts,
         brand=brand,
