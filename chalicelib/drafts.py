@@ -118,6 +118,7 @@ def compose_listing(
         if facts.brand is None
         else (facts.brand.value, facts.brand.confidence, facts.brand.source == "prompt"),
         brand_withheld=facts.withheld["brand"].value if "brand" in facts.withheld else None,
+        model=None if facts.model is None else (facts.model.value, facts.model.confidence),
     )
     usage = dataclasses.replace(usage, milliseconds=round((time.perf_counter() - started) * 1000, 1))
     return Draft(

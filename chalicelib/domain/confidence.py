@@ -31,7 +31,7 @@ RIVAL_PENALTY = 0.25
 # A fact below this is a guess (read by OCR alone, or a word the seller did not mark as the brand):
 # a listing resting on a guess is never green, and never publishes by itself.
 SURE_FACT = 0.9
-GUESSES = frozenset(("BRAND_UNSURE", "BRAND_NOT_ON_PHOTOS", "CATEGORY_UNSURE"))
+GUESSES = frozenset(("BRAND_UNSURE", "BRAND_NOT_ON_PHOTOS", "MODEL_NOT_ON_PHOTOS", "CATEGORY_UNSURE"))
 WEIGHTS = {"category": 0.25, "attributes": 0.3, "title": 0.15, "description": 0.1, "main_image": 0.2}
 
 
@@ -98,12 +98,14 @@ def listing_confidence(
     main_image_quality: float | None,
     brand: tuple[str, float, bool] | None = None,
     brand_withheld: str | None = None,
+    model: tuple[str, float] | None = None,
 ) -> Confidence:
     """0-1 overall and per part; every low part says why, in words a seller can act on.
 
     `brand`: the brand, how sure its evidence is, and whether the seller typed it (else the photos
-    showed it); `brand_withheld`: a word one photo showed that was not enough to be the brand. A
-    guessed brand or a disputed category keeps the listing out of green, whatever the other parts say."""
+    showed it); `brand_withheld`: a word one photo showed that was not enough to be the brand;
+    `model`: the model and how sure it is. A guessed brand or model or a disputed category keeps the
+    listing out of green, whatever the other parts say."""
     reasons: list[Reason] = []
     guessed = False
     if brand is not None and brand[1] < SURE_FACT:
@@ -124,6 +126,18 @@ def listing_confidence(
                 {"brand": name},
             )
         reasons.append(reason)
+    if model is not None and model[1] < SURE_FACT:
+        # Where the seller's brand ends and the model begins is only their words' order until the
+        # photos print it ("god morgon": brand God, model Morgon, or brand God Morgon?).
+        guessed = True
+        reasons.append(
+            Reason(
+                "title",
+                "MODEL_NOT_ON_PHOTOS",
+                f"the model '{model[0]}' is not printed on the photos: check the brand and the model",
+                {"model": model[0]},
+            )
+        )
     if brand is None and brand_withheld is not None:
         reasons.append(
             Reason(

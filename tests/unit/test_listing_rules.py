@@ -306,3 +306,12 @@ def test_the_seller_saving_the_title_or_the_sheet_has_checked_the_brand() -> Non
         assert not checked.rests_on_a_guess and band(checked.overall) is Band.GREEN
     untouched = after_seller_edit(read, {"description"}, [], 1)
     assert untouched.rests_on_a_guess and band(untouched.overall) is Band.YELLOW
+
+
+def test_where_the_typed_brand_ends_is_a_guess_until_the_photos_print_the_model() -> None:
+    # "jugo de manzana god morgon": "GOD" is printed, "Morgon" (split "MOR" / "GON") is not.
+    split = _scored(brand=("God", 0.97, True), model=("Morgon", 0.8))
+    assert band(split.overall) is Band.YELLOW and split.rests_on_a_guess
+    assert [(r.code, r.params) for r in split.reasons] == [("MODEL_NOT_ON_PHOTOS", {"model": "Morgon"})]
+    printed = _scored(brand=("Samsung", 0.97, True), model=("Galaxy A54", 0.97))
+    assert band(printed.overall) is Band.GREEN and not printed.rests_on_a_guess

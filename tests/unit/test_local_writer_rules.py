@@ -208,6 +208,16 @@ def test_a_measure_only_one_photo_prints_is_noise_not_a_spec() -> None:
     assert agreed.specs["volume"] == Fact("1", "photo:c", "l", 0.6)
 
 
+def test_the_sellers_model_is_confirmed_only_by_its_words_printed() -> None:
+    logo = [box("GOD", 0.06, "a"), box("MOR", 0.06, "a"), box("GON", 0.06, "a")]
+    split = read_facts(parse_prompt("jugo de manzana god morgon 1 litro", "MLA"), logo)
+    assert split.brand == Fact("God", "prompt", confidence=0.97)
+    assert split.model is not None and (split.model.value, split.model.confidence) == ("Morgon", 0.8)
+    boxed = [box("SAMSUNG", 0.06, "a"), box("Galaxy A54", 0.04, "a")]
+    phone = read_facts(parse_prompt("celular samsung galaxy a54", "MLA"), boxed)
+    assert phone.model is not None and phone.model.confidence == 0.97
+
+
 def test_misreads_of_one_word_count_together() -> None:
     boxes = [box("Valio", 0.07, "a"), box("alio", 0.06, "b"), box("Sommar", 0.065, "b")]
     best = brand_candidates(boxes)[0]

@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from chalicelib.domain.search import fold
 from chalicelib.observability import provider_call
 from chalicelib.providers.listing import (
     AttributeGuess,
@@ -96,11 +97,19 @@ def settled(facts: ProductFacts) -> bool:
     return confirmed and any(fact.source == "prompt" for fact in facts.specs.values())
 
 
+def _printed(words: str, boxes: list[TextBox]) -> bool:
+    """Every word of `words` printed on the photos, as a word of a line the OCR read."""
+    seen = {fold(w) for box in boxes if box.score >= MIN_TEXT_SCORE for w in box.text.split()}
+    return all(fold(w) in seen for w in words.split())
+
+
 def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
     """The prompt's facts, completed and confirmed by the packaging text."""
     facts = prompt.facts
     candidates = brand_candidates(boxes, prompt.brand_slot, prompt.product)
     brand, model = brand_and_model(prompt.brand_slot, candidates, marked=prompt.marked)
+    if model is not None and _printed(model.value, boxes):
+        model = replace(model, confidence=PROMPT_CONFIRMED)
     withheld = dict(facts.withheld)
     if brand is None and candidates:
         best = candidates[0]  # printed on one photo only: said, not used
