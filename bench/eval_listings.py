@@ -21,6 +21,7 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,11 @@ SHOTS = ("001", "002", "003")
 REDIRECT = "http://127.0.0.1/eval/callback"
 # Confidence buckets of the reliability table: the seller's bands (green above 0.85, yellow 0.70 to
 # 0.85 inclusive), red split once more.
-BUCKETS = (
-    ("red, under 0.50", 0.0, 0.5),
-    ("red, 0.50-0.70", 0.5, 0.7),
-    ("yellow", 0.7, 0.85),
-    ("green", 0.85, 1.0),
+BUCKETS: tuple[tuple[str, Callable[[float], bool]], ...] = (
+    ("red, under 0.50", lambda c: c < 0.5),
+    ("red, 0.50-0.70", lambda c: c >= 0.5 and band(c) is Band.RED),
+    ("yellow", lambda c: band(c) is Band.YELLOW),
+    ("green", lambda c: band(c) is Band.GREEN),
 )
 
 
@@ -374,8 +375,8 @@ def _labelled(outcomes: list[Outcome], missing: list[str]) -> str:
             f"{sum(o.seconds for o in chosen) / len(chosen):.1f} |"
         )
         reliability = ["| confidence | listings | right |", "|---|---|---|"]
-        for name, low, high in BUCKETS:
-            bucket = [o for o in chosen if _in_bucket(o.confidence, low, high)]
+        for name, within in BUCKETS:
+            bucket = [o for o in chosen if within(o.confidence)]
             share = _share(bucket) if bucket else "-"
             reliability.append(f"| {name} | {len(bucket)} | {share} |")
         rows = [
@@ -399,15 +400,6 @@ def _labelled(outcomes: list[Outcome], missing: list[str]) -> str:
         + "\n\n"
         + "\n\n".join(tables)
     )
-
-
-def _in_bucket(confidence: float, low: float, high: float) -> bool:
-    """Bands as the seller sees them: green is above 0.85, so 0.85 itself is yellow."""
-    if high == 1.0:
-        return band(confidence) is Band.GREEN
-    if low == 0.7:
-        return band(confidence) is Band.YELLOW
-    return low <= confidence < high
 
 
 def _share(outcomes: list[Outcome]) -> str:

@@ -66,8 +66,11 @@ class Confidence:
         return any(reason.code in GUESSES for reason in self.reasons)
 
 
-def _overall(parts: dict[str, float]) -> float:
-    return round(sum(WEIGHTS[name] * value for name, value in parts.items()), 4)
+def _scored(parts: dict[str, float], reasons: list[Reason]) -> Confidence:
+    """The weighted parts, kept out of green while any reason is a guess."""
+    overall = round(sum(WEIGHTS[name] * value for name, value in parts.items()), 4)
+    scored = Confidence(overall, parts, reasons)
+    return Confidence(min(overall, GREEN_ABOVE), parts, reasons) if scored.rests_on_a_guess else scored
 
 
 def _missing_attributes(missing: list[str]) -> Reason:
@@ -107,9 +110,7 @@ def listing_confidence(
     `model`: the model and how sure it is. A guessed brand or model or a disputed category keeps the
     listing out of green, whatever the other parts say."""
     reasons: list[Reason] = []
-    guessed = False
     if brand is not None and brand[1] < SURE_FACT:
-        guessed = True
         name, _, typed = brand
         if typed:
             reason = Reason(
@@ -129,7 +130,6 @@ def listing_confidence(
     if model is not None and model[1] < SURE_FACT:
         # Where the seller's brand ends and the model begins is only their words' order until the
         # photos print it ("god morgon": brand God, model Morgon, or brand God Morgon?).
-        guessed = True
         reasons.append(
             Reason(
                 "title",
@@ -149,7 +149,6 @@ def listing_confidence(
             )
         )
     if category < RED_BELOW:
-        guessed = True
         reasons.append(
             Reason("category", "CATEGORY_UNSURE", "check the category: the prediction is not sure")
         )
@@ -158,13 +157,14 @@ def listing_confidence(
     if missing:
         reasons.append(_missing_attributes(missing))
     title = 1.0
-    if not title_has_brand and not brand_withheld:
+    if not title_has_brand:
         title -= 0.3
-        reasons.append(
-            Reason("title", "TITLE_WITHOUT_BRAND", "the brand is unknown: add it to the title if it has one")
-        )
-    elif not title_has_brand:
-        title -= 0.3
+        if brand_withheld is None:  # else BRAND_NOT_LEGIBLE has said it
+            reasons.append(
+                Reason(
+                    "title", "TITLE_WITHOUT_BRAND", "the brand is unknown: add it to the title if it has one"
+                )
+            )
     if title_problems:
         title -= 0.4
         reasons.append(Reason("title", "TITLE_RULES", "the title breaks MercadoLibre's rules: edit it"))
@@ -193,8 +193,7 @@ def listing_confidence(
         "main_image": image,
     }
     parts = {name: round(max(0.0, min(1.0, value)), 4) for name, value in parts.items()}
-    overall = _overall(parts)
-    return Confidence(min(overall, GREEN_ABOVE) if guessed else overall, parts, reasons)
+    return _scored(parts, reasons)
 
 
 def after_seller_edit(base: Confidence, edited: set[str], missing: list[str], required: int) -> Confidence:
@@ -209,7 +208,4 @@ def after_seller_edit(base: Confidence, edited: set[str], missing: list[str], re
     reasons = [r for r in base.reasons if r.part not in checked and r.code != "REQUIRED_ATTRIBUTES_MISSING"]
     if missing:
         reasons.append(_missing_attributes(missing))
-    edited_confidence = Confidence(_overall(parts), parts, reasons)
-    if edited_confidence.rests_on_a_guess:
-        return Confidence(min(edited_confidence.overall, GREEN_ABOVE), parts, reasons)
-    return edited_confidence
+    return _scored(parts, reasons)

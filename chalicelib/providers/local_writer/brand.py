@@ -32,7 +32,6 @@ class BrandCandidate:
     source: str  # "photo:<image_id>" of its largest appearance
     in_prompt: bool  # the seller typed it too
     photos: int = 1  # how many photos print it
-    photos_with_text: int = 1  # how many photos had any text to read
 
 
 @dataclass
@@ -125,9 +124,7 @@ def brand_candidates(
         margin = max(0.0, score - rival) / score if score else 0.0
         ceiling = OCR_SEEN_TWICE if photos > 1 else OCR_SEEN_ONCE
         confidence = PROMPT_CONFIRMED if in_prompt else round(ceiling * score * (0.6 + 0.4 * margin), 2)
-        candidates.append(
-            BrandCandidate(name, score, confidence, source, in_prompt, photos, photos_with_text)
-        )
+        candidates.append(BrandCandidate(name, score, confidence, source, in_prompt, photos))
     return candidates
 
 
@@ -170,9 +167,10 @@ def _calm(name: str) -> str:
     return " ".join(w.capitalize() if w.isupper() or w.islower() else w for w in name.split())
 
 
-def legible(candidate: BrandCandidate) -> bool:
-    """Printed on two photos, or on the only one with text."""
-    return candidate.photos >= min(2, candidate.photos_with_text)
+def legible(photos: int, photos_with_text: int) -> bool:
+    """Printed on two photos, or on the only one with text: what the photos alone must show before a
+    brand or a measure is taken from them."""
+    return photos >= min(2, photos_with_text)
 
 
 def brand_and_model(
@@ -180,6 +178,7 @@ def brand_and_model(
     candidates: list[BrandCandidate],
     *,
     marked: bool = True,
+    photos_with_text: int = 1,
 ) -> tuple[Fact | None, Fact | None]:
     """The brand the seller typed (confirmed when the packaging shows it too), else the packaging's.
 
@@ -195,7 +194,7 @@ def brand_and_model(
     elif brand_slot:
         brand = Fact(_calm(brand_slot[0]), "prompt", confidence=PROMPT_STATED if marked else PROMPT_GUESSED)
         model_words = brand_slot[1:]
-    elif candidates and legible(candidates[0]):
+    elif candidates and legible(candidates[0].photos, photos_with_text):
         best = candidates[0]
         brand = Fact(best.name, best.source, confidence=best.confidence)
         model_words = []

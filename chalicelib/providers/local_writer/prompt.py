@@ -41,7 +41,7 @@ class Prompt:
     brand_slot: list[str]  # the words after it that name the product: brand, then model
     facts: ProductFacts
     # The seller marked the slot as a name: "marca arla", or "Arla" capitalised where the product's
-    # words are not. Unmarked, a slot word is a brand only if the photos print it ("limones frescos").
+    # words are not. Unmarked, a slot word is the seller's brand but a guess until the photos print it.
     marked: bool = False
 
 

@@ -31,7 +31,7 @@ DESCRIPTORS = word_set(
     clasico clasica tradicional organico organica vegetal sin zero extra premium fresco fresca
     desnatado desnatada semidesnatado inteiro inteira classico organic classic whole skimmed fresh
     agrio agria maduro madura dulce salado salada picante acido acida suave intenso intensa
-    azedo azeda maduro doce
+    azedo azeda doce
     """
 )
 # Endings of Spanish and Portuguese adjectives ("inalámbricos", "recargable"): part of the product.
@@ -58,6 +58,6 @@ GENERIC_WORDS = DESCRIPTORS | word_set(
     sverige originalet fruktdryck filmjolk graddfil bra pris jfr
     pomelo pomelos mandarina mandarinas arandano arandanos anana pina mango durazno ciruela kiwi
     grapefruit mandarin blueberry pineapple smooth golden mild creamy eco bio
-    grapefrukt mandarin blabar sommar billigt fraiche kvarg
+    grapefrukt blabar sommar billigt fraiche kvarg
     """
 )

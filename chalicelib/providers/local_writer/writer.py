@@ -17,7 +17,7 @@ from chalicelib.providers.listing import (
     ProductFacts,
     Usage,
 )
-from chalicelib.providers.local_writer.brand import brand_and_model, brand_candidates
+from chalicelib.providers.local_writer.brand import brand_and_model, brand_candidates, legible
 from chalicelib.providers.local_writer.confidence import OCR_SEEN_ONCE, PROMPT_CONFIRMED
 from chalicelib.providers.local_writer.ocr import (
     MIN_TEXT_SCORE,
@@ -106,17 +106,20 @@ def _printed(words: str, boxes: list[TextBox]) -> bool:
 def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
     """The prompt's facts, completed and confirmed by the packaging text."""
     facts = prompt.facts
+    with_text = len({box.image_id for box in boxes})
     candidates = brand_candidates(boxes, prompt.brand_slot, prompt.product)
-    brand, model = brand_and_model(prompt.brand_slot, candidates, marked=prompt.marked)
+    brand, model = brand_and_model(
+        prompt.brand_slot, candidates, marked=prompt.marked, photos_with_text=with_text
+    )
     if model is not None and _printed(model.value, boxes):
         model = replace(model, confidence=PROMPT_CONFIRMED)
-    withheld = dict(facts.withheld)
+    withheld: dict[str, Fact] = {}
     if brand is None and candidates:
         best = candidates[0]  # printed on one photo only: said, not used
         withheld["brand"] = Fact(best.name, best.source, confidence=best.confidence)
     specs = dict(facts.specs)
-    # A measure only the photos give must be printed on two of them (where two have text), as a
-    # brand must: one photo's "28\"" on a juice is noise, not its screen.
+    # A measure only the photos give must be legible as a brand must: one photo's "28\"" on a juice
+    # is noise, not its screen.
     printed: dict[tuple[str, str, str | None], list[Fact]] = {}
     for box in boxes:
         if box.score < MIN_TEXT_SCORE:
@@ -127,9 +130,8 @@ def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
                 printed.setdefault((key, fact.value, fact.unit), []).append(fact)
             elif stated.source == "prompt" and same_measure(stated, fact):
                 specs[key] = replace(stated, confidence=PROMPT_CONFIRMED)
-    with_text = len({box.image_id for box in boxes})
     for (key, _, _), seen in printed.items():
-        if key not in specs and len({fact.source for fact in seen}) >= min(2, with_text):
+        if key not in specs and legible(len({fact.source for fact in seen}), with_text):
             specs[key] = seen[0]
     return replace(
         facts,
