@@ -250,7 +250,7 @@ def ready_or_publish(product: Product, version: ListingVersion) -> bool:
     if Confidence.from_json(version.confidence).rests_on_a_guess:
         attention = {
             "code": "AUTO_PUBLISH_HELD",
-            "message": "not published by itself: the brand or the category is a guess, check them",
+            "message": "not published by itself: the brand, the model or the category is a guess, check them",
             "params": {"confidence": version.overall},
         }
         store.products.change(written, attention=attention)
