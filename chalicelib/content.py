@@ -120,6 +120,7 @@ def _write_listing(product: Product, job: ContentJob) -> ListingVersion | None:
             description=draft.description,
             category=draft.category,
             category_alternatives=draft.alternatives,
+            other_titles=draft.other_titles,
             attributes=draft.attributes,
             missing_required=draft.missing_required,
             condition=draft.condition,

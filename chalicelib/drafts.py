@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from chalicelib.domain.category_fit import names_the_product
 from chalicelib.domain.confidence import Confidence, category_confidence, listing_confidence
 from chalicelib.domain.listing_rules import (
     attribute_entry,
@@ -45,6 +46,7 @@ class Draft:
     description: str
     category: dict[str, Any]
     alternatives: list[dict[str, Any]]
+    other_titles: list[str]
     attributes: list[dict[str, Any]]
     missing_required: list[str]
     condition: str | None
@@ -80,9 +82,9 @@ def compose_listing(
     kept = kept or {}
     facts, usage = writer.read(prompt, photos, site)
     on_step("CHOOSING_CATEGORY")
-    category, alternatives, category_score = _category(categories, facts, prompt, site)
+    category, alternatives, category_score, fits = _category(categories, facts, prompt, site)
     if "category" in kept:
-        category, category_score = kept["category"], 1.0
+        category, category_score, fits = kept["category"], 1.0, True
     schema = categories.category_attributes(category["id"])
     guesses, more = writer.fill_attributes(facts, schema, photos, site)
     usage = usage.plus(more)
@@ -101,6 +103,7 @@ def compose_listing(
     usage = usage.plus(more)
     names = [fact.value for fact in (facts.brand, facts.model) if fact is not None]
     title = kept.get("title") or tidy_title(copy.title, category["title_limit"], names)
+    others = _other_titles([copy.title, *copy.other_titles], title, category["title_limit"], names)
     description = kept.get("description") or tidy_description(copy.description)
     condition = kept.get("condition") or (facts.condition.value if facts.condition else None)
     required = required_ids(schema)
@@ -119,6 +122,7 @@ def compose_listing(
         else (facts.brand.value, facts.brand.confidence, facts.brand.source == "prompt"),
         brand_withheld=facts.withheld["brand"].value if "brand" in facts.withheld else None,
         model=None if facts.model is None else (facts.model.value, facts.model.confidence),
+        misfit=None if fits else (category["name"], facts.product.value if facts.product else prompt),
     )
     usage = dataclasses.replace(usage, milliseconds=round((time.perf_counter() - started) * 1000, 1))
     return Draft(
@@ -126,6 +130,7 @@ def compose_listing(
         description,
         category,
         alternatives,
+        others,
         attributes,
         [a for a in required if a not in filled],
         condition,
@@ -137,32 +142,47 @@ def compose_listing(
 
 def _category(
     categories: CategorySource, facts: ProductFacts, prompt: str, site: str
-) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
-    """The first predicted leaf where listing is allowed, the others as alternatives, and how sure."""
+) -> tuple[dict[str, Any], list[dict[str, Any]], float, bool]:
+    """The first predicted leaf where listing is allowed that names the product (else the first one),
+    the others as alternatives (those that name it first), how sure, and whether it names the product.
+
+    MercadoLibre's prediction ranks leaves by words: "crema agria" comes back as depilatory creams.
+    A leaf whose name the seller's words and the facts do not say is a kind nothing showed."""
     words = [f.value for f in (facts.product, facts.brand, facts.model) if f is not None]
     query = " ".join(words) or prompt
-    chosen: dict[str, Any] | None = None
-    alternatives: list[dict[str, Any]] = []
     predictions = categories.predict_categories(site, query, 5)
+    evidence = [prompt, *words]
+    listable: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
     for prediction in predictions:
         detail = categories.category(prediction["category_id"])
-        entry = category_entry(detail)
-        if chosen is None and listing_allowed(detail):
-            chosen = entry
-        else:
-            alternatives.append(entry)
-    if chosen is None:
+        (listable if listing_allowed(detail) else others).append(category_entry(detail))
+    if not listable:
         raise ListingWriterFailed(
             "NO_LISTABLE_CATEGORY", "MercadoLibre suggested no category where this can be listed"
         )
-    # Sure when the product's own words name the category; less when only the brand or model led there.
-    named = facts.product is not None and any(
-        word[:5] in fold(chosen["name"] + " " + chosen["path"])
-        for word in fold(facts.product.value).split()
-        if len(word) > 3
+    fitting = [entry for entry in listable if names_the_product(entry["name"], evidence)]
+    chosen = fitting[0] if fitting else listable[0]
+    alternatives = sorted(
+        (entry for entry in listable + others if entry is not chosen), key=lambda e: e not in fitting
     )
-    rival = len(predictions) > 1 and predictions[0].get("domain_id") != predictions[1].get("domain_id")
-    return chosen, alternatives, category_confidence(named=named, rival=rival)
+    # Torn when MercadoLibre's next prediction is another domain, or when it put another leaf first.
+    rival = chosen is not listable[0] or (
+        len(predictions) > 1 and predictions[0].get("domain_id") != predictions[1].get("domain_id")
+    )
+    return chosen, alternatives, category_confidence(named=bool(fitting), rival=rival), bool(fitting)
+
+
+def _other_titles(written: list[str], title: str, limit: int, names: list[str]) -> list[str]:
+    """The writer's titles the listing does not use, each within the rules, once each."""
+    seen = {fold(title)}
+    others = []
+    for candidate in written:
+        tidy = tidy_title(candidate, limit, names)
+        if tidy and fold(tidy) not in seen and not title_problems(tidy, limit):
+            seen.add(fold(tidy))
+            others.append(tidy)
+    return others
 
 
 def valid_attributes(schema: list[dict[str, Any]], guesses: list[AttributeGuess]) -> list[dict[str, Any]]:

@@ -438,6 +438,7 @@ def _save_version(product: Product, base: ListingVersion, **fields: Any) -> List
             revision=product.revision,
             facts=base.facts,
             category_alternatives=base.category_alternatives,
+            other_titles=base.other_titles,
             main_picture_key=base.main_picture_key,
             usage={"provider": "seller", "model": ""},
             created_at=clock.now(),

@@ -348,6 +348,7 @@ class ListingOut(BaseModel):
     description: str
     category: dict[str, Any]
     category_alternatives: list[dict[str, Any]]
+    other_titles: list[str]  # titles within the same rules the seller may choose instead
     attributes: list[ListingAttribute]
     missing_required: list[str]
     condition: str | None = None

@@ -221,6 +221,7 @@ def listing_out(listing: ListingDetail | ListingVersion) -> ListingOut:
         description=version.description,
         category=version.category,
         category_alternatives=version.category_alternatives,
+        other_titles=version.other_titles,
         attributes=[ListingAttribute(**a) for a in version.attributes],
         missing_required=version.missing_required,
         condition=version.condition,

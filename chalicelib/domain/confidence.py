@@ -31,7 +31,15 @@ RIVAL_PENALTY = 0.25
 # A fact below this is a guess (read by OCR alone, or a word the seller did not mark as the brand):
 # a listing resting on a guess is never green, and never publishes by itself.
 SURE_FACT = 0.9
-GUESSES = frozenset(("BRAND_UNSURE", "BRAND_NOT_ON_PHOTOS", "MODEL_NOT_ON_PHOTOS", "CATEGORY_UNSURE"))
+GUESSES = frozenset(
+    (
+        "BRAND_UNSURE",
+        "BRAND_NOT_ON_PHOTOS",
+        "MODEL_NOT_ON_PHOTOS",
+        "CATEGORY_UNSURE",
+        "CATEGORY_NOT_THE_PRODUCT",
+    )
+)
 WEIGHTS = {"category": 0.25, "attributes": 0.3, "title": 0.15, "description": 0.1, "main_image": 0.2}
 
 
@@ -102,12 +110,14 @@ def listing_confidence(
     brand: tuple[str, float, bool] | None = None,
     brand_withheld: str | None = None,
     model: tuple[str, float] | None = None,
+    misfit: tuple[str, str] | None = None,
 ) -> Confidence:
     """0-1 overall and per part; every low part says why, in words a seller can act on.
 
     `brand`: the brand, how sure its evidence is, and whether the seller typed it (else the photos
     showed it); `brand_withheld`: a word one photo showed that was not enough to be the brand;
-    `model`: the model and how sure it is. A guessed brand or model or a disputed category keeps the
+    `model`: the model and how sure it is; `misfit`: the category's name and the product it does not
+    name ("Cremas Depilatorias", "Crema agria"). A guessed brand or model or a disputed category keeps the
     listing out of green, whatever the other parts say."""
     reasons: list[Reason] = []
     if brand is not None and brand[1] < SURE_FACT:
@@ -148,7 +158,17 @@ def listing_confidence(
                 {"word": brand_withheld},
             )
         )
-    if category < RED_BELOW:
+    if misfit is not None:
+        reasons.append(
+            Reason(
+                "category",
+                "CATEGORY_NOT_THE_PRODUCT",
+                f"the category '{misfit[0]}' does not name what this is ('{misfit[1]}'): check it or "
+                "choose one of the alternatives",
+                {"category": misfit[0], "product": misfit[1]},
+            )
+        )
+    elif category < RED_BELOW:
         reasons.append(
             Reason("category", "CATEGORY_UNSURE", "check the category: the prediction is not sure")
         )

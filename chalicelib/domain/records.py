@@ -163,6 +163,7 @@ class ListingVersion:
     confidence: dict[str, Any]  # {overall, parts, reasons}
     created_at: datetime
     category_alternatives: list[dict[str, Any]] = field(default_factory=list)
+    other_titles: list[str] = field(default_factory=list)  # titles the seller may choose instead
     attributes: list[dict[str, Any]] = field(default_factory=list)
     missing_required: list[str] = field(default_factory=list)  # attribute ids
     condition: str | None = None  # new | used

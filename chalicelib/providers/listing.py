@@ -79,6 +79,7 @@ class AttributeGuess:
 class Copy:
     title: str
     description: str
+    other_titles: tuple[str, ...] = ()  # titles the seller may prefer, within the same rules
 
 
 @dataclass(frozen=True)

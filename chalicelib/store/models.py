@@ -239,6 +239,7 @@ class ListingVersionRow(Model):
     description = UnicodeAttribute()
     category = JSONAttribute()  # {id, name, path, title_limit}
     category_alternatives = JSONAttribute(default=list)  # [{id, name, path}]
+    other_titles = JSONAttribute(default=list)  # titles the seller may choose instead
     attributes = JSONAttribute(default=list)  # [{id, name, value_id, value_name, source, confidence}]
     missing_required = JSONAttribute(default=list)  # attribute ids
     condition = UnicodeAttribute(null=True)  # new | used

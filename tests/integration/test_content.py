@@ -74,6 +74,8 @@ def test_the_sellers_edited_fields_survive_a_regeneration(api, sandbox) -> None:
     seller, product_id, job = through_images(api, OATLY)
     process_content_job(job)
     first = ListingVersion.get(product_id, 1)
+    generated = first.title
+    assert first.title not in first.other_titles
     first.update(
         actions=[ListingVersion.title.set("Mi título elegido a mano"), ListingVersion.edited.set(["title"])]
     )
@@ -87,6 +89,10 @@ def test_the_sellers_edited_fields_survive_a_regeneration(api, sandbox) -> None:
     process_content_job(f"jobs/content/{product_id}/2.json")
     second = ListingVersion.get(product_id, 2)
     assert second.title == "Mi título elegido a mano" and second.edited == ["title"]
+    # The title the writer would have used is still offered, for the seller to choose.
+    assert generated in second.other_titles and second.title not in second.other_titles
+    listing = seller.call("GET", f"/products/{product_id}/listing").json
+    assert listing["other_titles"] == second.other_titles
 
 
 @pytest.mark.parametrize(

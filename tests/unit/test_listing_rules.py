@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
+from chalicelib.domain.category_fit import names_the_product
 from chalicelib.domain.confidence import (
     RED_BELOW,
     Band,
@@ -255,12 +257,13 @@ def test_the_content_step_is_less_sure_of_a_category_when_the_top_two_disagree(
 ) -> None:
     facts = ProductFacts(product=Fact("Perfume", "prompt"), brand=Fact("Carolina Herrera", "prompt"))
 
-    chosen, alternatives, score = _category(answer, facts, "perfume importado mujer", "MLA")
+    chosen, alternatives, score, fits = _category(answer, facts, "perfume importado mujer", "MLA")
 
     assert chosen["id"] == "MLA1271"
     assert [a["id"] for a in alternatives] == list(answer.category_ids[1:])
     assert score == category_confidence(named=True, rival=not sure)
     assert (score >= RED_BELOW) is sure
+    assert fits
 
 
 def _scored(**evidence: object) -> Confidence:
@@ -315,3 +318,46 @@ def test_where_the_typed_brand_ends_is_a_guess_until_the_photos_print_the_model(
     assert [(r.code, r.params) for r in split.reasons] == [("MODEL_NOT_ON_PHOTOS", {"model": "Morgon"})]
     printed = _scored(brand=("Samsung", 0.97, True), model=("Galaxy A54", 0.97))
     assert band(printed.overall) is Band.GREEN and not printed.rests_on_a_guess
+
+
+@pytest.mark.parametrize(
+    ("leaf", "said", "fits"),
+    [
+        ("Cremas Depilatorias", "crema agria 300 ml", False),  # a narrower kind nothing said
+        ("Cremas", "crema agria 300 ml", True),
+        ("Soja Texturizada", "bebida de soja 1 litro", False),
+        ("Yogures", "yogur de vainilla 1 kg", True),  # plural and singular alike
+        ("Perfumes", "perfume importado mujer", True),
+        ("Celulares y Smartphones", "celular samsung galaxy a54", True),  # one of the two things named
+        ("Prensas y Picadores de Ajo", "ajo morado 250 g", False),
+        ("Otros", "kiwis 1 kg", False),  # a catch-all names nothing
+        ("Fresas", "remolachas frescas 1 kg", False),  # alike in letters is not the same word
+    ],
+)
+def test_a_category_fits_when_the_evidence_says_every_word_of_what_it_names(
+    leaf: str, said: str, fits: bool
+) -> None:
+    assert names_the_product(leaf, [said]) is fits
+
+
+FOODS = {
+    "MLA1": ("Cremas Depilatorias", "MLA-DEPILATORY_CREAMS", [("MLA1246", "Belleza y Cuidado Personal")]),
+    "MLA2": ("Cremas para Manos y Pies", "MLA-HAND_CREAMS", [("MLA1246", "Belleza y Cuidado Personal")]),
+    "MLA3": ("Crema", "MLA-CREAMS", [("MLA1403", "Alimentos y Bebidas")]),
+}
+
+
+def test_a_category_that_does_not_name_the_product_is_never_settled() -> None:
+    facts = ProductFacts(product=Fact("Crema agria", "prompt"), brand=Fact("Arla", "prompt", confidence=0.97))
+    with patch.dict(PREDICTED, FOODS):
+        chosen, alternatives, score, fits = _category(Answers("MLA1", "MLA3"), facts, "crema agria", "MLA")
+        # The leaf that names it goes first, but MercadoLibre ranked another first: the seller checks.
+        assert (chosen["id"], [a["id"] for a in alternatives], fits) == ("MLA3", ["MLA1"], True)
+        assert score < RED_BELOW
+        chosen, alternatives, score, fits = _category(Answers("MLA1", "MLA2"), facts, "crema agria", "MLA")
+        assert (chosen["id"], fits) == ("MLA1", False)
+    misfit = _scored(brand=("Arla", 0.97, True), misfit=("Cremas Depilatorias", "Crema agria"))
+    assert band(misfit.overall) is not Band.GREEN and misfit.rests_on_a_guess
+    assert [(r.code, r.params) for r in misfit.reasons] == [
+        ("CATEGORY_NOT_THE_PRODUCT", {"category": "Cremas Depilatorias", "product": "Crema agria"})
+    ]

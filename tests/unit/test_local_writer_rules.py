@@ -18,7 +18,7 @@ from chalicelib.providers.local_writer.brand import brand_candidates, is_generic
 from chalicelib.providers.local_writer.ocr import TextBox
 from chalicelib.providers.local_writer.prompt import parse_prompt
 from chalicelib.providers.local_writer.specs import convert, find_specs
-from chalicelib.providers.local_writer.wording import compose_title
+from chalicelib.providers.local_writer.wording import compose_title, compose_titles
 from chalicelib.providers.local_writer.writer import read_facts
 
 SHEETS = Path(__file__).resolve().parents[2] / "infra" / "local" / "mercadolibre" / "data" / "attributes"
@@ -391,6 +391,18 @@ def test_the_title_is_brand_model_product_and_key_specs_written_as_a_sentence() 
     phone = compose_title(phone_facts(), "Celulares", "MLA", 60)
     assert phone == "Samsung Galaxy A54 celular 128 GB 8 GB"
     assert title_problems(phone, 60) == []  # no condition, price, shouting
+
+
+def test_the_seller_is_offered_the_product_first_title_too() -> None:
+    facts = parse_prompt("jugo de naranja bravo 1 litro", "MLA").facts
+    assert compose_titles(facts, "Jugos", "MLA", 60) == [
+        "Bravo jugo de naranja 1 L",
+        "Jugo de naranja Bravo 1 L",
+    ]
+    unbranded = parse_prompt("kiwis 1 kg", "MLA").facts
+    assert compose_titles(unbranded, "Frutas", "MLA", 60) == ["Kiwis 1 kg"]  # no other title to offer
+    for title in compose_titles(phone_facts(), "Celulares", "MLA", 25):
+        assert len(title) <= 25 and title_problems(title, 25) == []
 
 
 def test_over_the_limit_specs_go_first_then_model_words_and_no_word_is_cut() -> None:

@@ -71,9 +71,20 @@ WORDING = {
 PROMO_WORDS = word_set("envio envios gratis frete oferta ofertas promo promocion promocao descuento desconto")
 
 
-def compose_title(facts: ProductFacts, category_name: str, site: str, title_limit: int) -> str:
-    """Brand + model + product + up to 3 key specs, written as a sentence (brand and model as they are
-    spelled, the rest in lower case), within the limit, never a word cut.
+def compose_titles(facts: ProductFacts, category_name: str, site: str, title_limit: int) -> list[str]:
+    """The title, then the others a seller may prefer: the same words with the product first ("Jugo de
+    naranja Bravo 1 L", as buyers search), when that is another title."""
+    titles = [compose_title(facts, category_name, site, title_limit)]
+    product_first = compose_title(facts, category_name, site, title_limit, product_first=True)
+    return [*titles, product_first] if product_first != titles[0] else titles
+
+
+def compose_title(
+    facts: ProductFacts, category_name: str, site: str, title_limit: int, product_first: bool = False
+) -> str:
+    """Brand + model + product + up to 3 key specs (or the product before the names), written as a
+    sentence (brand and model as they are spelled, the rest in lower case), within the limit, never a
+    word cut.
 
     Over the limit, specs go first (the least important last), then model words from the end.
     """
@@ -86,7 +97,8 @@ def compose_title(facts: ProductFacts, category_name: str, site: str, title_limi
     specs = [_spec_text(key, facts.specs[key], site) for key in TITLE_SPEC_ORDER if key in facts.specs]
     specs = specs[:MAX_TITLE_SPECS]
     while True:
-        title = " ".join(sentence_case(brand + model + product + " ".join(specs).split(), brand + model))
+        words = product + brand + model if product_first else brand + model + product
+        title = " ".join(sentence_case(words + " ".join(specs).split(), brand + model))
         if len(title) <= title_limit:
             return title
         if specs:

@@ -29,7 +29,7 @@ from chalicelib.providers.local_writer.ocr import (
 from chalicelib.providers.local_writer.prompt import Prompt, parse_prompt
 from chalicelib.providers.local_writer.sheet import fill
 from chalicelib.providers.local_writer.specs import find_specs, same_measure
-from chalicelib.providers.local_writer.wording import compose_description, compose_title
+from chalicelib.providers.local_writer.wording import compose_description, compose_titles
 
 
 class LocalWriter:
@@ -78,9 +78,11 @@ class LocalWriter:
         title_limit: int,
     ) -> tuple[Copy, Usage]:
         started = time.perf_counter()
+        title, *others = compose_titles(facts, category_name, site, title_limit)
         copy = Copy(
-            title=compose_title(facts, category_name, site, title_limit),
+            title=title,
             description=compose_description(facts, category_name, attributes, self._attribute_names, site),
+            other_titles=tuple(others),
         )
         return copy, _usage("rules", started)
 

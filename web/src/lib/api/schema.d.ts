@@ -976,6 +976,8 @@ export interface components {
             missing_required: string[];
             /** Model */
             model: string;
+            /** Other Titles */
+            other_titles: string[];
             /** Provider */
             provider: string;
             /** Revision */

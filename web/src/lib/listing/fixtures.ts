@@ -10,6 +10,7 @@ export function listing(overrides: Partial<Listing> = {}): Listing {
     description: 'Zapatillas Nike Air Max 90 en caja original.',
     category: { id: 'MLA1276', name: 'Zapatillas', path: 'Ropa > Calzado > Zapatillas', title_limit: 60 },
     category_alternatives: [{ id: 'MLA109027', name: 'Zapatillas de running', path: 'Deportes > Running', title_limit: 60 }],
+    other_titles: ['Zapatillas Nike Air Max 90 blancas'],
     attributes: [
       { id: 'BRAND', name: 'Marca', value_id: null, value_name: 'Nike', source: 'ocr', confidence: 0.9 },
       { id: 'SIZE', name: 'Talle', value_id: null, value_name: '42', source: 'seller', confidence: 1 }
