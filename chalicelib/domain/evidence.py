@@ -9,6 +9,11 @@ allows; what the photos alone show stays below SURE_FACT, so it never makes a li
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
+from chalicelib.domain.search import fold
+
 PROMPT_CONFIRMED = 0.97  # the seller's word, printed on the photos too
 PROMPT_STATED = 0.9  # the seller's word, marked as a name ("marca arla", "Arla") or a stated measure
 PROMPT_GUESSED = 0.8  # a word the prompt's shape suggests (the brand slot), not confirmed by the photos
@@ -34,3 +39,63 @@ def sellers_word(*, printed: bool, marked: bool) -> float:
     if printed:
         return PROMPT_CONFIRMED
     return PROMPT_STATED if marked else PROMPT_GUESSED
+
+
+def says(text: str, value: str) -> bool:
+    """`value` is in `text` as whole words, case, accents and decimal commas aside: "500" is in "500ml"
+    and "Arla" in "ARLA Ko", but "Arla" is not in "Arlanda". How a reader's claim that a package or a
+    note says something is checked against what it quotes."""
+    wanted = _plain(value)
+    if not wanted:
+        return False
+    left = r"(?<!\w)(?<!\d\.)" if wanted[0].isalnum() else ""  # not the "5" of "1.5"
+    return re.search(left + re.escape(wanted) + _end(wanted), _plain(text)) is not None
+
+
+def _end(wanted: str) -> str:
+    """A number ends where its digits do ("500" of "500ml"); a word where its letters do."""
+    if wanted[-1].isdigit():
+        return r"(?!\d)(?!\.\d)"
+    return r"(?![^\W\d_])" if wanted[-1].isalnum() else ""
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"(?<=\d),(?=\d)", ".", fold(text))
+
+
+def marks_as_brand(note: str, value: str) -> bool:
+    """The note can be naming `value` as the brand: "marca arla", or "Arla" written with its capital
+    after the note's first word, in a note whose words are not all capitalised."""
+    if any(says(note, f"{marker} {value}") for marker in BRAND_MARKERS):
+        return True
+    words = [w.strip(".,;:()!¡?¿\"'") for w in note.split()]
+    wanted = fold(value).split()
+    if not wanted or all(w[:1].isupper() for w in words if w[:1].isalpha()):
+        return False
+    return any(
+        [fold(w) for w in words[at : at + len(wanted)]] == wanted and words[at][:1].isupper()
+        for at in range(1, len(words))
+    )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What backs a value: how many of the photos read show it, whether the text as printed on them
+    holds it, whether the seller's note says it and marks it."""
+
+    photos: int
+    printed: bool
+    in_note: bool
+    marked: bool = True  # a name the note marks as one; a measure or a description the note states
+
+
+def how_sure(evidence: Evidence, photos_read: int, *, printed_only: bool) -> float | None:
+    """How sure a value is by its evidence, or None when the evidence is not enough to use it.
+    `printed_only`: a name or a measure, which the photos must print (legibly) to give it; else a thing
+    seen, such as what the product is or its colour."""
+    printed = evidence.printed and evidence.photos > 0
+    if evidence.in_note:
+        return sellers_word(printed=printed, marked=evidence.marked)
+    if printed_only and not (printed and legible(evidence.photos, photos_read)):
+        return None
+    return read_on_photos(evidence.photos) if evidence.photos > 0 else None
