@@ -121,7 +121,10 @@ def compose_listing(
         if facts.brand is None
         else (facts.brand.value, facts.brand.confidence, facts.brand.source == "prompt"),
         brand_withheld=facts.withheld["brand"].value if "brand" in facts.withheld else None,
-        model=None if facts.model is None else (facts.model.value, facts.model.confidence),
+        # Only a typed model can split the seller's words wrongly; one read from the photos was legible.
+        model=(facts.model.value, facts.model.confidence)
+        if facts.model is not None and facts.model.source == "prompt"
+        else None,
         misfit=None if fits else (category["name"], facts.product.value if facts.product else prompt),
     )
     usage = dataclasses.replace(usage, milliseconds=round((time.perf_counter() - started) * 1000, 1))

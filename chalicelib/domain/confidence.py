@@ -116,9 +116,9 @@ def listing_confidence(
 
     `brand`: the brand, how sure its evidence is, and whether the seller typed it (else the photos
     showed it); `brand_withheld`: a word one photo showed that was not enough to be the brand;
-    `model`: the model and how sure it is; `misfit`: the category's name and the product it does not
-    name ("Cremas Depilatorias", "Crema agria"). A guessed brand or model or a disputed category keeps the
-    listing out of green, whatever the other parts say."""
+    `model`: the model the seller typed and how sure it is; `misfit`: the category's name and the
+    product it does not name ("Cremas Depilatorias", "Crema agria"). A guessed brand or model or a
+    disputed category keeps the listing out of green, whatever the other parts say."""
     reasons: list[Reason] = []
     if brand is not None and brand[1] < SURE_FACT:
         name, _, typed = brand

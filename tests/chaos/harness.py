@@ -438,6 +438,9 @@ def dead_letters(runtime: EventRuntime, needle: str) -> list[dict[str, Any]]:
 
 # -- providers that fail on demand ------------------------------------------------------------------
 
+# The double's values come from the seller's note (PROMPT), with the evidence Gemini reports.
+NOTE_SAYS_IT = {"seen_on": [], "printed_as": None, "in_note": True, "confidence": 0.95}
+
 
 class ProviderDouble:
     """PhotoRoom's and Gemini's wire formats on one loopback server, failing as `mode` says.
@@ -498,7 +501,7 @@ class ProviderDouble:
             text = "the listing is {not JSON"
         elif "attributes" in schema:
             # BRAND is in every sheet and required by most: the double answers it from the prompt.
-            brand = {"id": "BRAND", "value_name": "Oatly", "source": "prompt", "confidence": 0.95}
+            brand = {"id": "BRAND", "value_name": "Oatly", **NOTE_SAYS_IT}
             text = json.dumps({"attributes": [brand]})
         elif "title" in schema:
             text = json.dumps(
@@ -507,8 +510,8 @@ class ProviderDouble:
         else:
             text = json.dumps(
                 {
-                    "brand": {"value": "Oatly", "source": "prompt", "confidence": 0.95},
-                    "product": {"value": "Leche de avena", "source": "prompt", "confidence": 0.9},
+                    "brand": {"value": "Oatly", "named_as_brand": False, **NOTE_SAYS_IT},
+                    "product": {"value": "Leche de avena", **NOTE_SAYS_IT},
                     "specs": [],
                     "packaging_text": ["OATLY"],
                 }

@@ -19,6 +19,9 @@ from typing import Any, SupportsIndex
 import pytest
 from PIL import Image, ImageDraw
 
+from chalicelib.domain.confidence import Band, band
+from chalicelib.domain.evidence import PROMPT_GUESSED, PROMPT_STATED, READ_ON_ONE_PHOTO, READ_ON_PHOTOS
+from chalicelib.drafts import Draft, compose_listing
 from chalicelib.providers import gemini as gemini_module
 from chalicelib.providers.gemini import SELLER_CLOSE, SELLER_OPEN, GeminiWriter, gemini_client
 from chalicelib.providers.listing import (
@@ -95,22 +98,34 @@ def photos() -> list[Photo]:
     ]
 
 
+def evidence(
+    *photos: str, printed: str | None = None, note: bool = False, sure: float = 0.9
+) -> dict[str, Any]:
+    """A value's evidence as Gemini reports it."""
+    return {"seen_on": list(photos), "printed_as": printed, "in_note": note, "confidence": sure}
+
+
 GOOD_FACTS = {
-    "brand": {"value": "Nike", "source": "prompt", "confidence": 0.95},
-    "model": {"value": "Revolution 7", "source": "photo:img-main", "confidence": 0.8},
-    "product": {"value": "Zapatillas", "source": "prompt", "confidence": 0.9},
-    "condition": {"value": "New", "source": "prompt", "confidence": 0.9},
+    # the seller's word, printed on one photo: confirmed; Gemini's lower number stands
+    "brand": {"value": "Nike", "named_as_brand": False,
+              **evidence("photo:img-main", printed="NIKE", note=True, sure=0.95)},
+    # read on both photos sent: legible, but the photos alone are never sure
+    "model": {"value": "Revolution 7",
+              **evidence("photo:img-main", "photo:img-back", printed="REVOLUTION 7")},
+    "product": {"value": "Zapatillas", **evidence("photo:img-main", note=True)},
+    "condition": {"value": "New", **evidence(note=True)},
     "specs": [
-        {"name": "Size", "value": "42", "unit": None, "source": "prompt", "confidence": 1.0},
-        # cites a photo that was never sent: invented provenance is dropped
-        {"name": "weight", "value": "300", "unit": "g", "source": "photo:img-ghost", "confidence": 0.5},
+        {"name": "Size", "value": "42", "unit": None, **evidence(note=True, sure=1.0)},
+        # cites a photo that was never sent: invented provenance is no evidence
+        {"name": "weight", "value": "300", "unit": "g", **evidence("photo:img-ghost", printed="300 g")},
     ],
-    "colour": {"value": "Negro", "source": "img-main", "confidence": 1.4},
+    # a bare id counts; seen, not printed; an out-of-range number is clamped
+    "colour": {"value": "Negro", **evidence("img-main", sure=1.4)},
     # a price read on a photo is not the seller's price
-    "price": {"value": "45000", "unit": "$", "source": "photo:img-back", "confidence": 0.7},
+    "price": {"value": "45000", "unit": "$", **evidence("photo:img-back", printed="$45000")},
     "quantity": None,
     "packaging_text": ["NIKE", "  REVOLUTION   7 ", "NIKE"],
-}
+}  # fmt: skip
 
 
 def test_a_read_maps_the_facts_and_records_usage_and_cost(gemini: ScriptedServer) -> None:
@@ -120,11 +135,11 @@ def test_a_read_maps_the_facts_and_records_usage_and_cost(gemini: ScriptedServer
 
     assert facts == ProductFacts(
         brand=Fact("Nike", "prompt", None, 0.95),
-        model=Fact("Revolution 7", "photo:img-main", None, 0.8),
-        product=Fact("Zapatillas", "prompt", None, 0.9),
-        condition=Fact("new", "prompt", None, 0.9),
-        specs={"size": Fact("42", "prompt", None, 1.0)},
-        colour=Fact("Negro", "photo:img-main", None, 1.0),
+        model=Fact("Revolution 7", "photo:img-main", None, READ_ON_PHOTOS),
+        product=Fact("Zapatillas", "prompt", None, PROMPT_STATED),
+        condition=Fact("new", "prompt", None, PROMPT_STATED),
+        specs={"size": Fact("42", "prompt", None, PROMPT_STATED)},  # Gemini's 1.0 does not raise it
+        colour=Fact("Negro", "photo:img-main", None, READ_ON_ONE_PHOTO),
         packaging_text=["NIKE", "REVOLUTION 7"],
     )
     assert (usage.provider, usage.model) == ("gemini", REPORTED)  # as the response reports
@@ -150,11 +165,20 @@ def test_a_read_maps_the_facts_and_records_usage_and_cost(gemini: ScriptedServer
     assert config["responseMimeType"] == "application/json"
     schema = config["responseSchema"]
     assert {"brand", "model", "product", "specs", "packaging_text"} <= set(schema["properties"])
-    assert set(schema["properties"]["brand"]["properties"]) == {"value", "unit", "source", "confidence"}
+    # Every value is asked for with its evidence, within Gemini's schema subset (no maps, no bounds).
+    evidenced = {"value", "unit", "seen_on", "printed_as", "in_note", "confidence"}
+    properties = schema["properties"]
+    assert set(properties["brand"]["properties"]) == evidenced | {"named_as_brand"}
+    assert set(properties["model"]["properties"]) == set(properties["colour"]["properties"]) == evidenced
+    assert set(properties["specs"]["items"]["properties"]) == evidenced | {"name"}
+    assert properties["brand"]["properties"]["seen_on"]["type"] == "ARRAY"
+    assert properties["brand"]["properties"]["in_note"]["type"] == "BOOLEAN"
+    assert "seen_on" in properties["brand"]["required"] and "in_note" in properties["brand"]["required"]
+    assert "printed_as quotes the text exactly as printed" in system_of(seen)
 
 
 def test_a_price_from_the_prompt_is_kept(gemini: ScriptedServer) -> None:
-    facts = {**GOOD_FACTS, "price": {"value": "45000", "unit": "$", "source": "prompt", "confidence": 0.9}}
+    facts = {**GOOD_FACTS, "price": {"value": "45000", "unit": "$", **evidence(note=True)}}
     gemini.script.append(reply(facts))
     read, _ = GeminiWriter().read("zapatillas nike talle 42 $45000", photos(), "MLA")
     assert read.price == Fact("45000", "prompt", "$", 0.9)
@@ -289,22 +313,20 @@ FACTS = ProductFacts(
 
 def test_fill_attributes_keeps_only_the_sheets_attributes(gemini: ScriptedServer) -> None:
     answers = [
-        {"id": "BRAND", "value_name": "Nike", "source": "prompt", "confidence": 0.95},
-        {"id": "MAIN_COLOR", "value_id": "52049", "value_name": "Negro", "source": "photo:img-main",
-         "confidence": 0.9},
-        {"id": "MODEL", "value_id": "999", "value_name": "Revolution 7", "source": "photo:img-main",
-         "confidence": 0.8},
-        {"id": "FLAVOR", "value_name": "Frutilla", "source": "prompt", "confidence": 0.9},  # not in the sheet
-        {"id": "PACKAGE_WEIGHT", "value_name": "400 g", "source": "prompt", "confidence": 0.9},  # read-only
-        {"id": "BRAND", "value_name": "Adidas", "source": "prompt", "confidence": 0.2},  # a second answer
-        {"id": "NET_WEIGHT", "value_name": "300 g", "source": "photo:img-ghost", "confidence": 0.9},
+        {"id": "BRAND", "value_name": "Nike", **evidence(note=True, sure=0.99)},  # the fact's own evidence
+        {"id": "MAIN_COLOR", "value_id": "52049", "value_name": "Negro", **evidence("photo:img-main")},
+        {"id": "MODEL", "value_id": "999", "value_name": "Revolution 7", **evidence("photo:img-main")},
+        {"id": "FLAVOR", "value_name": "Frutilla", **evidence(note=True)},  # not in the sheet
+        {"id": "PACKAGE_WEIGHT", "value_name": "400 g", **evidence(note=True)},  # read-only
+        {"id": "BRAND", "value_name": "Adidas", **evidence(note=True, sure=0.2)},  # a second answer
+        {"id": "NET_WEIGHT", "value_name": "300 g", **evidence("photo:img-ghost", printed="300g")},
     ]  # fmt: skip
     gemini.script.append(reply({"attributes": answers}))
     guesses, usage = GeminiWriter().fill_attributes(FACTS, SHEET, photos(), "MLA")
 
     assert guesses == [
         AttributeGuess("BRAND", None, "Nike", "prompt", 0.95),
-        AttributeGuess("MAIN_COLOR", "52049", "Negro", "photo:img-main", 0.9),
+        AttributeGuess("MAIN_COLOR", "52049", "Negro", "photo:img-main", READ_ON_ONE_PHOTO),
         AttributeGuess("MODEL", None, "Revolution 7", "photo:img-main", 0.8),  # invented value id dropped
     ]
     assert usage.provider == "gemini" and usage.input_tokens == 1200
@@ -322,23 +344,28 @@ def test_fill_attributes_keeps_only_the_sheets_attributes(gemini: ScriptedServer
     assert data["product_facts"]["brand"] == {"value": "Nike", "source": "prompt", "confidence": 0.95}
     schema = body_of(seen)["generationConfig"]["responseSchema"]
     item = schema["properties"]["attributes"]["items"]["properties"]
-    assert set(item) == {"id", "value_id", "value_name", "source", "confidence"}
+    assert set(item) == {"id", "value_id", "value_name", "seen_on", "printed_as", "in_note", "confidence"}
 
 
 def test_write_asks_for_the_sites_language_and_the_title_limit(gemini: ScriptedServer) -> None:
-    copy = {"title": "Tênis  Nike Revolution 7 Tamanho 42", "description": "Tênis Nike.\n\n- Tamanho 42\n"}
+    copy = {
+        "title": "Tênis  Nike Revolution 7 Tamanho 42",
+        "other_titles": ["Tênis de corrida Nike  Revolution 7", " ", "a", "b"],
+        "description": "Tênis Nike.\n\n- Tamanho 42\n",
+    }
     gemini.script.append(reply(copy))
     attributes = [AttributeGuess("BRAND", None, "Nike"), AttributeGuess("MAIN_COLOR", "52049", "Preto")]
     written, usage = GeminiWriter().write(FACTS, "Tênis", attributes, "MLB", 60)
 
     assert written.title == "Tênis Nike Revolution 7 Tamanho 42"
     assert written.description == "Tênis Nike.\n\n- Tamanho 42"
+    assert written.other_titles == ("Tênis de corrida Nike Revolution 7",)  # two at most, blank dropped
     assert usage.model == REPORTED
     (seen,) = gemini.seen
     assert images_of(seen) == []
     system = system_of(seen)
     assert "Brazilian Portuguese" in system and "at most 60 characters" in system
-    assert "No HTML" in system
+    assert "No HTML" in system and "other_titles" in system
     data = json.loads(texts_of(seen)[0].removeprefix("<listing_data>").removesuffix("</listing_data>"))
     assert data["category"] == "Tênis" and data["attributes"] == {"BRAND": "Nike", "MAIN_COLOR": "Preto"}
 
@@ -453,3 +480,158 @@ def test_a_retired_model_answering_503_is_told_apart_from_an_overload(gemini: Sc
     with pytest.raises(ListingWriterFailed) as failed:
         GeminiWriter().read("zapatillas nike", photos(), "MLA")
     assert failed.value.code == "GEMINI_UNAVAILABLE"
+
+
+# -- evidence: each fact as sure as what backs it, by the local writer's rules ----------------------
+
+
+def three_photos() -> list[Photo]:
+    return [
+        Photo("img-main", picture((600, 600), (20, 20, 20)), is_main=True),
+        Photo("img-side", picture((600, 600), (30, 30, 30))),
+        Photo("img-back", picture((600, 600), (200, 30, 30))),
+    ]
+
+
+class OneCategory:
+    """MercadoLibre's categories, sure of one whose sheet requires the brand."""
+
+    def predict_categories(self, site: str, query: str, limit: int = 5) -> list[dict[str, Any]]:
+        return [{"domain_id": "MLA-SNEAKERS", "category_id": "MLA109027", "category_name": "Zapatillas"}]
+
+    def category(self, category_id: str) -> dict[str, Any]:
+        path = [{"id": "MLA1430", "name": "Ropa y Accesorios"}, {"id": category_id, "name": "Zapatillas"}]
+        return {"id": category_id, "name": "Zapatillas", "path_from_root": path, "settings": {}}
+
+    def category_attributes(self, category_id: str) -> list[dict[str, Any]]:
+        return [{"id": "BRAND", "name": "Marca", "tags": {"required": True}, "value_type": "string"}]
+
+
+def sneakers(brand: dict[str, Any] | None, model: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Gemini's read of sneakers whose only question is the brand (and the model)."""
+    return {
+        "brand": brand,
+        "model": model,
+        "product": {"value": "Zapatillas", **evidence("photo:img-main", note=True, sure=0.99)},
+        "specs": [],
+        "packaging_text": ["NIKE"],
+    }
+
+
+def nike(*photos: str, printed: str | None = "NIKE", note: bool = False, sure: float = 0.9) -> dict[str, Any]:
+    return {
+        "value": "Nike",
+        "named_as_brand": note,
+        **evidence(*photos, printed=printed, note=note, sure=sure),
+    }
+
+
+def draft(gemini: ScriptedServer, prompt: str, read: dict[str, Any], title: str) -> Draft:
+    """compose_listing with Gemini: the read, the sheet (Gemini fills the brand from the photos), the copy."""
+    brand = {"id": "BRAND", "value_name": "Nike", **evidence("photo:img-main", printed="NIKE", sure=0.99)}
+    gemini.script += [
+        reply(read),
+        reply({"attributes": [brand]}),
+        reply({"title": title, "description": "Zapatillas urbanas.\n\n- Talle 42"}),
+    ]
+    return compose_listing(GeminiWriter(), OneCategory(), prompt, three_photos(), "MLA", main_quality=0.95)
+
+
+def brand_reasons(listing: Draft) -> list[tuple[str, dict[str, object]]]:
+    return [(r.code, r.params) for r in listing.confidence.reasons if r.code.startswith("BRAND")]
+
+
+def test_a_brand_printed_on_one_photo_of_three_is_withheld_and_asked_for(gemini: ScriptedServer) -> None:
+    listing = draft(gemini, "zapatillas talle 42", sneakers(nike("photo:img-main", sure=0.99)), "Zapatillas")
+
+    assert listing.facts.brand is None
+    assert listing.facts.withheld["brand"] == Fact("Nike", "photo:img-main", None, READ_ON_ONE_PHOTO)
+    assert brand_reasons(listing) == [("BRAND_NOT_LEGIBLE", {"word": "Nike"})]
+    # Gemini's sheet named it too: the sheet's brand is the facts' brand, and there is none.
+    assert listing.missing_required == ["BRAND"] and listing.attributes == []
+
+
+def test_the_sellers_unmarked_brand_the_photos_do_not_print_is_a_guess(gemini: ScriptedServer) -> None:
+    # Gemini says the note names it as the brand, and is sure: the note has it in lower case, unmarked.
+    read = sneakers(nike(printed=None, note=True, sure=1.0))
+    listing = draft(gemini, "zapatillas nike talle 42", read, "Zapatillas Nike Talle 42")
+
+    assert listing.facts.brand == Fact("Nike", "prompt", None, PROMPT_GUESSED)
+    assert brand_reasons(listing) == [("BRAND_NOT_ON_PHOTOS", {"brand": "Nike"})]
+    assert listing.confidence.rests_on_a_guess and band(listing.confidence.overall) is Band.YELLOW
+
+
+def test_the_sellers_brand_printed_on_two_photos_is_sure_and_the_listing_green(
+    gemini: ScriptedServer,
+) -> None:
+    read = sneakers(
+        nike("photo:img-main", "photo:img-side", note=True, sure=0.95),
+        # a model the photos alone print on two of three: legible, so no question about the seller's words
+        {"value": "Revolution 7", **evidence("photo:img-main", "photo:img-back", printed="Revolution 7")},
+    )
+    listing = draft(gemini, "zapatillas nike talle 42", read, "Zapatillas Nike Revolution 7 Talle 42")
+
+    assert listing.facts.brand == Fact("Nike", "prompt", None, 0.95)  # confirmed; Gemini's 0.95 lowers it
+    assert listing.facts.model == Fact("Revolution 7", "photo:img-main", None, READ_ON_PHOTOS)
+    assert listing.confidence.reasons == [] and band(listing.confidence.overall) is Band.GREEN
+    assert listing.attributes[0]["value_name"] == "Nike" and listing.attributes[0]["source"] == "prompt"
+
+
+def test_geminis_own_certainty_never_makes_a_brand_the_photos_alone_show_green(
+    gemini: ScriptedServer,
+) -> None:
+    """Legible on two photos, and Gemini 100 % sure: still a reading of the photos alone, as for the
+    local writer (BRAND_UNSURE, yellow, never published by itself)."""
+    listing = draft(
+        gemini,
+        "zapatillas talle 42",
+        sneakers(nike("photo:img-main", "photo:img-back", sure=1.0)),
+        "Zapatillas Nike Talle 42",
+    )
+
+    assert listing.facts.brand == Fact("Nike", "photo:img-main", None, READ_ON_PHOTOS)
+    assert brand_reasons(listing) == [("BRAND_UNSURE", {"brand": "Nike"})]
+    assert listing.confidence.rests_on_a_guess and band(listing.confidence.overall) is Band.YELLOW
+
+
+def test_a_quote_that_does_not_hold_the_value_is_no_evidence(gemini: ScriptedServer) -> None:
+    """Gemini can invent what it says is printed, or that the note says it: what it quotes is checked."""
+    gemini.script += [
+        reply(sneakers(nike("photo:img-main", "photo:img-side", printed="JUST DO IT", note=True))),
+        reply(sneakers(nike("photo:img-main", "photo:img-side", printed="NIKKO"))),
+        reply(sneakers(nike(printed=None, note=True, sure=1.0))),
+    ]
+    typed, _ = GeminiWriter().read("zapatillas nike talle 42", three_photos(), "MLA")
+    read, _ = GeminiWriter().read("zapatillas talle 42", three_photos(), "MLA")
+    claimed, _ = GeminiWriter().read("zapatillas talle 42", three_photos(), "MLA")
+
+    assert typed.brand == Fact("Nike", "prompt", None, PROMPT_GUESSED)  # not confirmed by the photos
+    assert (read.brand, read.withheld) == (None, {})  # nothing printed: nothing to use or to say
+    assert (claimed.brand, claimed.withheld) == (None, {})  # the note does not say it
+
+
+def test_a_photo_that_was_not_sent_is_no_evidence(gemini: ScriptedServer) -> None:
+    read = sneakers(nike("photo:img-main", "photo:img-ghost", sure=0.99))
+    read["specs"] = [
+        {"name": "weight", "value": "300", "unit": "g", **evidence("img-ghost", "img-gone", printed="300 g")}
+    ]
+    gemini.script.append(reply(read))
+    facts, _ = GeminiWriter().read("zapatillas talle 42", three_photos(), "MLA")
+
+    # Printed on one photo sent (the other is invented): one of three is not legible.
+    assert facts.brand is None and facts.withheld["brand"].source == "photo:img-main"
+    assert facts.specs == {}
+
+
+def test_a_measure_in_the_sheet_must_be_printed_legibly_and_a_seen_value_is_a_reading(
+    gemini: ScriptedServer,
+) -> None:
+    answers = [
+        {"id": "NET_WEIGHT", "value_name": "300 g", **evidence("photo:img-main", printed="300g", sure=0.99)},
+        {"id": "MAIN_COLOR", "value_id": "52055", **evidence("photo:img-main", "photo:img-side", sure=0.99)},
+    ]
+    gemini.script.append(reply({"attributes": answers}))
+    guesses, _ = GeminiWriter().fill_attributes(FACTS, SHEET, three_photos(), "MLA")
+
+    # 300 g printed on one photo of three is noise, as for the local writer; a colour is seen, not read.
+    assert guesses == [AttributeGuess("MAIN_COLOR", "52055", None, "photo:img-main", READ_ON_PHOTOS)]

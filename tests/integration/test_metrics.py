@@ -90,12 +90,14 @@ def test_a_listing_counts_itself_its_cost_and_the_sellers_wait(
     assert values(emitted(capsys.readouterr().out), "ListingsGenerated", source="local") == []
 
 
+# Gemini's read: every value from the seller's note, with its evidence.
+NOTE_SAYS_IT = {"seen_on": [], "printed_as": None, "in_note": True, "confidence": 0.9}
 OAT_FACTS = {
-    "brand": {"value": "Oatly", "source": "photo:img-main", "confidence": 0.9},
+    "brand": {"value": "Oatly", "named_as_brand": False, **NOTE_SAYS_IT},
     "model": None,
-    "product": {"value": "Leche de avena", "source": "prompt", "confidence": 0.9},
+    "product": {"value": "Leche de avena", **NOTE_SAYS_IT},
     "condition": None,
-    "specs": [{"name": "volume", "value": "1", "unit": "l", "source": "prompt", "confidence": 1.0}],
+    "specs": [{"name": "volume", "value": "1", "unit": "l", **NOTE_SAYS_IT}],
     "colour": None,
     "price": None,
     "quantity": None,
@@ -110,9 +112,9 @@ def test_gemini_s_recorded_cost_is_the_listing_s_ai_cost(
     metrics_on: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _, product, images_job = ingested(api, OATLY, "leche de avena 1 litro")
+    _, product, images_job = ingested(api, OATLY, "leche de avena oatly 1 litro")
     process_images_job(images_job)
-    brand = {"id": "BRAND", "value_name": "Oatly", "source": "prompt", "confidence": 0.9}
+    brand = {"id": "BRAND", "value_name": "Oatly", **NOTE_SAYS_IT}
     gemini.script += [
         reply(OAT_FACTS),
         reply({"attributes": [brand]}),

@@ -8,15 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from chalicelib.domain.evidence import PROMPT_CONFIRMED, PROMPT_GUESSED, legible, read_on_photos, sellers_word
 from chalicelib.domain.search import fold
 from chalicelib.providers.listing import Fact
-from chalicelib.providers.local_writer.confidence import (
-    OCR_SEEN_ONCE,
-    OCR_SEEN_TWICE,
-    PROMPT_CONFIRMED,
-    PROMPT_GUESSED,
-    PROMPT_STATED,
-)
 from chalicelib.providers.local_writer.ocr import TextBox
 from chalicelib.providers.local_writer.wording import title_word
 from chalicelib.providers.local_writer.words import FUNCTION_WORDS, GENERIC_WORDS
@@ -122,7 +116,7 @@ def brand_candidates(
         # OCR alone is never sure: capped by how often it was seen, lowered when a rival scores close.
         rival = max((s for i, (_, s, *_) in enumerate(scored) if i != rank), default=0.0)
         margin = max(0.0, score - rival) / score if score else 0.0
-        ceiling = OCR_SEEN_TWICE if photos > 1 else OCR_SEEN_ONCE
+        ceiling = read_on_photos(photos)
         confidence = PROMPT_CONFIRMED if in_prompt else round(ceiling * score * (0.6 + 0.4 * margin), 2)
         candidates.append(BrandCandidate(name, score, confidence, source, in_prompt, photos))
     return candidates
@@ -167,12 +161,6 @@ def _calm(name: str) -> str:
     return " ".join(w.capitalize() if w.isupper() or w.islower() else w for w in name.split())
 
 
-def legible(photos: int, photos_with_text: int) -> bool:
-    """Printed on two photos, or on the only one with text: what the photos alone must show before a
-    brand or a measure is taken from them."""
-    return photos >= min(2, photos_with_text)
-
-
 def brand_and_model(
     brand_slot: list[str],
     candidates: list[BrandCandidate],
@@ -189,10 +177,10 @@ def brand_and_model(
     confirmed = next((c for c in candidates if c.in_prompt), None)
     if confirmed is not None:
         at = next((i for i, w in enumerate(brand_slot) if _similar(fold(w), fold(confirmed.name)) >= 0.8), 0)
-        brand = Fact(_calm(brand_slot[at]), "prompt", confidence=PROMPT_CONFIRMED)
+        brand = Fact(_calm(brand_slot[at]), "prompt", confidence=sellers_word(printed=True, marked=marked))
         model_words = brand_slot[at + 1 :]
     elif brand_slot:
-        brand = Fact(_calm(brand_slot[0]), "prompt", confidence=PROMPT_STATED if marked else PROMPT_GUESSED)
+        brand = Fact(_calm(brand_slot[0]), "prompt", confidence=sellers_word(printed=False, marked=marked))
         model_words = brand_slot[1:]
     elif candidates and legible(candidates[0].photos, photos_with_text):
         best = candidates[0]

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from chalicelib.domain.evidence import BRAND_MARKERS, PROMPT_STATED
 from chalicelib.domain.search import fold
 from chalicelib.domain.sites import currency_of
 from chalicelib.providers.listing import Fact, ProductFacts
 from chalicelib.providers.local_writer.brand import brand_and_model
-from chalicelib.providers.local_writer.confidence import PROMPT_STATED
 from chalicelib.providers.local_writer.specs import find_specs, number_text, parse_amount
 from chalicelib.providers.local_writer.words import (
     ADJECTIVE_ENDINGS,
@@ -21,7 +21,6 @@ from chalicelib.providers.local_writer.words import (
     JOINERS,
 )
 
-BRAND_MARKERS = frozenset(("marca", "brand"))
 CURRENCY_WORDS = {"r$": "BRL", "reais": "BRL", "brl": "BRL", "us$": "USD", "ars": "ARS", "mxn": "MXN"}
 # A number is only tried from the start of its run (the lookbehind): linear in the text.
 PRICE = re.compile(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from chalicelib.domain.evidence import READ_ON_ONE_PHOTO
 from chalicelib.domain.search import fold
 from chalicelib.providers.listing import AttributeGuess, Fact, ProductFacts
-from chalicelib.providers.local_writer.confidence import OCR_SEEN_ONCE
 from chalicelib.providers.local_writer.specs import UNITS, convert
 
 # Spec -> (what it measures, words one of which the attribute id must have, words it must not have).
@@ -133,7 +133,7 @@ def _stated_feature(facts: ProductFacts, attribute: dict[str, Any]) -> Attribute
     if len(feature) < 3:
         return None
     said = [(fact.value, fact.source, fact.confidence) for fact in (facts.product, facts.model) if fact]
-    said += [(line, "packaging", OCR_SEEN_ONCE) for line in facts.packaging_text]
+    said += [(line, "packaging", READ_ON_ONE_PHOTO) for line in facts.packaging_text]
     for text, source, confidence in said:
         match = re.search(rf"(?:(\w+)\s+)?{re.escape(feature)}(?!\w)", fold(text))
         if match is None:

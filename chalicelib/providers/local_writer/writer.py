@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from chalicelib.domain.evidence import PROMPT_CONFIRMED, READ_ON_ONE_PHOTO, legible
 from chalicelib.domain.search import fold
 from chalicelib.observability import provider_call
 from chalicelib.providers.listing import (
@@ -17,8 +18,7 @@ from chalicelib.providers.listing import (
     ProductFacts,
     Usage,
 )
-from chalicelib.providers.local_writer.brand import brand_and_model, brand_candidates, legible
-from chalicelib.providers.local_writer.confidence import OCR_SEEN_ONCE, PROMPT_CONFIRMED
+from chalicelib.providers.local_writer.brand import brand_and_model, brand_candidates
 from chalicelib.providers.local_writer.ocr import (
     MIN_TEXT_SCORE,
     TextBox,
@@ -126,7 +126,7 @@ def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
     for box in boxes:
         if box.score < MIN_TEXT_SCORE:
             continue
-        for key, fact, _ in find_specs(box.text, f"photo:{box.image_id}", OCR_SEEN_ONCE):
+        for key, fact, _ in find_specs(box.text, f"photo:{box.image_id}", READ_ON_ONE_PHOTO):
             stated = specs.get(key)
             if stated is None:
                 printed.setdefault((key, fact.value, fact.unit), []).append(fact)
