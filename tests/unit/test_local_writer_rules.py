@@ -533,3 +533,51 @@ def test_the_cut_out_is_read_without_the_white_around_the_product() -> None:
     assert _around_product(cutout).size == (200 + 2 * MARGIN, 800 + 2 * MARGIN)
     # Nothing but white: read as it is.
     assert _around_product(Image.new("RGB", (64, 64), "white")).size == (64, 64)
+
+
+# -- what a food's package says: flavour, units per pack, claims ---------------------------------------
+
+FOOD_SHEET = [
+    {"id": "FLAVOR", "name": "Sabor", "value_type": "string"},
+    {"id": "UNITS_PER_PACK", "name": "Unidades por pack", "value_type": "number"},
+    {
+        "id": "IS_GLUTEN_FREE",
+        "name": "Es libre de gluten",
+        "value_type": "boolean",
+        "values": [{"id": "242085", "name": "Sí"}, {"id": "242084", "name": "No"}],
+    },
+    {
+        "id": "IS_ORGANIC",
+        "name": "Es orgánico",
+        "value_type": "boolean",
+        "values": [{"id": "242085", "name": "Sí"}, {"id": "242084", "name": "No"}],
+    },
+]
+
+
+def test_flavour_units_per_pack_and_claims_fill_the_sheet_only_where_said() -> None:
+    said = parse_prompt("yogur de vainilla sin gluten pack x 4 x2", "MLA").facts
+    assert {k: f.value for k, f in said.specs.items()} == {
+        "gluten_free": "yes",
+        "units_per_pack": "4",
+        "flavour": "Vainilla",
+    }
+    assert said.quantity is not None and said.quantity.value == "2"  # the packs offered, not the units
+    guesses, _ = LocalWriter().fill_attributes(said, FOOD_SHEET, [], "MLA")
+    assert [(g.id, g.value_name) for g in guesses] == [
+        ("FLAVOR", "Vainilla"),
+        ("UNITS_PER_PACK", "4"),
+        ("IS_GLUTEN_FREE", "Sí"),  # organic was not said: left empty, never "No"
+    ]
+    description = LocalWriter().write(said, "Yogures", guesses, "MLA", 60)[0].description
+    assert "- Sabor: Vainilla\n- Unidades por pack: 4\n- Sin gluten" in description
+    plain = parse_prompt("jugo de naranja 1 litro", "MLA").facts
+    assert "organic" not in plain.specs and "units_per_pack" not in plain.specs
+
+
+def test_a_claim_only_the_package_makes_must_be_printed_on_two_photos() -> None:
+    prompt = parse_prompt("leche entera 1 litro", "MLA")
+    once = read_facts(prompt, [box("EKOLOGISK", 0.05, "a"), box("MJÖLK", 0.05, "b")])
+    assert "organic" not in once.specs
+    twice = read_facts(prompt, [box("EKOLOGISK", 0.05, "a"), box("ekologisk mjölk", 0.04, "b")])
+    assert twice.specs["organic"].source == "photo:a"

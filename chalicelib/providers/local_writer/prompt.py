@@ -11,6 +11,7 @@ from chalicelib.domain.search import fold
 from chalicelib.domain.sites import currency_of
 from chalicelib.providers.listing import Fact, ProductFacts
 from chalicelib.providers.local_writer.brand import brand_and_model
+from chalicelib.providers.local_writer.claims import find_claims, flavour, units_per_pack_span
 from chalicelib.providers.local_writer.specs import find_specs, number_text, parse_amount
 from chalicelib.providers.local_writer.words import (
     ADJECTIVE_ENDINGS,
@@ -50,9 +51,13 @@ def parse_prompt(prompt: str, site: str) -> Prompt:
     taken: list[tuple[int, int]] = []
     specs: dict[str, Fact] = {}
     price = _price(text, site, taken)
+    pack = units_per_pack_span(text)
+    taken += [pack] if pack else []
     quantity = _quantity(text, taken)
     for key, fact, span in find_specs(text, "prompt", PROMPT_STATED):
         taken.append(span)
+        specs.setdefault(key, fact)
+    for key, fact in find_claims(text, "prompt", PROMPT_STATED):
         specs.setdefault(key, fact)
     words: list[str] = []  # "" where a measure, price or quantity was: it ends a run of names
     for match in re.finditer(r"[^\s,;:()!¡?¿]+", text):
@@ -64,6 +69,8 @@ def parse_prompt(prompt: str, site: str) -> Prompt:
             words.append(word)
     condition = next((CONDITIONS[fold(w)] for w in words if fold(w) in CONDITIONS), None)
     product, rest = _product_phrase(words)
+    if (taste := flavour(product, PROMPT_STATED)) is not None:
+        specs.setdefault("flavour", taste)
     colour = next((c for c in map(_colour, rest) if c), None)
     slot: list[str] = []
     rest = rest[1:] if rest[:1] == [""] else rest
@@ -155,7 +162,11 @@ def _price(text: str, site: str, taken: list[tuple[int, int]]) -> Fact | None:
 
 
 def _quantity(text: str, taken: list[tuple[int, int]]) -> Fact | None:
-    match = QUANTITY.search(text)
+    """How many the seller offers ("x3", "3 unidades"); not the units inside one pack."""
+    match = next(
+        (m for m in QUANTITY.finditer(text) if not any(a < m.end() and m.start() < b for a, b in taken)),
+        None,
+    )
     if match is None or int(match.group(1) or match.group(2)) < 1:
         return None
     taken.append(match.span())

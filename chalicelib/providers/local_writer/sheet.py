@@ -28,6 +28,15 @@ NO = frozenset({"no", "nao"})
 NEGATIONS = frozenset({"sin", "sem", "without", "no", "nao"})
 CONDITION_NAMES = {"new": {"nuevo", "novo", "new"}, "used": {"usado", "used"}}
 SIZE_NAMES = frozenset({"talle", "talla", "tamanho", "tamano", "size"})
+FLAVOUR_NAMES = frozenset({"sabor", "sabores", "flavor", "flavour"})
+PACK_NAMES = frozenset({"unidades por pack", "unidades por kit", "unidades por pacote", "units per pack"})
+# A yes/no attribute about a claim, told by a word of its name ("Es libre de gluten", "É orgânico").
+CLAIM_NAME_WORDS = {
+    "organic": ("organic",),
+    "gluten_free": ("gluten",),
+    "lactose_free": ("lactos",),
+    "sugar_free": ("azucar", "acucar", "sugar"),
+}
 
 
 def fill(facts: ProductFacts, attributes: list[dict[str, Any]]) -> list[AttributeGuess]:
@@ -59,8 +68,14 @@ def _guess(facts: ProductFacts, attribute: dict[str, Any], used_specs: set[str])
         names = CONDITION_NAMES.get(facts.condition.value, set())
         value = next((v for v in attribute.get("values") or [] if fold(str(v["name"])) in names), None)
         return _chosen(attribute_id, value, facts.condition) if value else None
+    name = fold(str(attribute.get("name", "")))
+    if attribute_id == "FLAVOR" or name in FLAVOUR_NAMES:
+        return _named(attribute, facts.specs.get("flavour"))
+    pack = facts.specs.get("units_per_pack")
+    if pack is not None and (attribute_id == "UNITS_PER_PACK" or name in PACK_NAMES) and kind == "number":
+        return AttributeGuess(attribute_id, None, pack.value, pack.source, pack.confidence)
     if kind == "boolean":
-        return _stated_feature(facts, attribute)
+        return _claimed(facts, attribute) or _stated_feature(facts, attribute)
     if kind == "number_unit":
         return _measure(facts, attribute, used_specs)
     size = facts.specs.get("size")
@@ -123,6 +138,19 @@ def _measure(facts: ProductFacts, attribute: dict[str, Any], used_specs: set[str
         if value is not None:
             used_specs.add(spec)
             return AttributeGuess(str(attribute["id"]), None, value, fact.source, fact.confidence)
+    return None
+
+
+def _claimed(facts: ProductFacts, attribute: dict[str, Any]) -> AttributeGuess | None:
+    """Yes for a claim the seller or the package makes ("sin gluten"); nothing when none is made."""
+    name = fold(str(attribute.get("name", "")))
+    for claim, words in CLAIM_NAME_WORDS.items():
+        fact = facts.specs.get(claim)
+        if fact is None or not any(word in name for word in words):
+            continue
+        value = next((v for v in attribute.get("values") or [] if fold(str(v["name"])) in YES), None)
+        if value is not None:
+            return _chosen(str(attribute["id"]), value, fact)
     return None
 
 

@@ -7,10 +7,12 @@ from chalicelib.domain.listing_rules import sentence_case
 from chalicelib.domain.search import fold
 from chalicelib.domain.sites import language_of
 from chalicelib.providers.listing import AttributeGuess, Fact, ProductFacts
+from chalicelib.providers.local_writer.claims import CLAIMS
 from chalicelib.providers.local_writer.words import CONDITIONS, word_set
 
 MAX_TITLE_SPECS = 3
 TITLE_SPEC_ORDER = ("size", "storage", "ram", "screen", "volume", "weight", "battery", "power", "length")
+PACK_SPECS = ("flavour", "units_per_pack")  # said in the description and the sheet, not in the title
 
 WORDING = {
     "es": {
@@ -33,6 +35,12 @@ WORDING = {
         "screen": "Pantalla",
         "length": "Largo",
         "size": "Talle",
+        "flavour": "Sabor",
+        "units_per_pack": "Unidades por pack",
+        "organic": "Orgánico",
+        "gluten_free": "Sin gluten",
+        "lactose_free": "Sin lactosa",
+        "sugar_free": "Sin azúcar",
         "BRAND": "Marca",
         "MODEL": "Modelo",
         "LINE": "Línea",
@@ -60,6 +68,12 @@ WORDING = {
         "screen": "Tela",
         "length": "Comprimento",
         "size": "Tamanho",
+        "flavour": "Sabor",
+        "units_per_pack": "Unidades por pacote",
+        "organic": "Orgânico",
+        "gluten_free": "Sem glúten",
+        "lactose_free": "Sem lactose",
+        "sugar_free": "Sem açúcar",
         "BRAND": "Marca",
         "MODEL": "Modelo",
         "LINE": "Linha",
@@ -168,6 +182,8 @@ def compose_description(
     ]
     if "size" in facts.specs:
         features.append(f"- {_spec_text('size', facts.specs['size'], site).replace(' ', ': ', 1)}")
+    features += [f"- {words[key]}: {facts.specs[key].value}" for key in PACK_SPECS if key in facts.specs]
+    features += [f"- {words[key]}" for key in CLAIMS if key in facts.specs]
     if facts.colour:
         features.append(f"- {words['colour']}: {facts.colour.value}")
     if facts.condition:

@@ -19,6 +19,7 @@ from chalicelib.providers.listing import (
     Usage,
 )
 from chalicelib.providers.local_writer.brand import brand_and_model, brand_candidates
+from chalicelib.providers.local_writer.claims import find_claims
 from chalicelib.providers.local_writer.ocr import (
     MIN_TEXT_SCORE,
     TextBox,
@@ -120,13 +121,15 @@ def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
         best = candidates[0]  # printed on one photo only: said, not used
         withheld["brand"] = Fact(best.name, best.source, confidence=best.confidence)
     specs = dict(facts.specs)
-    # A measure only the photos give must be legible as a brand must: one photo's "28\"" on a juice
-    # is noise, not its screen.
+    # A measure or a claim only the photos give must be legible as a brand must: one photo's "28\"" on
+    # a juice is noise, not its screen.
     printed: dict[tuple[str, str, str | None], list[Fact]] = {}
     for box in boxes:
         if box.score < MIN_TEXT_SCORE:
             continue
-        for key, fact, _ in find_specs(box.text, f"photo:{box.image_id}", READ_ON_ONE_PHOTO):
+        source = f"photo:{box.image_id}"
+        read = [(key, fact) for key, fact, _ in find_specs(box.text, source, READ_ON_ONE_PHOTO)]
+        for key, fact in read + find_claims(box.text, source, READ_ON_ONE_PHOTO):
             stated = specs.get(key)
             if stated is None:
                 printed.setdefault((key, fact.value, fact.unit), []).append(fact)
