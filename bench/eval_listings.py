@@ -35,9 +35,10 @@ from bench.report import write_section
 from chalicelib.content import READ_SIDE
 from chalicelib.domain.confidence import Band, band
 from chalicelib.domain.listing_rules import required_ids, title_problems
-from chalicelib.domain.quality import assess
+from chalicelib.domain.quality import Candidate, assess, choose_main, hand_free_tries
 from chalicelib.domain.search import fold
 from chalicelib.drafts import Draft, compose_listing
+from chalicelib.images import main_picture as images_step_main_picture
 from chalicelib.imaging import compose_main_picture, full_decode, measure, reduced_decode
 from chalicelib.marketplace.mercadolibre import MercadoLibreClient, MercadoLibreError
 from chalicelib.providers.listing import Photo
@@ -54,6 +55,7 @@ DATASET = os.environ.get(
     str(Path(__file__).resolve().parents[2] / ".mirror" / "marcusklasson+GroceryStoreDataset" / "repo"),
 )
 SHOTS = ("001", "002", "003")
+MAIN_PICTURES = Path(__file__).resolve().parents[1] / ".local" / "eval" / "main-pictures"
 REDIRECT = "http://127.0.0.1/eval/callback"
 # Confidence buckets of the reliability table: the seller's bands (green above 0.85, yellow 0.70 to
 # 0.85 inclusive), red split once more.
@@ -278,6 +280,7 @@ def main() -> None:
     evaluation = Evaluation()
     outcomes: list[Outcome] = []
     missing: list[str] = []
+    hands: dict[str, tuple[str, str]] = {}
     try:
         for product in products:
             if product.sample:
@@ -288,6 +291,7 @@ def main() -> None:
                     missing.append(product.name)
                     continue
                 shots = [shot for shot in found if shot is not None]
+            hands[product.name] = (product.split, _main_picture_hand(evaluation.remover, product, shots))
             outcomes.append(evaluation.run(product, shots))
             print(_row(outcomes[-1]), flush=True)
             if product.brand is not None:
@@ -296,8 +300,55 @@ def main() -> None:
         samples = _samples(evaluation, [o for o in outcomes if o.product.sample and not o.product.typed])
     finally:
         evaluation.close()
-    body = samples + "\n\n" + _labelled(outcomes, missing)
+    body = samples + "\n\n" + _labelled(outcomes, missing) + "\n\n" + _hands(hands)
     write_section("Listing quality (make eval)", body)
+
+
+def _main_picture_hand(remover: LocalRemover, product: Labelled, shots: list[bytes]) -> str:
+    """The images step's main picture of these shots, written to MAIN_PICTURES for a person to look at.
+
+    Returns its choice's code: NO_HAND when the best-scored photo showed a hand and a tied one did not,
+    MAIN_PHOTO_HAND when the picture keeps a hand, else the code of a photo without one.
+    """
+    candidates: list[Candidate] = []
+    photos: dict[str, bytes] = {}
+    for shot, data in zip(SHOTS, shots, strict=True):
+        with Image.open(io.BytesIO(data)) as header:
+            size = header.size
+        measured = measure(reduced_decode(data), *size)
+        candidates.append(Candidate(shot, len(candidates), assess(measured), measured.whole))
+        photos[shot] = data
+    choice = choose_main(candidates, None)
+    assert choice is not None
+    tries = hand_free_tries(candidates, choice)
+    choice, picture, _ = images_step_main_picture(choice, tries, photos, remover)
+    MAIN_PICTURES.mkdir(parents=True, exist_ok=True)
+    (MAIN_PICTURES / f"{product.name}.jpg").write_bytes(picture)
+    print(f"main picture {product.name}: photo _{choice.image_id}, {choice.code}", flush=True)
+    return choice.code
+
+
+def _hands(hands: dict[str, tuple[str, str]]) -> str:
+    """Main pictures with a hand, per split: as the best-scored photo's cut-out, and as chosen now."""
+    lines = [
+        "| split | products | best-scored photo's cut-out shows a hand | main picture shows a hand | which |",
+        "|---|---|---|---|---|",
+    ]
+    for split in ("held-out", "tuning"):
+        codes = {name: code for name, (s, code) in hands.items() if s == split}
+        before = sorted(name for name, code in codes.items() if code in ("NO_HAND", "MAIN_PHOTO_HAND"))
+        after = sorted(name for name, code in codes.items() if code == "MAIN_PHOTO_HAND")
+        lines.append(
+            f"| {split} | {len(codes)} | {len(before)} | {len(after)} | "
+            f"{', '.join(after) or '-'} (avoided: {', '.join(sorted(set(before) - set(after))) or '-'}) |"
+        )
+    return (
+        "### Main pictures with a hand\n\n"
+        "The images step's main picture of each labelled product (local remover), by its hand check "
+        "(chalicelib/domain/hands.py: skin-coloured pixels of the cut-out reaching the photo's edge, at "
+        "least 2 % of the product). Each picture is in .local/eval/main-pictures/ to look at.\n\n"
+        + "\n".join(lines)
+    )
 
 
 def _samples(evaluation: Evaluation, outcomes: list[Outcome]) -> str:

@@ -16,21 +16,36 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib import pipeline, store, timeline
+from chalicelib.domain.hands import shows_hand
 from chalicelib.domain.jobs import ContentJob, ImagesJob, JobPhoto
 from chalicelib.domain.keys import main_picture_key, main_thumbnail_key, photo_thumbnail_key
-from chalicelib.domain.quality import Candidate, Quality, assess, choose_main
+from chalicelib.domain.quality import (
+    Candidate,
+    MainChoice,
+    Quality,
+    assess,
+    choose_main,
+    hand_free_tries,
+    with_hand,
+    without_hand,
+)
 from chalicelib.domain.records import Product
 from chalicelib.imaging import (
     UNREADABLE,
     EmptyCutout,
     compose_main_picture,
     full_decode,
+    hand_share,
     measure,
     reduced_decode,
     thumbnail_jpeg,
 )
 from chalicelib.observability import logger
-from chalicelib.providers.background import BackgroundRemovalFailed, background_remover
+from chalicelib.providers.background import (
+    BackgroundRemovalFailed,
+    BackgroundRemover,
+    background_remover,
+)
 from chalicelib.store import blobs
 
 FETCHES = 4  # photos read from S3 at once
@@ -65,10 +80,11 @@ def process_images_job(key: str, remaining_ms: Callable[[], int] | None = None) 
     timeline.record(
         product.product_id, "images", "REMOVING_BACKGROUND", "removing the background", percent=40
     )
-    main_bytes = photos.pop(choice.image_id)
-    photos.clear()  # the others' bytes are not needed at the cut-out, the step's memory peak
+    tries = hand_free_tries(candidates, choice)
+    # Only the photos the cut-out may use are kept: it is the step's memory peak.
+    photos = {image_id: photos[image_id] for image_id in (choice.image_id, *tries)}
     try:
-        picture, about = _main_picture(main_bytes, remaining_ms)
+        choice, picture, about = main_picture(choice, tries, photos, background_remover(remaining_ms))
     except BackgroundRemovalFailed as error:
         pipeline.fail(product, "images", error.code, str(error), {}, revision)
         return
@@ -184,10 +200,32 @@ def _update_image(product_id: str, image_id: str, **changes: Any) -> None:
         logger.info("photo removed while it was processed", extra={"image_id": image_id})
 
 
-def _main_picture(photo: bytes, remaining_ms: Callable[[], int] | None) -> tuple[bytes, dict[str, Any]]:
+def main_picture(
+    choice: MainChoice, tries: list[str], photos: dict[str, bytes], remover: BackgroundRemover
+) -> tuple[MainChoice, bytes, dict[str, Any]]:
+    """The chosen photo on white; if a hand shows in it, the first of `tries` that shows none.
+
+    A photo tried in vain costs one more remover call; when every one shows a hand, or another
+    cannot be cut out, the chosen photo stays and the choice says a hand shows.
+    """
+    picture, about = _main_picture(photos[choice.image_id], remover)
+    if not shows_hand(about["hand_share"]):
+        return choice, picture, about
+    for image_id in tries:
+        try:
+            other, other_about = _main_picture(photos[image_id], remover)
+        except (BackgroundRemovalFailed, *UNREADABLE):
+            logger.warning("another photo could not be cut out", extra={"image_id": image_id}, exc_info=True)
+            break
+        if not shows_hand(other_about["hand_share"]):
+            return without_hand(image_id), other, other_about
+    return with_hand(choice), picture, about
+
+
+def _main_picture(photo: bytes, remover: BackgroundRemover) -> tuple[bytes, dict[str, Any]]:
     started = time.perf_counter()
     decoded = full_decode(photo)
-    cutout = background_remover(remaining_ms).cutout(decoded)
+    cutout = remover.cutout(decoded)
     try:
         picture = compose_main_picture(cutout.image)
         whole_photo = False
@@ -196,6 +234,8 @@ def _main_picture(photo: bytes, remaining_ms: Callable[[], int] | None) -> tuple
         # is still a listing picture; the seller is told why it is not cut out.
         picture = compose_main_picture(decoded.convert("RGBA"))
         whole_photo = True
+    checked = time.perf_counter()
+    hand = None if whole_photo else round(hand_share(cutout.image), 4)
     about = {
         "provider": cutout.provider,
         "model": cutout.model,
@@ -203,6 +243,8 @@ def _main_picture(photo: bytes, remaining_ms: Callable[[], int] | None) -> tuple
         "uncertainty": cutout.uncertainty,
         "fallback_from": cutout.fallback_from,
         "whole_photo": whole_photo,
+        "hand_share": hand,
+        "hand_milliseconds": round((time.perf_counter() - checked) * 1000, 1),
         "total_milliseconds": round((time.perf_counter() - started) * 1000, 1),
     }
     return picture, about

@@ -19,6 +19,7 @@ from PIL import (
     ExifTags,
     Image,
     ImageChops,
+    ImageDraw,
     ImageFile,
     ImageFilter,
     ImageOps,
@@ -27,6 +28,7 @@ from PIL import (
     PngImagePlugin,
 )
 
+from chalicelib.domain.hands import SKIN_CB, SKIN_CR, SKIN_HUE, SKIN_SATURATION
 from chalicelib.domain.photos import (
     SNIFF_BYTES,
     PhotoFacts,
@@ -48,6 +50,7 @@ MAIN_FILL = 0.875  # the product's long side covers 85-90 % of the square
 MAX_UPSCALE = 2.0  # a small source is padded, never blown up past 2x
 SURE_ALPHA = 128  # a cutout with no pixel at least this opaque found no product
 FRAMING_SIDE = 160  # where the product is needs no detail
+HAND_SIDE = 128  # an arm is a large region: a small copy finds it in a few milliseconds
 UNIFORM_BORDER_STDDEV = 24.0  # per channel; a busy background is well above, a plain one well below
 _LAPLACIAN = ImageFilter.Kernel((3, 3), [0, 1, 0, 1, -4, 1, 0, 1, 0], scale=1, offset=128)
 
@@ -193,6 +196,37 @@ def compose_main_picture(cutout: Image.Image) -> bytes:
     out = io.BytesIO()
     canvas.save(out, format="JPEG", quality=92, optimize=True, subsampling=0)
     return out.getvalue()
+
+
+def hand_share(cutout: Image.Image) -> float:
+    """The share of the cut-out product that is skin reaching the photo's edge: the arm holding it.
+
+    The rule (skin colour, touching the edge) is chalicelib.domain.hands'; here it is applied to a
+    HAND_SIDE copy of the RGBA cut-out, as in the photo: its edge is the photo's edge.
+    """
+    small = cutout.reduce(max(1, max(cutout.size) // (2 * HAND_SIDE)))
+    small.thumbnail((HAND_SIDE, HAND_SIDE), Image.Resampling.BILINEAR)
+    product = small.getchannel("A").point(lambda v: 255 if v >= SURE_ALPHA else 0)
+    rgb = small.convert("RGB")
+    _, cb, cr = rgb.convert("YCbCr").split()
+    hue, saturation, _ = rgb.convert("HSV").split()
+    skin = product
+    for channel, (low, high) in (
+        (cb, SKIN_CB),
+        (cr, SKIN_CR),
+        (hue, SKIN_HUE),
+        (saturation, SKIN_SATURATION),
+    ):
+        skin = ImageChops.darker(
+            skin, channel.point(lambda v, low=low, high=high: 255 if low <= v <= high else 0)
+        )
+    # A frame of skin around the copy joins every region that touches the edge; one flood fill marks them.
+    width, height = skin.size
+    framed = Image.new("L", (width + 2, height + 2), 255)
+    framed.paste(skin, (1, 1))
+    ImageDraw.floodfill(framed, (0, 0), 128)
+    reaching = framed.crop((1, 1, width + 1, height + 1)).histogram()[128]
+    return reaching / max(1, product.histogram()[255])
 
 
 # -- judging an upload ------------------------------------------------------------------------------

@@ -17,8 +17,12 @@ BLURRY_BELOW = 60.0
 # MercadoLibre recommends 1200x1200; the short side is what limits a square main picture.
 RESOLUTION_REFERENCE = 1200
 WEIGHTS = {"sharpness": 0.4, "exposure": 0.25, "resolution": 0.15, "framing": 0.2}
-# Scores this close are a tie: then a shot that shows the whole product beats a close-up.
+# Scores this close are a tie: then a shot that shows the whole product beats a close-up, and a shot
+# without a hand beats one with a hand.
 TIE = 0.05
+# Photos cut out besides the main one, at most, looking for one without a hand: each is a remover call
+# (seconds, and a PhotoRoom credit).
+HAND_FREE_TRIES = 2
 
 
 @dataclass(frozen=True)
@@ -131,3 +135,31 @@ def choose_main(candidates: list[Candidate], seller_choice: str | None) -> MainC
     if whole and len(whole) < len(close):
         return MainChoice(chosen.image_id, "WHOLE_PRODUCT", "the sharpest shot that shows the whole product")
     return MainChoice(chosen.image_id, "BEST_SCORE", f"the best photo (score {chosen.quality.score:.2f})")
+
+
+def hand_free_tries(candidates: list[Candidate], choice: MainChoice) -> list[str]:
+    """The photos to cut out when the chosen one shows a hand: those tied with it, best first.
+
+    None when the seller chose the photo: the seller's choice stands, hand or not.
+    """
+    if choice.code == "SELLER_CHOICE":
+        return []
+    chosen = next(c for c in candidates if c.image_id == choice.image_id)
+    tied = [c for c in candidates if c is not chosen and chosen.quality.score - c.quality.score <= TIE]
+    tied.sort(key=lambda c: (c.whole is not True, -c.quality.score, c.position))
+    return [c.image_id for c in tied[:HAND_FREE_TRIES]]
+
+
+def without_hand(image_id: str) -> MainChoice:
+    return MainChoice(image_id, "NO_HAND", "the best photo without a hand holding the product")
+
+
+def with_hand(choice: MainChoice) -> MainChoice:
+    """Every photo tried shows a hand: the best stays, and the seller is told a hand-free shot is better."""
+    if choice.code == "SELLER_CHOICE":
+        return choice
+    return MainChoice(
+        choice.image_id,
+        "MAIN_PHOTO_HAND",
+        "a hand shows in the main picture: a photo of the product alone is better",
+    )

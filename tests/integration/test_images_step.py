@@ -122,6 +122,21 @@ def test_the_sellers_choice_makes_the_main_picture(api, events_running) -> None:
     assert_on_white(picture(f"processed/{seller.user_id}/{product['product_id']}/main/2.jpg"))
 
 
+def test_a_photo_held_in_a_hand_gives_way_to_a_tied_one_without_a_hand(api, events_running) -> None:  # type: ignore[no-untyped-def]
+    # Real shots of one carton: the best scored (_002) is held up in a hand the cut-out keeps; _003
+    # scores within the tie and its cut-out shows the carton alone.
+    photos = [grocery_photo("Tropicana-Apple-Juice", shot) for shot in ("001", "002", "003")]
+    seller, product = sell(api, photos, "jugo de manzana 1 litro")
+    done = pictures_ready(seller, product["product_id"])
+    scores = {i["image_id"]: i["quality"]["score"] for i in done["images"]}
+    best = max(scores, key=lambda image_id: scores[image_id])
+    alone = done["images"][2]["image_id"]
+    assert best == done["images"][1]["image_id"] and scores[best] - scores[alone] <= 0.05
+    assert done["main_image_id"] == alone
+    assert done["main_picture"]["reason"]["code"] == "NO_HAND"
+    assert_on_white(picture(f"processed/{seller.user_id}/{product['product_id']}/main/1.jpg"))
+
+
 def test_a_stale_job_is_dropped(api, provisioned) -> None:  # type: ignore[no-untyped-def]
     seller, product, job = ingested(api, [grocery_photo("Valio-Vanilla-Yoghurt", "001")])
     seller.call(
