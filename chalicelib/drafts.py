@@ -164,7 +164,14 @@ def _category(
         raise ListingWriterFailed(
             "NO_LISTABLE_CATEGORY", "MercadoLibre suggested no category where this can be listed"
         )
-    fitting = [entry for entry in listable if names_the_product(entry["name"], evidence)]
+    product = facts.product.value if facts.product else None
+    recognised = {p["category_id"] for p in predictions if _recognised(p, evidence)}
+    fitting = [
+        entry
+        for entry in listable
+        if entry["id"] in recognised
+        or names_the_product((entry["path"] or entry["name"]).split(" > "), evidence, product)
+    ]
     chosen = fitting[0] if fitting else listable[0]
     alternatives = sorted(
         (entry for entry in listable + others if entry is not chosen), key=lambda e: e not in fitting
@@ -174,6 +181,18 @@ def _category(
         len(predictions) > 1 and predictions[0].get("domain_id") != predictions[1].get("domain_id")
     )
     return chosen, alternatives, category_confidence(named=bool(fitting), rival=rival), bool(fitting)
+
+
+def _recognised(prediction: dict[str, Any], evidence: list[str]) -> bool:
+    """MercadoLibre's answer names the product line or model the seller said ("iphone 13": LINE
+    iPhone of Celulares y Smartphones): the category is the product's, whatever its name says."""
+    said = fold(" ".join(evidence)).split()
+    return any(
+        attribute.get("id") in ("LINE", "MODEL")
+        and fold(str(attribute.get("value_name") or "")).split()
+        and all(word in said for word in fold(str(attribute.get("value_name"))).split())
+        for attribute in prediction.get("attributes") or []
+    )
 
 
 def _other_titles(written: list[str], title: str, limit: int, names: list[str]) -> list[str]:

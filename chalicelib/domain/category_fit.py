@@ -29,12 +29,15 @@ def _words(text: str) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9]+", fold(text)) if w not in _JOINERS]
 
 
-def names_the_product(leaf_name: str, evidence: list[str]) -> bool:
-    """Whether the leaf names the product: every word of one of the things it names is said by the
-    evidence (the seller's line, the product, its model), singular or plural alike."""
+def names_the_product(path: list[str], evidence: list[str], product: str | None = None) -> bool:
+    """Whether the leaf (last of `path`) names the product: every word of one of the things it names
+    is said by the evidence (the seller's line, the product, its model), singular or plural alike;
+    and the product's own noun, its first word, is named by the leaf or its parent ("Bebida de
+    avena" is not the leaf "Avena" under "Cereales y Barras"; "Funda para celular" is "Fundas")."""
     said = {form for text in evidence for word in _words(text) for form in _forms(word)}
-    for thing in _ALTERNATIVES.split(fold(leaf_name)):
-        words = _words(thing)
-        if words and all(_forms(word) & said for word in words):
-            return True
-    return False
+    things = [_words(thing) for thing in _ALTERNATIVES.split(fold(path[-1]))]
+    if not any(words and all(_forms(word) & said for word in words) for words in things):
+        return False
+    nouns = _words(product or "")[:1]
+    near = {form for word in _words(" ".join(path[-2:])) for form in _forms(word)}
+    return not nouns or bool(_forms(nouns[0]) & near)

@@ -332,12 +332,17 @@ def test_where_the_typed_brand_ends_is_a_guess_until_the_photos_print_the_model(
         ("Prensas y Picadores de Ajo", "ajo morado 250 g", False),
         ("Otros", "kiwis 1 kg", False),  # a catch-all names nothing
         ("Fresas", "remolachas frescas 1 kg", False),  # alike in letters is not the same word
+        # The product's noun must be the leaf's or its parent's: oats are not an oat drink.
+        ("Almacén > Cereales y Barras > Avena", "bebida de avena oatly 1 litro", False),
+        ("Bebidas > Leche", "leche de avena 1 litro", True),
+        ("Accesorios para Celulares > Fundas", "funda para celular", True),
     ],
 )
 def test_a_category_fits_when_the_evidence_says_every_word_of_what_it_names(
     leaf: str, said: str, fits: bool
 ) -> None:
-    assert names_the_product(leaf, [said]) is fits
+    product = said.split(" 1 ")[0]
+    assert names_the_product(leaf.split(" > "), [said], product) is fits
 
 
 FOODS = {
@@ -361,3 +366,23 @@ def test_a_category_that_does_not_name_the_product_is_never_settled() -> None:
     assert [(r.code, r.params) for r in misfit.reasons] == [
         ("CATEGORY_NOT_THE_PRODUCT", {"category": "Cremas Depilatorias", "product": "Crema agria"})
     ]
+
+
+class LineAnswers(Answers):
+    """MercadoLibre recognising a product line in the query, as domain_discovery answers an iPhone."""
+
+    def predict_categories(self, site: str, query: str, limit: int = 5) -> list[dict[str, Any]]:
+        line = [{"id": "LINE", "value_id": "58993", "value_name": "iPhone"}]
+        return [{**p, "attributes": line} for p in super().predict_categories(site, query, limit)]
+
+
+def test_a_product_line_mercadolibre_recognises_is_the_categorys_product() -> None:
+    phones = {
+        "MLA1055": ("Celulares y Smartphones", "MLA-CELLPHONES", [("MLA1051", "Celulares y Teléfonos")])
+    }
+    facts = ProductFacts(product=Fact("Iphone", "prompt"))
+    with patch.dict(PREDICTED, phones):
+        *_, fits = _category(LineAnswers("MLA1055"), facts, "iphone 13 usado", "MLA")
+        assert fits
+        *_, fits = _category(Answers("MLA1055"), facts, "iphone 13 usado", "MLA")
+        assert not fits  # without MercadoLibre naming the line, "iphone" names no phone category
