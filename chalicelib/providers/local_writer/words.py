@@ -55,7 +55,7 @@ GENERIC_WORDS = DESCRIPTORS | word_set(
     calcium vitamins pressed new recipe net content ingredients plant based not
     mjolk dryck havre havredryck apelsin vanilj jordgubb jordgubbar hallon ekologisk eko farsk farska
     fett mellanmjolk standardmjolk laktosfri berikad naturell socker utan med och svensk svenska
-    sverige originalet fruktdryck filmjolk graddfil bra pris jfr
+    sverige originalet fruktdryck filmjolk graddfil bra pris jfr gard gardar fran
     pomelo pomelos mandarina mandarinas arandano arandanos anana pina mango durazno ciruela kiwi
     grapefruit mandarin blueberry pineapple smooth golden mild creamy eco bio
     grapefrukt blabar sommar billigt fraiche kvarg
