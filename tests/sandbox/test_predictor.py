@@ -107,12 +107,12 @@ def test_the_held_out_queries_meet_the_issue_targets(predictor: CategoryPredicto
 
 
 def test_the_tuning_queries_stay_where_they_were_tuned(predictor: CategoryPredictor) -> None:
-    # 91.4 % / 94.7 % of 792 when the fifth held-out split joined (95.9 % / 98.5 % of the 592 before it)
+    # 94.6 % / 97.3 % of 792 when last tuned (91.4 % / 94.7 % when the fifth held-out split joined)
     figures = measure(predictor, load_split("tuning"))
 
     assert figures.empty == 0
-    assert figures.share(figures.top_1) >= 0.914, figures.misses
-    assert figures.share(figures.top_3) >= 0.946, figures.misses
+    assert figures.share(figures.top_1) >= 0.94, figures.misses
+    assert figures.share(figures.top_3) >= 0.97, figures.misses
 
 
 @pytest.mark.parametrize(("site_id", "query", "main"), ISSUE_QUERIES)

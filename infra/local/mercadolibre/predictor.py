@@ -24,15 +24,16 @@ free"); when no word at all is known, the answer is MercadoLibre's catch-all for
 The tree. Accessories and spare parts share their product's words ("Bases para Ventiladores de Pie"), so
 they count less unless the query's product is the part and it says what the part is for ("cargador de
 celular"), or the query asks for that kind of part ("repuesto", "accesorio", "peça"...). Branches for
-another audience (babies, pets, antiques, industry, esoterism, toy replicas of real products, sportswear
-for what is also everyday wear...) count less unless the query names that audience, and so does a sport's
-variant of an everyday product ("Golf > Gorras", "Ciclismo > Pneus") unless the query names the sport,
-and what is not of the sport a query names ("guantes de boxeo": not "Guantes y Mitones"); so do
-categories that do not say what the query's product is for or of, and categories whose own nouns the
-query does not say ("Infladores de Pelota" for a pelota), catch-alls ("Otros", "Otros Relojes"), leaves
-for something the query does not name ("Cubiertas para Motos") and levels of the path the query says
-nothing about. On MLB, the busier of two categories wins near-ties (real item counts); of two the tree
-cannot tell apart, the older (lower id: MercadoLibre numbers categories as it creates them) comes first.
+another audience (babies, children, pets, antiques, industry, esoterism, toy replicas of real products,
+sportswear for what is also everyday wear...) count less unless the query names that audience, and so
+does a sport's variant of an everyday product ("Golf > Gorras", "Ciclismo > Pneus") unless the query
+names the sport, and what is not of the sport a query names ("guantes de boxeo": not "Guantes y
+Mitones"); so do categories that do not say what the query's product is for or of (a leaf whose whole
+name the query says, "Sogas para Saltar", counts more), and categories whose own nouns the query does not
+say ("Infladores de Pelota" for a pelota), catch-alls ("Otros", "Otros Relojes"), leaves for something
+the query does not name ("Cubiertas para Motos") and levels of the path the query says nothing about. On
+MLB, the busier of two categories wins near-ties (real item counts); of two the tree cannot tell apart,
+the older (lower id: MercadoLibre numbers categories as it creates them) comes first.
 
 How sure. MercadoLibre's documented answer has no score: it lists its predictions most likely first ("la
 primera es la de mayor probabilidad") and `limit` is a maximum. So the sandbox lists only the predictions
@@ -78,6 +79,7 @@ CATCH_ALL_FACTOR = 0.7  # "Otros": where a product goes when no other category f
 PURPOSE_FACTOR = 0.8  # "Cubiertas para Motos" when the query does not say motos
 KIND_FACTOR = 0.85  # "Amoladoras Neumáticas", "Muñecas de Porcelana" when the query does not say so
 UNEXPLAINED_FACTOR = 0.9  # per level of the path the query says nothing about
+WHOLE_NAME_FACTOR = 1.2  # the query says every word of the leaf's name, of two or more ("Sogas para Saltar")
 UNSAID_FACTOR = 0.85  # per word of what the query's product is for or of that the category does not say
 
 # -- the query --------------------------------------------------------------------------------------
@@ -135,7 +137,7 @@ AUDIENCE_WORDS = word_set(
     "eroticos esoterismo ocultismo tatuajes tatuagens agro pesada camiones caminhoes nautica nauticos "
     "nauticas embarazadas gestante maternidad maternidade laboral tacticos taticos militaria militar "
     "medico medicos clinico hospitalares veterinaria peluqueria cabeleireiros cotillon souvenirs "
-    "lembrancinhas neumaticas pneumaticas"
+    "lembrancinhas neumaticas pneumaticas infantil infantiles infantis ninos ninas nino nina criancas crianca"
 )
 # Toys and sport are main branches, but "Celulares de Juguete" is not a phone and "Ropa Deportiva" not
 # every T-shirt: for a toy replica of a real product, or below the root (sport), these make an audience.
@@ -339,6 +341,7 @@ class Document:
     part_words: frozenset[str]  # the nouns naming the leaf itself, when it is an accessory or a part
     hosts: frozenset[str]  # what an accessory or a part is for ("Accesorios para Celulares")
     part_kinds: frozenset[str]  # the part words above it: "repuesto", "accesorio"...
+    whole_name: frozenset[str]  # the leaf's name, when it has two words or more
     catch_all: bool
     audience: frozenset[str]
     # Below the sports department, the sport; sportswear ("Ropa Deportiva"): for what is also everyday
@@ -544,6 +547,7 @@ class CategoryPredictor:
             ),
             hosts=terms_of(hosts),
             part_kinds=terms_of(part_kinds),
+            whole_name=whole if len(whole := terms_of(leaf_words)) > 1 else frozenset(),
             # "Otros", "Otros Relojes" under "Relojes": where what fits no sibling goes.
             catch_all=leaf_words[:1] in [(word,) for word in CATCH_ALL]
             and terms_of(leaf_words[1:])
@@ -733,6 +737,8 @@ class CategoryPredictor:
             unnamed = nouns and not ((nouns & known and qualifiers <= known) or of & known)
             if unnamed or (sports and not document.of_sport & sports):
                 score *= SPORT_FACTOR
+            if document.whole_name and document.whole_name <= known:
+                score *= WHOLE_NAME_FACTOR
             if document.catch_all:
                 score *= CATCH_ALL_FACTOR
             if document.purpose and not document.purpose & known:
