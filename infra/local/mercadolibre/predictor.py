@@ -4,8 +4,9 @@ seller's query the way sellers write it.
 The index. Every category where listing is allowed is a document scored against the query with BM25F,
 after folding case and accents, dropping stop words and Spanish/Portuguese plurals. Its fields: the nouns
 its own name is about ("Bases" in "Bases para Ventiladores de Pie", "Amoladoras" in "Amoladoras
-Neumáticas"), the rest of its own name, its parent's name, its other ancestors' names, and on MLB the
-words of its real catalog domain (MLB-AIR_FRYERS). A name that only qualifies ("De Mano", "Para
+Neumáticas"), the rest of its own name, its parent's name, its other ancestors' names, and the words of
+its real MLB catalog domain (MLB-AIR_FRYERS; an MLA category takes its MLB twin's, the category with the
+same number: "Tazas" of cars, MLB-VEHICLE_WHEEL_COVERS). A name that only qualifies ("De Mano", "Para
 PlayStation", "Otros") takes its nouns from its parent, and so, beside its own, does a leaf named by a
 word the tree mostly uses as an adjective ("Pañales > Descartables", "Estufas > Eléctricos").
 
@@ -385,6 +386,11 @@ class CategoryPredictor:
         self.near: dict[str, dict[str, list[str]]] = {}  # a term with one letter less -> the terms
         self.unclassified: dict[str, Category] = {}
         self.set_names: dict[str, set[tuple[str, str]]] = {}  # ("jogo", "tabuleiro"): a set that is a product
+        self.twin_domains = {  # an MLB leaf's number -> its catalog domain
+            category.id[3:]: category.domain_id
+            for category in catalog.listable("MLB")
+            if not category.children
+        }
         for site_id in sorted({category.site_id for category in catalog.categories.values()}):
             listable = catalog.listable(site_id)
             self._index(site_id, listable)
@@ -506,8 +512,11 @@ class CategoryPredictor:
                     fields["ancestors"] += [noun for noun in nouns if noun in PART_WORDS]
                     continue
             fields["parent" if level == own - 1 else "ancestors"] += words_of(names[level])
-        if portuguese and category.domain_id.startswith("MLB-"):
-            fields["domain"] = category.domain_id[4:].lower().split("_")
+        # MLB's real catalog domain; an MLA category takes its MLB twin's (the same number, the same
+        # category: "Jaulas para Mascotas", MLB-ANIMAL_CAGES).
+        domain = category.domain_id if portuguese else self.twin_domains.get(category.id[3:], "")
+        if domain.startswith("MLB-"):
+            fields["domain"] = domain[4:].lower().split("_")
         term_weights: dict[str, float] = defaultdict(float)
         for field_name, words in fields.items():
             for term in terms_of(words):
