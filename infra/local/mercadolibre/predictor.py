@@ -2,42 +2,46 @@
 seller's query the way sellers write it.
 
 The index. Every category where listing is allowed is a document scored against the query with BM25F,
-after folding case and accents, dropping stop words and Spanish/Portuguese plurals. Its fields: the
-nouns its own name is about ("Bases" in "Bases para Ventiladores de Pie", "Amoladoras" in "Amoladoras
-Neumáticas"), the rest of its own name, its parent's name, its other ancestors' names, and on MLB the
-words of its real catalog domain (MLB-AIR_FRYERS). A name that only qualifies ("De Mano", "Para
+after folding case and accents, dropping stop words and Spanish/Portuguese plurals. Its fields: the nouns
+its own name is about ("Bases" in "Bases para Ventiladores de Pie", "Amoladoras" in "Amoladoras
+Neumáticas"), the rest of its own name, its parent's name, its other ancestors' names, and the words of
+its real MLB catalog domain (MLB-AIR_FRYERS; an MLA category takes its MLB twin's, the category with the
+same number: "Tazas" of cars, MLB-VEHICLE_WHEEL_COVERS). A name that only qualifies ("De Mano", "Para
 PlayStation", "Otros") takes its nouns from its parent, and so, beside its own, does a leaf named by a
 word the tree mostly uses as an adjective ("Pañales > Descartables", "Estufas > Eléctricos").
 
-The query. Seller words and abbreviations become the words category names use, product lines name
-their product, and some brands hint at theirs (data/seller_words.json: "celu" is a celular, an iPhone
-or a "moto g84" a celular, a PS5 a consola, a Fiat a car; and MercadoLibre's top brands of a domain:
-Samsung, Xiaomi are phones). Colours and conditions (the real sheet's MAIN_COLOR, COLOR and
-ITEM_CONDITION values), sizes, units, numbers, counts and the seller words' describing words count
-little, and so does what follows "para"/"con"; of the words that name the product, the first counts
-most, since sellers name the product first. When the first words naming the product are unknown to
-the tree, a known word one letter away stands in ("zapatila", "geladera frost free"); when no word at
-all is known, the answer is MercadoLibre's catch-all for unclassified products ("Otras categorías >
-Otros").
+The query. Seller words and abbreviations become the words category names use, product lines name their
+product, and some brands hint at theirs (data/seller_words.json: "celu" is a celular, an iPhone or a
+"moto g84" a celular, a PS5 a consola, a Fiat a car; and MercadoLibre's top brands of a domain: Samsung,
+Xiaomi are phones). Colours and conditions (the real sheet's MAIN_COLOR, COLOR and ITEM_CONDITION
+values), sizes, units, numbers, counts and the seller words' describing words count little, and so does
+what follows "para"/"con"; of the words that name the product, the first counts most, since sellers name
+the product first. A set or a package first holds the product ("set cuchillos", "caixa de bombom"),
+unless the tree names the whole ("Juegos de Mesa", "Caixas de Som"). When the first words naming the
+product are unknown to the tree, a known word one letter away stands in ("zapatila", "geladera frost
+free"); when no word at all is known, the answer is MercadoLibre's catch-all for unclassified products
+("Otras categorías > Otros").
 
-The tree. Accessories and spare parts share their product's words ("Bases para Ventiladores de Pie"),
-so they count less unless the query's product is the part and it says what the part is for ("cargador
-de celular"), or the query asks for that kind of part ("repuesto", "accesorio", "peça"...). Branches
-for another audience (babies, pets, antiques, industry, esoterism, toy replicas of real products,
+The tree. Accessories and spare parts share their product's words ("Bases para Ventiladores de Pie"), so
+they count less unless the query's product is the part and it says what the part is for ("cargador de
+celular"), or the query asks for that kind of part ("repuesto", "accesorio", "peça"...). Branches for
+another audience (babies, children, pets, antiques, industry, esoterism, toy replicas of real products,
 sportswear for what is also everyday wear...) count less unless the query names that audience, and so
 does a sport's variant of an everyday product ("Golf > Gorras", "Ciclismo > Pneus") unless the query
-names the sport; so do categories whose own nouns the query does not say ("Infladores de Pelota" for a
-pelota), catch-alls ("Otros", "Otros Relojes"), leaves for something the query does not name
-("Cubiertas para Motos") and levels of the path the query says nothing about. On MLB, the busier of
-two categories wins near-ties (real item counts); of two the tree cannot tell apart, the older (lower
-id: MercadoLibre numbers categories as it creates them) comes first.
+names the sport, and what is not of the sport a query names ("guantes de boxeo": not "Guantes y
+Mitones"); so do categories that do not say what the query's product is for or of (a leaf whose whole
+name the query says, "Sogas para Saltar", counts more), and categories whose own nouns the query does not
+say ("Infladores de Pelota" for a pelota), catch-alls ("Otros", "Otros Relojes"), leaves for something
+the query does not name ("Cubiertas para Motos") and levels of the path the query says nothing about. On
+MLB, the busier of two categories wins near-ties (real item counts); of two the tree cannot tell apart,
+the older (lower id: MercadoLibre numbers categories as it creates them) comes first.
 
-How sure. MercadoLibre's documented answer has no score: it lists its predictions most likely first
-("la primera es la de mayor probabilidad") and `limit` is a maximum. So the sandbox lists only the
-predictions that come close to the first: one answer when it is sure, the rivals when it is torn. The
-answer's `attributes` are the values MercadoLibre's own data recognises in the title (BRAND, LINE,
-MODEL with their value ids). Measured on labelled seller queries (tests/sandbox/category_queries*.json)
-by `python -m bench.category_predictor`, which writes the figures to BENCHMARKS.md.
+How sure. MercadoLibre's documented answer has no score: it lists its predictions most likely first ("la
+primera es la de mayor probabilidad") and `limit` is a maximum. So the sandbox lists only the predictions
+that come close to the first: one answer when it is sure, the rivals when it is torn. The answer's
+`attributes` are the values MercadoLibre's own data recognises in the title (BRAND, LINE, MODEL with
+their value ids). Measured on labelled seller queries (tests/sandbox/category_queries*.json) by `python
+-m bench.category_predictor`, which writes the figures to BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -69,10 +73,15 @@ AUDIENCE_FACTOR = 0.5
 KIND_NAME_MIN = 2  # uses after a noun that make a word an adjective (more than as a noun)
 HEADLESS_FACTOR = 0.8  # a category whose own nouns the query does not say ("Infladores de Pelota")
 SPORT_FACTOR = 0.7  # "Golf > Gorras" when the query names no sport (a gorra is also everyday wear)
+# ... and what is not of the sport the query names ("guantes de boxeo": not "Guantes y Mitones"); a sport's
+# word names it when most categories using the word are that sport's.
+SPORT_WORD_SHARE = 0.8
 CATCH_ALL_FACTOR = 0.7  # "Otros": where a product goes when no other category fits
 PURPOSE_FACTOR = 0.8  # "Cubiertas para Motos" when the query does not say motos
 KIND_FACTOR = 0.85  # "Amoladoras Neumáticas", "Muñecas de Porcelana" when the query does not say so
 UNEXPLAINED_FACTOR = 0.9  # per level of the path the query says nothing about
+WHOLE_NAME_FACTOR = 1.2  # the query says every word of the leaf's name, of two or more ("Sogas para Saltar")
+UNSAID_FACTOR = 0.85  # per word of what the query's product is for or of that the category does not say
 
 # -- the query --------------------------------------------------------------------------------------
 POSITION_DECAY = 0.7
@@ -99,8 +108,10 @@ FOR_WORDS = word_set("para con sin com sem pra")
 PREPOSITIONS = FOR_WORDS | word_set("de del a al en da das do dos em no na por")
 CONJUNCTIONS = word_set("y e ou o")
 OF_WORDS = word_set("de del da das do dos ao aos en em")
-# "juego de llaves" is a set of keys, unless the tree names the whole ("Juegos de Mesa").
-SET_WORDS = word_set("juego juegos jogo jogos kit kits set sets")
+# "juego de llaves" is a set of keys, "caja de bombones" bonbons, unless the tree names the whole ("Juegos
+# de Mesa", "Cajas de Herramientas"); after the product, a package only describes it ("alfajores caja x 12").
+PACKAGE_WORDS = word_set("caja cajas caixa caixas pack packs paquete paquetes pacote pacotes")
+SET_WORDS = word_set("juego juegos jogo jogos kit kits set sets") | PACKAGE_WORDS
 DIMINUTIVES = (
     ("inhas", "as"),
     ("inhos", "os"),
@@ -127,7 +138,7 @@ AUDIENCE_WORDS = word_set(
     "eroticos esoterismo ocultismo tatuajes tatuagens agro pesada camiones caminhoes nautica nauticos "
     "nauticas embarazadas gestante maternidad maternidade laboral tacticos taticos militaria militar "
     "medico medicos clinico hospitalares veterinaria peluqueria cabeleireiros cotillon souvenirs "
-    "lembrancinhas neumaticas pneumaticas"
+    "lembrancinhas neumaticas pneumaticas infantil infantiles infantis ninos ninas nino nina criancas crianca"
 )
 # Toys and sport are main branches, but "Celulares de Juguete" is not a phone and "Ropa Deportiva" not
 # every T-shirt: for a toy replica of a real product, or below the root (sport), these make an audience.
@@ -331,11 +342,13 @@ class Document:
     part_words: frozenset[str]  # the nouns naming the leaf itself, when it is an accessory or a part
     hosts: frozenset[str]  # what an accessory or a part is for ("Accesorios para Celulares")
     part_kinds: frozenset[str]  # the part words above it: "repuesto", "accesorio"...
+    whole_name: frozenset[str]  # the leaf's name, when it has two words or more
     catch_all: bool
     audience: frozenset[str]
     # Below the sports department, the sport; sportswear ("Ropa Deportiva"): for what is also everyday
     # wear or gear elsewhere, the query has to name them ("Golf > Gorras", "Ciclismo > Calças").
     sport: tuple[frozenset[str], ...]  # the sport's nouns and qualifiers, what the leaf is of
+    of_sport: frozenset[str]  # the sport's nouns, for every category of the sports department
     sportswear: frozenset[str]
     toy: bool
     prior: float
@@ -367,10 +380,17 @@ class CategoryPredictor:
         self.documents: dict[str, list[Document]] = {}
         self.postings: dict[str, dict[str, list[tuple[int, float]]]] = {}
         self.norms: dict[str, list[float]] = {}
+        self.terms: dict[str, list[frozenset[str]]] = {}  # each category's terms, all fields
+        self.sports: dict[str, frozenset[str]] = {}  # words that name a sport of the sports department
         self.idf: dict[str, dict[str, float]] = {}
         self.near: dict[str, dict[str, list[str]]] = {}  # a term with one letter less -> the terms
         self.unclassified: dict[str, Category] = {}
         self.set_names: dict[str, set[tuple[str, str]]] = {}  # ("jogo", "tabuleiro"): a set that is a product
+        self.twin_domains = {  # an MLB leaf's number -> its catalog domain
+            category.id[3:]: category.domain_id
+            for category in catalog.listable("MLB")
+            if not category.children
+        }
         for site_id in sorted({category.site_id for category in catalog.categories.values()}):
             listable = catalog.listable(site_id)
             self._index(site_id, listable)
@@ -407,12 +427,21 @@ class CategoryPredictor:
         documents: list[Document] = []
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         lengths: list[float] = []
+        terms: list[frozenset[str]] = []
         for index, category in enumerate(categories):
             document, term_weights = self._document(category, most_items, real, kinds)
             documents.append(document)
+            terms.append(frozenset(term_weights))
             for term, weight in term_weights.items():
                 postings[term].append((index, weight))
             lengths.append(sum(term_weights.values()))
+        sport_words = {term for document in documents for term in document.of_sport}
+        self.sports[site_id] = frozenset(
+            term
+            for term in sport_words
+            if sum(1 for index, _ in postings[term] if term in documents[index].of_sport)
+            >= SPORT_WORD_SHARE * len(postings[term])
+        )
         # What everyday products are called: outside sport, toys and other audiences' branches.
         everyday = {
             term
@@ -429,6 +458,7 @@ class CategoryPredictor:
         average = sum(lengths) / max(len(lengths), 1)
         self.documents[site_id] = documents
         self.postings[site_id] = dict(postings)
+        self.terms[site_id] = terms
         self.norms[site_id] = [K1 * (1 - B + B * length / average) for length in lengths]
         self.idf[site_id] = {
             term: math.log(1 + (len(documents) - len(entries) + 0.5) / (len(entries) + 0.5))
@@ -482,8 +512,11 @@ class CategoryPredictor:
                     fields["ancestors"] += [noun for noun in nouns if noun in PART_WORDS]
                     continue
             fields["parent" if level == own - 1 else "ancestors"] += words_of(names[level])
-        if portuguese and category.domain_id.startswith("MLB-"):
-            fields["domain"] = category.domain_id[4:].lower().split("_")
+        # MLB's real catalog domain; an MLA category takes its MLB twin's (the same number, the same
+        # category: "Jaulas para Mascotas", MLB-ANIMAL_CAGES).
+        domain = category.domain_id if portuguese else self.twin_domains.get(category.id[3:], "")
+        if domain.startswith("MLB-"):
+            fields["domain"] = domain[4:].lower().split("_")
         term_weights: dict[str, float] = defaultdict(float)
         for field_name, words in fields.items():
             for term in terms_of(words):
@@ -523,12 +556,14 @@ class CategoryPredictor:
             ),
             hosts=terms_of(hosts),
             part_kinds=terms_of(part_kinds),
+            whole_name=whole if len(whole := terms_of(leaf_words)) > 1 else frozenset(),
             # "Otros", "Otros Relojes" under "Relojes": where what fits no sibling goes.
             catch_all=leaf_words[:1] in [(word,) for word in CATCH_ALL]
             and terms_of(leaf_words[1:])
             <= terms_of([word for name in names[-2:-1] for word in words_of(name)]),
             audience=terms_of(audience),
             sport=sport,
+            of_sport=sport[0] if sport else frozenset(),
             sportswear=terms_of(sportswear),
             toy=bool({word for name in names for word in words_of(name)} & TOY_WORDS),
             prior=math.log1p(category.total_items) / math.log1p(most_items) if most_items else 0.0,
@@ -574,6 +609,16 @@ class CategoryPredictor:
                 return (word, word[: -len(small)] + plain)
         return place
 
+    def pieces_of_set(self, site_id: str, word: str, after: tuple[str, ...]) -> bool:
+        """Whether what follows a set or package word ("de llaves", "cuchillos") is what the set holds,
+        rather than the rest of a whole the tree names ("Juegos de Mesa", "Cajas de Herramientas")."""
+        portuguese = site_id == "MLB"
+        if after[:1] in (("de",), ("da",), ("do",)):
+            after = after[1:]
+        if not after or not after[0].isalpha() or after[0] in STOP_WORDS | PART_WORDS:
+            return False
+        return (stem(word, portuguese), stem(after[0], portuguese)) not in self.set_names[site_id]
+
     def read_query(self, site_id: str, query: str) -> list[Place]:
         """The query's places, in order, each with the terms that may fill it and how much it says."""
         portuguese = site_id == "MLB"
@@ -587,6 +632,7 @@ class CategoryPredictor:
         parts: set[int] = set()  # which of them ask for a kind of part
         qualifying: float | None = None  # after "para"/"con" or "de": what the product is for, or of
         previous = ""
+        container = False  # the previous word was a set or a package holding the product
         firsts = tuple(place[0] for place in places)
         for start, size, meaning in find_phrases(firsts, self.words.lines):
             if meaning is not None:  # "iPhone": the product is a celular, and the line describes it
@@ -598,16 +644,13 @@ class CategoryPredictor:
             if word in FOR_WORDS:
                 qualifying = AFTER_FOR_WEIGHT
             elif word in OF_WORDS:
-                if previous not in SET_WORDS:
+                # "juego de llaves": the keys are the product; "caja de herramientas" is the product, but
+                # "caja de bombones" is bonbons.
+                if not (previous in SET_WORDS and (previous not in PACKAGE_WORDS or container)):
                     qualifying = qualifying or AFTER_OF_WEIGHT
-            elif (
-                word in SET_WORDS
-                and firsts[start + 1 : start + 2] in (("de",), ("da",), ("do",))
-                and start + 2 < len(firsts)
-                and (stem(word, portuguese), stem(firsts[start + 2], portuguese))
-                not in self.set_names[site_id]
-            ):
-                read.append((place, AFTER_OF_WEIGHT))  # the set's pieces are the product
+            elif word in SET_WORDS and not read and self.pieces_of_set(site_id, word, firsts[start + 1 :]):
+                read.append((place, AFTER_OF_WEIGHT))  # the set's pieces (or the package's) are the product
+                container = True
             elif word in STOP_WORDS:
                 pass
             elif (read and word in self.words.describing) or any(c.isdigit() for c in previous + word):
@@ -660,6 +703,14 @@ class CategoryPredictor:
         product = next((set(place.terms) for place in places if place.product), set())  # the first
         named = {term for place in places if place.product for term in place.terms}
         asked = {term for place in read if place.part for term in place.terms}
+        sports = known & self.sports[site_id]
+        # What the query says the product is for or of ("guantes de boxeo", "soga para saltar").
+        said = [
+            known_terms
+            for place in places
+            if not place.product and place.weight >= AFTER_FOR_WEIGHT and not place.part
+            if (known_terms := frozenset(term for term in place.terms if term in idf))
+        ]
         documents, norms, postings = self.documents[site_id], self.norms[site_id], self.postings[site_id]
         # The candidates are the categories some word naming the product leads to; the other words
         # (describing, what it is for, "repuesto") only weigh among them.
@@ -689,10 +740,14 @@ class CategoryPredictor:
             audience = document.audience | document.sportswear
             if audience and not audience & known:
                 score *= AUDIENCE_FACTOR
-            # The sport is named ("Fútbol Americano": both words), or what its leaf is of ("de Bicicleta").
+            # The sport is named ("Fútbol Americano": both words), or what its leaf is of ("de Bicicleta");
+            # when the query names a sport, what is not of it counts less.
             nouns, qualifiers, of = document.sport or (frozenset(),) * 3
-            if nouns and not ((nouns & known and qualifiers <= known) or of & known):
+            unnamed = nouns and not ((nouns & known and qualifiers <= known) or of & known)
+            if unnamed or (sports and not document.of_sport & sports):
                 score *= SPORT_FACTOR
+            if document.whole_name and document.whole_name <= known:
+                score *= WHOLE_NAME_FACTOR
             if document.catch_all:
                 score *= CATCH_ALL_FACTOR
             if document.purpose and not document.purpose & known:
@@ -700,6 +755,7 @@ class CategoryPredictor:
             if document.kind and not document.kind & known:
                 score *= KIND_FACTOR
             unexplained = sum(1 for level in document.levels if not level & known)
+            score *= UNSAID_FACTOR ** sum(1 for terms in said if not terms & self.terms[site_id][index])
             score *= UNEXPLAINED_FACTOR**unexplained * (1 + PRIOR_WEIGHT * document.prior)
             scored.append((-score, len(document.category.path), int(document.category.id[3:]), document))
         scored.sort(key=lambda entry: entry[:3])
