@@ -26,7 +26,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from infra.local import emulator
-from infra.local.moto_server import DynamoDBSerializer, fast_dynamodb_answers
+from infra.local.moto_server import DynamoDBSerializer, speed_up_moto
 from infra.local.post_policy import sign
 from infra.local.processes import die_with_parent
 from tests.conftest import stop_process_group
@@ -228,7 +228,8 @@ def test_the_signature_is_awss_own_example() -> None:
     assert signature == "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e"
 
 
-def test_dynamodb_answers_are_the_bytes_motos_own_serializer_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_faster_emulator_answers_what_moto_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto import backends
     from moto.core import serialize
     from moto.core.utils import get_service_model
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -278,11 +279,15 @@ def test_dynamodb_answers_are_the_bytes_motos_own_serializer_writes(monkeypatch:
             for writer in (serialize.JSONSerializer, DynamoDBSerializer)
         ]
         assert bodies[0] == bodies[1], operation
+    # Switched on as the emulator does (put back after the test): the same serializer, the same routes.
     monkeypatch.setattr(
         serialize, "SERVICE_SPECIFIC_SERIALIZERS", dict(serialize.SERVICE_SPECIFIC_SERIALIZERS)
     )
-    fast_dynamodb_answers()
+    listed = list(backends.list_of_moto_modules())
+    monkeypatch.setattr(backends, "list_of_moto_modules", backends.list_of_moto_modules)
+    speed_up_moto()
     assert serialize.get_serializer_class("dynamodb", "json") is DynamoDBSerializer
+    assert list(backends.list_of_moto_modules()) == listed and "dynamodb" in listed
 
 
 # -- the launcher ---------------------------------------------------------------------------------
