@@ -3,7 +3,8 @@
 DynamoDB's atomic conditional writes: against plain `python -m moto.server` the race test fails
 within a few dozen rounds (moto's DynamoDB takes no lock). S3's presigned POST policies: every policy
 test runs against plain moto too, where it is expected to fail (strict xfail: should moto start
-enforcing them, the run says so).
+enforcing them, the run says so). And its DynamoDB answers, written faster, are the bytes moto's own
+serializer writes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from infra.local import emulator
+from infra.local.moto_server import DynamoDBSerializer, speed_up_moto
 from infra.local.post_policy import sign
 from infra.local.processes import die_with_parent
 from tests.conftest import stop_process_group
@@ -224,6 +226,68 @@ def test_the_signature_is_awss_own_example() -> None:
     encoded = base64.b64encode(policy.encode()).decode()
     signature = sign(encoded, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20151229", "us-east-1")
     assert signature == "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e"
+
+
+def test_the_faster_emulator_answers_what_moto_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto import backends
+    from moto.core import serialize
+    from moto.core.utils import get_service_model
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.responses import DynamoResult
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    # Every kind of attribute value, nested, as moto's backend holds them.
+    item = {
+        "user_id": {"S": "u-1"},
+        "empty": {"S": ""},
+        "words": {"S": 'ñandú \u2713 "quoted"'},
+        "number": {"N": "-12.50"},
+        "binary": {"B": b64(b"\x00\xffbytes")},
+        "strings": {"SS": ["a", "b"]},
+        "numbers": {"NS": ["1", "2.5"]},
+        "binaries": {"BS": [b64(b"x"), b64(b"\x01")]},
+        "map": {
+            "M": {"list": {"L": [{"S": "x"}, {"N": "1"}, {"NULL": True}, {"M": {}}]}, "yes": {"BOOL": True}}
+        },
+        "no": {"BOOL": False},
+        "nothing": {"NULL": True},
+        "none": {"L": []},
+    }
+    typed = {name: DynamoType(value) for name, value in item.items()}
+    answers = {
+        "GetItem": {"Item": typed},
+        "Query": {
+            "Items": [typed, typed],
+            "Count": 2,
+            "ScannedCount": 2,
+            "LastEvaluatedKey": {"user_id": typed["user_id"]},
+        },
+        "BatchGetItem": {"Responses": {"products": [typed]}, "UnprocessedKeys": {}},
+        "ListTables": {"TableNames": ["products"]},
+    }
+    model = get_service_model("dynamodb")
+    for operation, answer in answers.items():
+        result = DynamoResult(answer).result
+        bodies = [
+            writer(
+                operation_model=model.operation_model(operation),
+                pretty_print=False,
+                value_picker=serialize.XFormedAttributePicker(),
+            ).serialize(result)["body"]
+            for writer in (serialize.JSONSerializer, DynamoDBSerializer)
+        ]
+        assert bodies[0] == bodies[1], operation
+    # Switched on as the emulator does (put back after the test): the same serializer, the same routes.
+    monkeypatch.setattr(
+        serialize, "SERVICE_SPECIFIC_SERIALIZERS", dict(serialize.SERVICE_SPECIFIC_SERIALIZERS)
+    )
+    listed = list(backends.list_of_moto_modules())
+    monkeypatch.setattr(backends, "list_of_moto_modules", backends.list_of_moto_modules)
+    speed_up_moto()
+    assert serialize.get_serializer_class("dynamodb", "json") is DynamoDBSerializer
+    assert list(backends.list_of_moto_modules()) == listed and "dynamodb" in listed
 
 
 # -- the launcher ---------------------------------------------------------------------------------
