@@ -139,6 +139,13 @@ test('a seller lists a product from photos to a published item', async ({ page, 
   const whole = await title.evaluate((el) => el.scrollWidth <= el.clientWidth && el.scrollHeight <= el.clientHeight + 1);
   expect(whole, 'the title field shows all of the title').toBe(true);
 
+  // Other titles are on offer under the field: one click puts one in it, to save or change.
+  const offered = page.getByRole('group', { name: t('product.title_options') }).getByRole('button').first();
+  const option = await offered.innerText();
+  expect(option).toMatch(/Valio/);
+  await offered.click();
+  await expect(title).toHaveValue(option);
+
   // The seller writes the title; the save is confirmed.
   const mine = language === 'es' ? 'Yogur Valio Vainilla Cremoso 1 Kg' : 'Iogurte Valio Baunilha Cremoso 1 Kg';
   await title.fill(mine);
