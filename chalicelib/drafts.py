@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chalicelib.domain.category_fit import names_the_product
+from chalicelib.domain.category_fit import belongs, names_the_product
 from chalicelib.domain.confidence import Confidence, category_confidence, listing_confidence
 from chalicelib.domain.listing_rules import (
     attribute_entry,
@@ -85,6 +85,14 @@ def compose_listing(
     category, alternatives, category_score, fits = _category(categories, facts, prompt, site)
     if "category" in kept:
         category, category_score, fits = kept["category"], 1.0, True
+    # A measure only the photos give must be one this kind of product has (no inches on a yoghurt).
+    path = (category.get("path") or category["name"]).split(" > ")
+    facts = dataclasses.replace(
+        facts,
+        specs={
+            key: fact for key, fact in facts.specs.items() if fact.source == "prompt" or belongs(key, path)
+        },
+    )
     schema = categories.category_attributes(category["id"])
     guesses, more = writer.fill_attributes(facts, schema, photos, site)
     usage = usage.plus(more)

@@ -41,3 +41,16 @@ def names_the_product(path: list[str], evidence: list[str], product: str | None 
     nouns = _words(product or "")[:1]
     near = {form for word in _words(" ".join(path[-2:])) for form in _forms(word)}
     return not nouns or bool(_forms(nouns[0]) & near)
+
+
+# What a food or a drink is measured in: its net content, and the claims and counts of its package.
+# A screen size, a storage size or a power read on a carton is noise (a yoghurt has no inches).
+_FOOD_ROOTS = frozenset({"alimentos y bebidas", "alimentos e bebidas"})
+_FOOD_MEASURES = frozenset(
+    {"volume", "weight", "flavour", "units_per_pack", "organic", "gluten_free", "lactose_free", "sugar_free"}
+)
+
+
+def belongs(measure: str, path: list[str]) -> bool:
+    """Whether a measure the photos alone give can belong to a product of this category."""
+    return not path or fold(path[0]) not in _FOOD_ROOTS or measure in _FOOD_MEASURES

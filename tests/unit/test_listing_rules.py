@@ -9,7 +9,7 @@ from unittest.mock import patch
 
 import pytest
 
-from chalicelib.domain.category_fit import names_the_product
+from chalicelib.domain.category_fit import belongs, names_the_product
 from chalicelib.domain.confidence import (
     RED_BELOW,
     Band,
@@ -27,8 +27,9 @@ from chalicelib.domain.listing_rules import (
     tidy_title,
     title_problems,
 )
-from chalicelib.drafts import _category
-from chalicelib.providers.listing import Fact, ProductFacts
+from chalicelib.drafts import _category, compose_listing
+from chalicelib.providers.listing import AttributeGuess, Copy, Fact, Photo, ProductFacts, Usage
+from chalicelib.providers.local_writer import LocalWriter
 
 SHEETS = Path(__file__).parents[2] / "infra" / "local" / "mercadolibre" / "data"
 
@@ -386,3 +387,35 @@ def test_a_product_line_mercadolibre_recognises_is_the_categorys_product() -> No
         assert fits
         *_, fits = _category(Answers("MLA1055"), facts, "iphone 13 usado", "MLA")
         assert not fits  # without MercadoLibre naming the line, "iphone" names no phone category
+
+
+class AlreadyRead:
+    """The local writer with its reading done: these facts, as if read from the photos."""
+
+    name = "local"
+
+    def __init__(self, facts: ProductFacts) -> None:
+        self.facts, self.local = facts, LocalWriter()
+
+    def read(self, prompt: str, photos: list[Photo], site: str) -> tuple[ProductFacts, Usage]:
+        return self.facts, Usage("local", "rules")
+
+    def fill_attributes(self, *args: Any) -> tuple[list[AttributeGuess], Usage]:
+        return self.local.fill_attributes(*args)
+
+    def write(self, *args: Any) -> tuple[Copy, Usage]:
+        return self.local.write(*args)
+
+
+def test_a_measure_only_the_photos_give_must_belong_to_the_kind_of_product() -> None:
+    noise = Fact("28", "photo:a", '"', 0.75)  # an inch size read twice off a yoghurt's carton
+    facts = ProductFacts(
+        product=Fact("Yogur de vainilla", "prompt"),
+        specs={"screen": noise, "weight": Fact("1", "photo:a", "kg", 0.75)},
+    )
+    yoghurts = {"MLA4": ("Yogures", "MLA-YOGURTS", [("MLA1403", "Alimentos y Bebidas")])}
+    with patch.dict(PREDICTED, yoghurts):
+        listing = compose_listing(AlreadyRead(facts), Answers("MLA4"), "yogur de vainilla", [], "MLA")
+    assert set(listing.facts.specs) == {"weight"}
+    assert listing.title == "Yogur de vainilla 1 kg"
+    assert belongs("screen", ["Celulares y Teléfonos", "Celulares y Smartphones"])  # a phone has one
