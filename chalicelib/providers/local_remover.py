@@ -123,6 +123,9 @@ def _cached_session(path: str) -> Any:
     # INFERENCE_THREADS: 2 for a process alone; a local worker process gets its share of the cores.
     options.intra_op_num_threads = int(config.value("INFERENCE_THREADS") or 2)
     options.inter_op_num_threads = 1
+    # Threads sleep between runs instead of spinning: one inference per photo, and the cores are
+    # wanted by the rest of the step (and, locally, by the other worker process) meanwhile.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # No memory arena: it keeps the peak of one inference reserved for the life of the process.
     options.enable_cpu_mem_arena = False
     return onnxruntime.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
