@@ -267,11 +267,17 @@ def _refine_by_guide(photo: Image.Image, mask: Array) -> Array:
     variance = _box_mean(guide * guide, GUIDE_RADIUS) - mean_i * mean_i
     a = covariance / (variance + GUIDE_EPS)
     b = mean_p - a * mean_i
-    full_a = _resize_float(_box_mean(a, GUIDE_RADIUS), (width, height))
-    full_b = _resize_float(_box_mean(b, GUIDE_RADIUS), (width, height))
-    refined = full_a * (np.asarray(luminance, dtype=np.float32) / 255) + full_b
+    # alpha = 255 * clip((a * L / 255 + b - low) / (high - low), 0, 1) for the luminance L (0..255):
+    # the scaling is folded into a and b here, where they are small (bilinear resizing is linear), so
+    # at full resolution it is one multiply-add and a clip, in place.
     low, high = EDGE
-    return np.round(255 * np.clip((refined - low) / (high - low), 0.0, 1.0)).astype(np.uint8)
+    a = _box_mean(a, GUIDE_RADIUS) / (high - low)
+    b = (_box_mean(b, GUIDE_RADIUS) - low) * (255 / (high - low))
+    alpha = _resize_float(a, (width, height)) * np.asarray(luminance)
+    alpha += _resize_float(b, (width, height))
+    np.clip(alpha, 0.0, 255.0, out=alpha)
+    alpha += 0.5  # rounds, as the cast truncates
+    return alpha.astype(np.uint8)
 
 
 # -- small array tools (numpy only: no OpenCV or SciPy among the extras) -----------------------------
