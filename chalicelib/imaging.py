@@ -159,11 +159,15 @@ def _framing(image: Image.Image) -> tuple[float | None, bool | None]:
     return (right - left) * (bottom - top) / (width * height), whole
 
 
+# JPEGs are written without `optimize`: its second pass for Huffman tables took 3-4 times the
+# encoding's time (1200x1200: 16-19 ms against 5 ms) to save 2 % of the bytes.
+
+
 def thumbnail_jpeg(reduced: Image.Image) -> bytes:
     thumb = reduced.copy()
     thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    thumb.save(out, format="JPEG", quality=85, optimize=True)
+    thumb.save(out, format="JPEG", quality=85)
     return out.getvalue()
 
 
@@ -194,7 +198,7 @@ def compose_main_picture(cutout: Image.Image) -> bytes:
         product.getchannel("A"),
     )
     out = io.BytesIO()
-    canvas.save(out, format="JPEG", quality=92, optimize=True, subsampling=0)
+    canvas.save(out, format="JPEG", quality=92, subsampling=0)
     return out.getvalue()
 
 
