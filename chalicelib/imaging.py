@@ -74,9 +74,9 @@ def reduced_decode(data: bytes, long_side: int = ANALYSIS_SIDE) -> Image.Image:
         if source.format == "JPEG":
             source.draft("RGB", draft_size(source.size, long_side))
         image = _oriented(source)
-        image = (
-            image.convert("RGBA").convert("RGB") if image.mode in ("P", "PA", "LA") else image.convert("RGB")
-        )
+        if image.mode in ("P", "PA", "LA"):
+            image = image.convert("RGBA").convert("RGB")
+        image = _rgb(image)
     if max(image.size) >= 2 * long_side:
         image = image.reduce(max(image.size) // long_side)  # box average: fast, and enough to score
     return image
@@ -102,7 +102,16 @@ def full_decode(data: bytes, max_side: int = WORK_SIDE) -> Image.Image:
             flat = Image.new("RGB", rgba.size, (255, 255, 255))
             flat.paste(rgba, mask=rgba.getchannel("A"))
             return flat
+        return _rgb(image)
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    """The pixels as RGB, decoded. A decoded RGB photo is returned as it is: convert() would copy it
+    (leaving the `with` block above closes the file, not the pixels)."""
+    if image.mode != "RGB":
         return image.convert("RGB")
+    image.load()
+    return image
 
 
 def measure(reduced: Image.Image, width: int, height: int) -> Measurements:

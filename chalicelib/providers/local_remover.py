@@ -65,9 +65,9 @@ class LocalRemover:
     def cutout(self, photo: Image.Image) -> Cutout:
         started = time.perf_counter()
         np = _numpy()
-        photo = photo.convert("RGB")
-        small = photo.copy()
-        small.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BILINEAR)
+        if photo.mode != "RGB":
+            photo = photo.convert("RGB")
+        small = photo.resize(_within(photo.size, WORK_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
         # The fast path first: on a plain backdrop its outline is measured on the full-resolution pixels
         # (crisper than anything scaled up from a 320 px net) at a fraction of u2netp's cost.
         plain = _border_colour(np.asarray(small, dtype=np.float32))
@@ -273,11 +273,17 @@ def _refine_by_guide(photo: Image.Image, mask: Array) -> Array:
     low, high = EDGE
     a = _box_mean(a, GUIDE_RADIUS) / (high - low)
     b = (_box_mean(b, GUIDE_RADIUS) - low) * (255 / (high - low))
-    alpha = _resize_float(a, (width, height)) * np.asarray(luminance)
+    alpha: Array = _resize_float(a, (width, height)) * np.asarray(luminance)
     alpha += _resize_float(b, (width, height))
     np.clip(alpha, 0.0, 255.0, out=alpha)
     alpha += 0.5  # rounds, as the cast truncates
     return alpha.astype(np.uint8)
+
+
+def _within(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """The size with its long side at most `side`, in proportion (as Image.thumbnail would make it)."""
+    scale = min(1.0, side / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 # -- small array tools (numpy only: no OpenCV or SciPy among the extras) -----------------------------
