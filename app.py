@@ -12,6 +12,7 @@ app.register_middleware(event_middleware, "s3")
 app.register_middleware(event_middleware, "scheduled")
 app.register_middleware(event_middleware, "sqs")
 app.register_blueprint(api.blueprint, url_prefix=api.PREFIX)
+# The steps in the pipeline's order: the local event runtime gives a free worker to the latest one.
 app.register_blueprint(ingest.blueprint)
 app.register_blueprint(images.blueprint)
 app.register_blueprint(content.blueprint)

@@ -197,10 +197,10 @@ def _steps(detail: dict[str, Any], last_upload: float) -> dict[str, float]:
 # -- one function in its own process ------------------------------------------------------------------
 
 
-def one_function(handler: str, expected: int, top: int = 10) -> dict[str, Any]:
+def one_function(handler: str, expected: int, cold_events: int, top: int = 10) -> dict[str, Any]:
     """Run in a fresh process: import the app, take `expected` events of `handler` from its queue and
-    run them as the event runtime does; peak RSS (whole process), a cProfile of the first half of the
-    events (cold) and the plain time of the second half (warm)."""
+    run them as the event runtime does; peak RSS (whole process), a cProfile of the first
+    `cold_events` (cold) and the plain time of the rest (warm), in all and event by event."""
     started = time.perf_counter()
     from app import app
     from infra.local.runtime import EventRuntime
@@ -210,6 +210,7 @@ def one_function(handler: str, expected: int, top: int = 10) -> dict[str, Any]:
     sub = next(s for s in runtime.subscriptions if s.route.handler_name == handler)
     profiler = cProfile.Profile()
     done, cold, warm = 0, 0.0, 0.0
+    warm_each: list[float] = []
     deadline = time.monotonic() + 300
     while done < expected and time.monotonic() < deadline:
         messages = runtime.sqs.receive_message(
@@ -221,7 +222,7 @@ def one_function(handler: str, expected: int, top: int = 10) -> dict[str, Any]:
         ).get("Messages", [])
         for message in messages:
             real = "Records" in json.loads(message["Body"])
-            profiled = done < expected // 2
+            profiled = done < cold_events
             began = time.perf_counter()
             if profiled:
                 profiler.enable()
@@ -232,7 +233,8 @@ def one_function(handler: str, expected: int, top: int = 10) -> dict[str, Any]:
                 if profiled:
                     cold += time.perf_counter() - began
                 else:
-                    warm += time.perf_counter() - began
+                    warm_each.append(time.perf_counter() - began)
+                    warm += warm_each[-1]
                 done += 1
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
@@ -242,6 +244,7 @@ def one_function(handler: str, expected: int, top: int = 10) -> dict[str, Any]:
         "import_seconds": imported,
         "work_seconds": cold,
         "warm_seconds": warm,
+        "warm_each_seconds": warm_each,
         "peak_rss_mb": peak_rss_mb(os.getpid()),
         "profile": _profile_rows(profiler, top),
     }
@@ -265,19 +268,24 @@ def bare_import_rss() -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def functions_alone(stack: BenchStack, product: tuple[str, list[bytes]]) -> list[dict[str, Any]]:
-    """Two of the product, their events run function by function, each function in a fresh process
-    (no runtime running): the first product's events profiled (cold), the second's timed (warm)."""
+def functions_alone(
+    stack: BenchStack, product: tuple[str, list[bytes]], warm: int = 1, last: str = "content"
+) -> list[dict[str, Any]]:
+    """1 + `warm` of the product, their events run function by function up to `last`, each function
+    in a fresh process (no runtime running): the first product's events profiled (cold), the
+    others' timed (warm)."""
     stack.stop_events()
     token = register(stack.api, f"bench-alone-{os.getpid()}@example.com")
     session = requests.Session()
     created = []
-    for _ in range(2):
+    for _ in range(1 + warm):
         created.append(create_product(stack.api, token, product[0], product[1]))
         for image, data in zip(created[-1]["images"], product[1], strict=True):
             upload(session, image["upload"], data)
     results = []
-    for handler, expected in (("ingest", 2 * len(product[1])), ("images", 2), ("content", 2)):
+    per_product = {"ingest": len(product[1]), "images": 1, "content": 1}
+    for handler in FUNCTIONS[: FUNCTIONS.index(last) + 1]:
+        events = per_product[handler]
         command = [
             sys.executable,
             "-m",
@@ -285,13 +293,15 @@ def functions_alone(stack: BenchStack, product: tuple[str, list[bytes]]) -> list
             "--function",
             handler,
             "--expected",
-            str(expected),
+            str((1 + warm) * events),
+            "--cold",
+            str(events),
         ]
         answer = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if answer.returncode != 0:
             raise RuntimeError(f"{handler} alone failed: {answer.stderr[-2000:]}")
         results.append(json.loads(answer.stdout.strip().splitlines()[-1]))
-    for one in created:
+    for one in created if last == "content" else ():
         final = requests.get(
             f"{stack.api}/products/{one['product_id']}", headers=auth(token), timeout=30
         ).json()
@@ -343,6 +353,10 @@ def decode_floor(photos: list[bytes]) -> dict[str, float]:
     return {"bare": timed(bare) / len(photos), "judged": timed(judged) / len(photos)}
 
 
+def _cores_busy(result: dict[str, Any]) -> float:
+    return float(sum(result["cpu"].values()) / result["wall"]) if result["wall"] else 0.0
+
+
 def _met(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
@@ -372,10 +386,12 @@ def report(
     drain_rows = [
         f"| {r['workers']} | {r['ready']}/{r['products']} | {r['per_minute']:.1f} | {r['wall']:.0f} s "
         f"| {r['cpu']['workers'] / r['ready']:.2f} s | {r['cpu']['emulator'] / r['ready']:.2f} s "
-        f"| {r['cpu']['api'] / r['ready']:.2f} s | {r['worker_peak_rss_mb']:.0f} MB |"
+        f"| {r['cpu']['api'] / r['ready']:.2f} s | {_cores_busy(r):.2f} | {r['worker_peak_rss_mb']:.0f} MB |"
         for r in drained
         if r["ready"]
     ]
+    # The most two workers can gain: what is left of the cores when one worker already keeps some busy.
+    ceiling = (os.cpu_count() or 1) / _cores_busy(one) if _cores_busy(one) else 0.0
     memory = _configured_memory()
     by = {f["handler"]: f for f in alone}
     # Per product: the warm half of each function's events is one product's.
@@ -415,7 +431,8 @@ def report(
         (
             f"throughput, {many['workers']} worker processes vs 1, photos already uploaded",
             f"{drain_speedup:.2f}x ({many['per_minute']:.1f} products/min)",
-            f"1 worker process: {one['per_minute']:.1f} products/min",
+            f"1 worker process: {one['per_minute']:.1f} products/min, keeping {_cores_busy(one):.2f} "
+            f"cores busy (the most 2 workers can gain: {ceiling:.2f}x)",
             "at least 1.7x",
             _met(drain_speedup >= TARGETS["speedup"]),
         ),
@@ -489,12 +506,16 @@ def report(
         "The same products with every photo uploaded before the event runtime starts (its throughput "
         "on the pipeline's own work: the functions' calls to the emulator remain):\n\n"
         "| worker processes | ready | products / min | wall from runtime start | CPU per product: the "
-        "workers | the emulator | the API | largest worker peak RSS |\n"
-        "|---|---|---|---|---|---|---|---|\n" + "\n".join(drain_rows) + "\n\n"
+        "workers | the emulator | the API | cores busy | largest worker peak RSS |\n"
+        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(drain_rows) + "\n\n"
         "The emulator is one moto process that takes DynamoDB requests one at a time (conditional "
         "writes stay atomic) and serves every photo's bytes: the CPU columns say how much of the two "
-        "cores the pipeline's own work could use.\n\n"
-        f"**Throughput {drain_speedup:.2f}x with {many['workers']} worker processes.**\n\n"
+        "cores the pipeline's own work could use. Cores busy: the CPU of the workers, the emulator "
+        "and the API over the wall time.\n\n"
+        f"**Throughput {drain_speedup:.2f}x with {many['workers']} worker processes.** One worker "
+        f"process already keeps {_cores_busy(one):.2f} of the {os.cpu_count()} cores busy (onnxruntime "
+        "runs a worker's inference on every core it is given, and the emulator works beside it), so "
+        f"more workers can gain at most {ceiling:.2f}x on this machine.\n\n"
         "Where the time goes (median seconds per product between consecutive timeline steps):\n\n"
         f"| step | {sequential['name']} | {concurrent['name']} |\n|---|---|---|\n"
         + "\n".join(_step_rows([sequential, concurrent]))
@@ -525,11 +546,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--photos", type=int, default=5, choices=range(1, len(SHOTS) + 1))
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--alone",
+        choices=FUNCTIONS,
+        help="only this function alone in a fresh process (the ones before it run unmeasured); print only",
+    )
+    parser.add_argument("--warm", type=int, default=1, help="warm products timed after the cold one")
     parser.add_argument("--function", choices=FUNCTIONS, help=argparse.SUPPRESS)
     parser.add_argument("--expected", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--cold", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.function:
-        print(json.dumps(one_function(args.function, args.expected)))
+        print(json.dumps(one_function(args.function, args.expected, args.cold)))
+        return
+    if args.alone:
+        print(f"load average at start: {load_average()}")
+        with BenchStack() as stack:
+            measured = functions_alone(stack, catalogue(1, args.photos)[0], warm=args.warm, last=args.alone)[
+                -1
+            ]
+        each = measured["warm_each_seconds"]
+        print(
+            f"{args.alone}: cold {measured['work_seconds']:.2f} s (profiled); warm median "
+            f"{median(each):.3f} s of {len(each)} events ({', '.join(f'{t:.3f}' for t in each)}); "
+            f"peak RSS {measured['peak_rss_mb']:.0f} MB"
+        )
+        for row in measured["profile"]:
+            print(f"  {row['self']:.3f} s own, {row['cum']:.3f} s in all, {row['calls']}x {row['where']}")
         return
 
     load = load_average()

@@ -22,7 +22,6 @@ from chalicelib.domain.keys import main_picture_key, main_thumbnail_key, photo_t
 from chalicelib.domain.quality import (
     Candidate,
     MainChoice,
-    Quality,
     assess,
     choose_main,
     hand_free_tries,
@@ -48,7 +47,7 @@ from chalicelib.providers.background import (
 )
 from chalicelib.store import blobs
 
-FETCHES = 4  # photos read from S3 at once
+FETCHES = 4  # photos read from S3, or scores written, at once
 
 
 def process_images_job(key: str, remaining_ms: Callable[[], int] | None = None) -> None:
@@ -143,33 +142,25 @@ def _score_photos(
     changed = 0
     originals: dict[str, bytes] = {}
     processing: dict[str, dict[str, Any]] = {}
-    # Fetched side by side: each read mostly waits on S3.
-    with ThreadPoolExecutor(max_workers=FETCHES) as fetching:
-        fetched = list(fetching.map(_fetch, photos))
-    for photo, data in zip(photos, fetched, strict=True):
-        if data is None:
-            changed += 1
-            continue
-        started = time.perf_counter()
-        try:
-            reduced = reduced_decode(data)
-        except UNREADABLE:
-            # Intake read it; if it cannot be read now it is no candidate for the main picture.
-            logger.warning("photo could not be decoded for scoring", extra={"key": photo.key}, exc_info=True)
-            continue
-        measurements = measure(reduced, photo.width, photo.height)
-        quality = assess(measurements)
-        thumbnail = thumbnail_jpeg(reduced)
-        processing[photo.image_id] = {
-            "scoring_milliseconds": round((time.perf_counter() - started) * 1000, 1)
-        }
-        thumbnail_key = photo_thumbnail_key(product.user_id, product.product_id, photo.image_id)
-        blobs.write(thumbnail_key, thumbnail, "image/jpeg")
-        _record_quality(
-            product.product_id, photo.image_id, quality, thumbnail_key, processing[photo.image_id]
-        )
-        candidates.append(Candidate(photo.image_id, photo.position, quality, measurements.whole))
-        originals[photo.image_id] = data
+    # Reads and writes mostly wait on S3 and DynamoDB: they run in threads, while this one scores each
+    # photo as soon as it has arrived.
+    with ThreadPoolExecutor(max_workers=FETCHES) as waiting:
+        writes = []
+        for photo, data in zip(photos, waiting.map(_fetch, photos), strict=True):
+            if data is None:
+                changed += 1
+                continue
+            scored = _score(photo, data)
+            if scored is None:
+                continue
+            candidate, thumbnail, processing[photo.image_id] = scored
+            writes.append(
+                waiting.submit(_store_score, product, candidate, thumbnail, processing[photo.image_id])
+            )
+            candidates.append(candidate)
+            originals[photo.image_id] = data
+        for write in writes:
+            write.result()
     return candidates, originals, processing, changed
 
 
@@ -183,11 +174,32 @@ def _fetch(photo: JobPhoto) -> bytes | None:
         return None
 
 
-def _record_quality(
-    product_id: str, image_id: str, quality: Quality, thumbnail_key: str, processing: dict[str, Any]
+def _score(photo: JobPhoto, data: bytes) -> tuple[Candidate, bytes, dict[str, Any]] | None:
+    """The photo as a candidate for the main picture, its thumbnail and the time scoring took."""
+    started = time.perf_counter()
+    try:
+        reduced = reduced_decode(data)
+    except UNREADABLE:
+        # Intake read it; if it cannot be read now it is no candidate for the main picture.
+        logger.warning("photo could not be decoded for scoring", extra={"key": photo.key}, exc_info=True)
+        return None
+    measurements = measure(reduced, photo.width, photo.height)
+    candidate = Candidate(photo.image_id, photo.position, assess(measurements), measurements.whole)
+    thumbnail = thumbnail_jpeg(reduced)
+    return candidate, thumbnail, {"scoring_milliseconds": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _store_score(
+    product: Product, candidate: Candidate, thumbnail: bytes, processing: dict[str, Any]
 ) -> None:
+    thumbnail_key = photo_thumbnail_key(product.user_id, product.product_id, candidate.image_id)
+    blobs.write(thumbnail_key, thumbnail, "image/jpeg")
     _update_image(
-        product_id, image_id, quality=asdict(quality), thumbnail_key=thumbnail_key, processing=processing
+        product.product_id,
+        candidate.image_id,
+        quality=asdict(candidate.quality),
+        thumbnail_key=thumbnail_key,
+        processing=processing,
     )
 
 

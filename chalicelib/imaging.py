@@ -74,9 +74,9 @@ def reduced_decode(data: bytes, long_side: int = ANALYSIS_SIDE) -> Image.Image:
         if source.format == "JPEG":
             source.draft("RGB", draft_size(source.size, long_side))
         image = _oriented(source)
-        image = (
-            image.convert("RGBA").convert("RGB") if image.mode in ("P", "PA", "LA") else image.convert("RGB")
-        )
+        if image.mode in ("P", "PA", "LA"):
+            image = image.convert("RGBA").convert("RGB")
+        image = _rgb(image)
     if max(image.size) >= 2 * long_side:
         image = image.reduce(max(image.size) // long_side)  # box average: fast, and enough to score
     return image
@@ -102,7 +102,16 @@ def full_decode(data: bytes, max_side: int = WORK_SIDE) -> Image.Image:
             flat = Image.new("RGB", rgba.size, (255, 255, 255))
             flat.paste(rgba, mask=rgba.getchannel("A"))
             return flat
+        return _rgb(image)
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    """The pixels as RGB, decoded. A decoded RGB photo is returned as it is: convert() would copy it
+    (leaving the `with` block above closes the file, not the pixels)."""
+    if image.mode != "RGB":
         return image.convert("RGB")
+    image.load()
+    return image
 
 
 def measure(reduced: Image.Image, width: int, height: int) -> Measurements:
@@ -159,11 +168,15 @@ def _framing(image: Image.Image) -> tuple[float | None, bool | None]:
     return (right - left) * (bottom - top) / (width * height), whole
 
 
+# JPEGs are written without `optimize`: its second pass for Huffman tables took 3-4 times the
+# encoding's time (1200x1200: 16-19 ms against 5 ms) to save 2 % of the bytes.
+
+
 def thumbnail_jpeg(reduced: Image.Image) -> bytes:
     thumb = reduced.copy()
     thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    thumb.save(out, format="JPEG", quality=85, optimize=True)
+    thumb.save(out, format="JPEG", quality=85)
     return out.getvalue()
 
 
@@ -194,7 +207,7 @@ def compose_main_picture(cutout: Image.Image) -> bytes:
         product.getchannel("A"),
     )
     out = io.BytesIO()
-    canvas.save(out, format="JPEG", quality=92, optimize=True, subsampling=0)
+    canvas.save(out, format="JPEG", quality=92, subsampling=0)
     return out.getvalue()
 
 

@@ -65,9 +65,9 @@ class LocalRemover:
     def cutout(self, photo: Image.Image) -> Cutout:
         started = time.perf_counter()
         np = _numpy()
-        photo = photo.convert("RGB")
-        small = photo.copy()
-        small.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BILINEAR)
+        if photo.mode != "RGB":
+            photo = photo.convert("RGB")
+        small = photo.resize(_within(photo.size, WORK_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
         # The fast path first: on a plain backdrop its outline is measured on the full-resolution pixels
         # (crisper than anything scaled up from a 320 px net) at a fraction of u2netp's cost.
         plain = _border_colour(np.asarray(small, dtype=np.float32))
@@ -123,6 +123,9 @@ def _cached_session(path: str) -> Any:
     # INFERENCE_THREADS: 2 for a process alone; a local worker process gets its share of the cores.
     options.intra_op_num_threads = int(config.value("INFERENCE_THREADS") or 2)
     options.inter_op_num_threads = 1
+    # Threads sleep between runs instead of spinning: one inference per photo, and the cores are
+    # wanted by the rest of the step (and, locally, by the other worker process) meanwhile.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # No memory arena: it keeps the peak of one inference reserved for the life of the process.
     options.enable_cpu_mem_arena = False
     return onnxruntime.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
@@ -264,11 +267,23 @@ def _refine_by_guide(photo: Image.Image, mask: Array) -> Array:
     variance = _box_mean(guide * guide, GUIDE_RADIUS) - mean_i * mean_i
     a = covariance / (variance + GUIDE_EPS)
     b = mean_p - a * mean_i
-    full_a = _resize_float(_box_mean(a, GUIDE_RADIUS), (width, height))
-    full_b = _resize_float(_box_mean(b, GUIDE_RADIUS), (width, height))
-    refined = full_a * (np.asarray(luminance, dtype=np.float32) / 255) + full_b
+    # alpha = 255 * clip((a * L / 255 + b - low) / (high - low), 0, 1) for the luminance L (0..255):
+    # the scaling is folded into a and b here, where they are small (bilinear resizing is linear), so
+    # at full resolution it is one multiply-add and a clip, in place.
     low, high = EDGE
-    return np.round(255 * np.clip((refined - low) / (high - low), 0.0, 1.0)).astype(np.uint8)
+    a = _box_mean(a, GUIDE_RADIUS) / (high - low)
+    b = (_box_mean(b, GUIDE_RADIUS) - low) * (255 / (high - low))
+    alpha: Array = _resize_float(a, (width, height)) * np.asarray(luminance)
+    alpha += _resize_float(b, (width, height))
+    np.clip(alpha, 0.0, 255.0, out=alpha)
+    alpha += 0.5  # rounds, as the cast truncates
+    return alpha.astype(np.uint8)
+
+
+def _within(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """The size with its long side at most `side`, in proportion (as Image.thumbnail would make it)."""
+    scale = min(1.0, side / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 # -- small array tools (numpy only: no OpenCV or SciPy among the extras) -----------------------------

@@ -12,13 +12,12 @@ from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib.config import get_settings
 from chalicelib.observability import logger
-from chalicelib.store.aws import get_s3
+from chalicelib.store.aws import get_s3, session
 
 UPLOAD_FORM_SECONDS = 15 * 60
 DOWNLOAD_LINK_SECONDS = 15 * 60
@@ -26,15 +25,9 @@ _CHUNK_BYTES = 1024 * 1024
 
 
 @lru_cache(maxsize=1)
-def _session() -> boto3.session.Session:
-    # One session for the signer and for the links' credentials: the same provider chain, refreshed alike.
-    return boto3.session.Session()
-
-
-@lru_cache(maxsize=1)
 def _signer() -> Any:
     # SigV4 for presigned POST policies and GET links (the default can still be SigV2 for POST).
-    return _session().client("s3", config=Config(signature_version="s3v4"))
+    return session().client("s3", config=Config(signature_version="s3v4"))
 
 
 def _bucket() -> str:
@@ -81,7 +74,7 @@ def _link_signer(bucket: str, now: datetime) -> Callable[[str], str]:
     """Our SigV4 signer for this time and the session's credentials as they are now; botocore's, link
     by link, where ours was not found to sign exactly as botocore does."""
     scope = _scope(bucket)
-    credentials = _session().get_credentials()
+    credentials = session().get_credentials()
     if scope is None or credentials is None:
         return partial(_botocore_link, bucket)
     return _QuerySigner(scope, f"{now:%Y%m%dT%H%M%SZ}", credentials.get_frozen_credentials()).link
@@ -128,7 +121,7 @@ def _scope(bucket: str) -> _Scope | None:
         region=region,
         service=service,
     )
-    credentials = _session().get_credentials()
+    credentials = session().get_credentials()
     if credentials is not None:
         ours = _QuerySigner(scope, query["X-Amz-Date"], credentials.get_frozen_credentials())
         if ours.link(_SAMPLE_KEY) == sample:

@@ -7,11 +7,11 @@ from dataclasses import fields as record_fields
 from dataclasses import replace
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.records import LoginFailures, Seller, Session
+from chalicelib.store.aws import get_dynamodb
 from chalicelib.store.models import RateLimitRow, SessionRow, UserEmailRow, UserRow
 
 _SELLER_FIELDS = [f.name for f in record_fields(Seller)]
@@ -40,7 +40,7 @@ class Sellers:
     def add(self, seller: Seller) -> bool:
         """Saved with its email claimed in the same transaction; False when the email has an account."""
         try:
-            with TransactWrite(connection=Connection()) as transaction:
+            with TransactWrite(connection=get_dynamodb()) as transaction:
                 transaction.save(
                     UserEmailRow(email=seller.email, user_id=seller.user_id),
                     condition=UserEmailRow.email.does_not_exist(),

@@ -75,6 +75,7 @@ class Subscription:
     dead_letter_queue_url: str
     handler: Handler
     timeout_seconds: int
+    rank: int  # the step's place in the pipeline: the later, the sooner it gets a worker
     # The poller's heartbeat, written by its own thread only: polls finished, messages taken. A poll
     # that started after a moment and finished empty proves nothing was waiting at that moment.
     polls: int = 0
@@ -174,6 +175,42 @@ class WorkerProcesses:
             self._pool.shutdown(wait=True)
 
 
+class Slots:
+    """The workers, handed to the event of the step furthest down the pipeline first.
+
+    In AWS every function has its own concurrency: a product's images step never waits behind other
+    products' uploads. Here the steps share the workers, so a free one goes to the latest step
+    waiting: products in flight finish before new ones start, instead of every product advancing
+    one step at a time. `rank` is the step's place in the pipeline (the app registers its steps in
+    that order).
+    """
+
+    def __init__(self, count: int) -> None:
+        self._free = count
+        self._ready = threading.Condition()
+        self._waiting: dict[int, int] = {}
+
+    def acquire(self, rank: int, timeout: float) -> bool:
+        with self._ready:
+            self._waiting[rank] = self._waiting.get(rank, 0) + 1
+            try:
+                taken = self._ready.wait_for(lambda: self._free > 0 and not self._later_waits(rank), timeout)
+                if taken:
+                    self._free -= 1
+                return taken
+            finally:
+                self._waiting[rank] -= 1
+                self._ready.notify_all()  # one waiting less: an earlier step may now go
+
+    def release(self) -> None:
+        with self._ready:
+            self._free += 1
+            self._ready.notify_all()
+
+    def _later_waits(self, rank: int) -> bool:
+        return any(waiting and later > rank for later, waiting in self._waiting.items())
+
+
 def backoff_seconds(attempt: int, base: float, cap: float) -> int:
     """Exponential backoff with full jitter, whole seconds as SQS wants them (at least 1)."""
     return max(1, int(random.uniform(0, min(cap, base * 2 ** (attempt - 1)))))
@@ -212,7 +249,7 @@ class EventRuntime:
         self.stop = threading.Event()
         self.app = app
         self.watchdog_seconds = watchdog_seconds
-        self._slots = threading.BoundedSemaphore(workers)
+        self._slots = Slots(workers)
         self._processes = WorkerProcesses(processes_load, workers) if processes_load else None
         # Messages put back with a backoff delay: handed back at shutdown so none hides from a snapshot.
         self._delayed: dict[str, str] = {}
@@ -226,8 +263,9 @@ class EventRuntime:
                 ],
                 handler=app.handler_map[route.handler_name],
                 timeout_seconds=function_timeout(route.handler_name, stage),
+                rank=rank,
             )
-            for route in event_routes(app, queue_prefix)
+            for rank, route in enumerate(event_routes(app, queue_prefix))
         ]
 
     # -- polling ---------------------------------------------------------------------------------
@@ -283,7 +321,7 @@ class EventRuntime:
                 self.stop.wait(delay)
                 continue
             for message in messages:
-                while not self._slots.acquire(timeout=0.5):
+                while not self._slots.acquire(sub.rank, timeout=0.5):
                     if self.stop.is_set():
                         self._hand_back(sub.queue_url, message["ReceiptHandle"])
                         return

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.config import get_settings
-from chalicelib.store import blobs
+from chalicelib.store import aws, blobs
 
 AT = datetime(2026, 12, 3, 23, 59, 58, tzinfo=UTC)
 KEYS = [
@@ -34,7 +34,7 @@ PLACES = {
 
 
 def _forget() -> None:
-    for cached in (blobs._session, blobs._signer, blobs._scope, get_settings):
+    for cached in (aws.session, blobs._signer, blobs._scope, get_settings):
         cached.cache_clear()
 
 
