@@ -153,8 +153,8 @@ def listing_confidence(
             Reason(
                 "title",
                 "BRAND_NOT_LEGIBLE",
-                f"the brand is not legible: '{brand_withheld}' was read on one photo only; add the brand "
-                "to your line",
+                f"the brand is not legible: only '{brand_withheld}' was read (on one photo, or in "
+                "pieces); add the brand to your line",
                 {"word": brand_withheld},
             )
         )

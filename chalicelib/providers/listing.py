@@ -41,7 +41,8 @@ class ProductFacts:
     quantity: Fact | None = None  # from the prompt only ("3 unidades")
     packaging_text: list[str] = field(default_factory=list)  # readable text found on the product
     # Facts left empty for want of evidence, with what was not enough and where it came from:
-    # {"brand": Fact("Oddlygood", "photo:a")}, a word printed on one photo of several.
+    # {"brand": Fact("Oddlygood", "photo:a")}, a word printed on one photo of several, or
+    # {"brand": Fact("GOD MOR GON", "photo:a")}, a logo printed in pieces.
     withheld: dict[str, Fact] = field(default_factory=dict)
 
 

@@ -199,6 +199,24 @@ def test_a_word_on_one_photo_of_several_with_text_is_said_but_not_taken_for_the_
     assert alone.brand is not None and alone.brand.value == "Oddlygood"
 
 
+def test_a_logo_printed_in_stacked_pieces_is_said_not_taken_for_the_brand() -> None:
+    # "GOD MORGON" set as three short lines of one size: which pieces make a word is not printed.
+    logo = [("GOD", 0.048), ("MOR", 0.047), ("GON", 0.048)]
+    boxes = [
+        b
+        for photo in "abc"
+        for b in [*(box(t, h, photo) for t, h in logo), box("orange", 0.077, photo), box("22", 0.04, photo)]
+    ]
+    facts = read_facts(parse_prompt("jugo de naranja 1 litro", "MLA"), boxes)
+    assert facts.brand is None
+    assert facts.withheld["brand"].value == "GOD MOR GON"
+    # Two short lines, or lines of different sizes, are words of their own: "Arla" over "MILD".
+    for words in ([("Arla", 0.06), ("MILD", 0.058)], [("Arla", 0.09), ("KVAR", 0.05), ("MILD", 0.05)]):
+        own = [b for photo in "ab" for b in (box(t, h, photo) for t, h in words)]
+        facts = read_facts(parse_prompt("yogur natural 1 kg", "MLA"), own)
+        assert facts.brand is not None and facts.brand.value == "Arla"
+
+
 def test_a_measure_only_one_photo_prints_is_noise_not_a_spec() -> None:
     # Seen trying a mandarin juice: '28"' read on one photo put a screen size in the title.
     boxes = [box('Tropicana 28"', 0.1, "a"), box("Tropicana", 0.1, "b"), box("1 L", 0.05, "c")]

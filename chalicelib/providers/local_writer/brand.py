@@ -16,6 +16,11 @@ from chalicelib.providers.local_writer.wording import title_word
 from chalicelib.providers.local_writer.words import FUNCTION_WORDS, GENERIC_WORDS
 
 MIN_BRAND_SCORE = 0.7  # a brand is read from confidently recognised words only
+# A logo set in stacked syllables ("GOD" / "MOR" / "GON") reads as a run of short lines of one size:
+# which pieces make one word is not printed, so no piece is the brand.
+STACK_PIECES = 3  # lines in a row, at least
+PIECE_LETTERS = (3, 4)
+PIECE_HEIGHTS = 1.15  # the tallest piece at most this times the shortest
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,7 @@ class BrandCandidate:
     source: str  # "photo:<image_id>" of its largest appearance
     in_prompt: bool  # the seller typed it too
     photos: int = 1  # how many photos print it
+    pieces: str = ""  # the stacked logo it is one piece of, as printed ("GOD MOR GON"), if any
 
 
 @dataclass
@@ -35,6 +41,7 @@ class _Seen:
     sizes: dict[str, float]  # largest appearance per photo, relative to that photo's largest text
     alone: bool = False  # printed as a line of its own, as logos are
     recognised: float = 0.0  # the recogniser's best confidence in it
+    pieces: str = ""  # the stacked logo it is one piece of
 
 
 def is_generic(word: str) -> bool:
@@ -82,6 +89,7 @@ def brand_candidates(
         if box.score >= MIN_BRAND_SCORE and names(box):
             tallest[box.image_id] = max(tallest.get(box.image_id, 0.0), box.height)
     photos_with_text = max(1, len({box.image_id for box in boxes}))
+    stacked = _stacked(boxes)
     seen: dict[str, _Seen] = {}
     for box in boxes:
         if box.score < MIN_BRAND_SCORE:
@@ -96,6 +104,7 @@ def brand_candidates(
             entry.sizes[box.image_id] = max(entry.sizes.get(box.image_id, 0.0), size)
             entry.alone = entry.alone or len(words) == 1
             entry.recognised = max(entry.recognised, box.score)
+            entry.pieces = entry.pieces or stacked.get(folded, "")
     scored = []
     for key, entry in _merge_misreads(seen).items():
         form = max(entry.forms, key=lambda f: (entry.forms.count(f), not f.isupper(), len(f)))
@@ -109,17 +118,46 @@ def brand_candidates(
         )
         in_prompt = any(_similar(key, s) >= 0.8 for s in slot)
         largest = max(entry.sizes, key=lambda image_id: entry.sizes[image_id])
-        scored.append((in_prompt, round(score, 3), _calm(form), f"photo:{largest}", len(entry.photos)))
+        scored.append(
+            (in_prompt, round(score, 3), _calm(form), f"photo:{largest}", len(entry.photos), entry.pieces)
+        )
     scored.sort(reverse=True)
     candidates = []
-    for rank, (in_prompt, score, name, source, photos) in enumerate(scored):
+    for rank, (in_prompt, score, name, source, photos, pieces) in enumerate(scored):
         # OCR alone is never sure: capped by how often it was seen, lowered when a rival scores close.
         rival = max((s for i, (_, s, *_) in enumerate(scored) if i != rank), default=0.0)
         margin = max(0.0, score - rival) / score if score else 0.0
         ceiling = read_on_photos(photos)
         confidence = PROMPT_CONFIRMED if in_prompt else round(ceiling * score * (0.6 + 0.4 * margin), 2)
-        candidates.append(BrandCandidate(name, score, confidence, source, in_prompt, photos))
+        candidates.append(BrandCandidate(name, score, confidence, source, in_prompt, photos, pieces))
     return candidates
+
+
+def _stacked(boxes: list[TextBox]) -> dict[str, str]:
+    """Each word printed as a piece of a stacked logo, with the pieces of its stack as printed."""
+    runs: list[list[TextBox]] = [[]]
+    for box in boxes:
+        run = runs[-1]
+        if _piece(box) and (not run or (box.image_id == run[0].image_id and _one_size([*run, box]))):
+            run.append(box)
+        else:
+            runs.append([box] if _piece(box) else [])
+    return {
+        fold(box.text.strip()): " ".join(piece.text.strip() for piece in run)
+        for run in runs
+        if len(run) >= STACK_PIECES
+        for box in run
+    }
+
+
+def _piece(box: TextBox) -> bool:
+    text = box.text.strip()
+    return text.isalpha() and PIECE_LETTERS[0] <= len(text) <= PIECE_LETTERS[1]
+
+
+def _one_size(run: list[TextBox]) -> bool:
+    heights = [box.height for box in run]
+    return max(heights) <= PIECE_HEIGHTS * min(heights)
 
 
 def _merge_misreads(seen: dict[str, _Seen]) -> dict[str, _Seen]:
@@ -130,7 +168,12 @@ def _merge_misreads(seen: dict[str, _Seen]) -> dict[str, _Seen]:
         home = next((k for k in merged if _same_word(k, key)), None)
         if home is None:
             merged[key] = _Seen(
-                list(entry.forms), set(entry.photos), dict(entry.sizes), entry.alone, entry.recognised
+                list(entry.forms),
+                set(entry.photos),
+                dict(entry.sizes),
+                entry.alone,
+                entry.recognised,
+                entry.pieces,
             )
             continue
         target = merged[home]
@@ -139,6 +182,7 @@ def _merge_misreads(seen: dict[str, _Seen]) -> dict[str, _Seen]:
             target.sizes[image_id] = max(target.sizes.get(image_id, 0.0), size)
         target.alone = target.alone or entry.alone
         target.recognised = max(target.recognised, entry.recognised)
+        target.pieces = target.pieces or entry.pieces
         target.forms += [merged[home].forms[0]] * len(entry.forms)  # counts as the stronger spelling
     return merged
 
@@ -182,7 +226,7 @@ def brand_and_model(
     elif brand_slot:
         brand = Fact(_calm(brand_slot[0]), "prompt", confidence=sellers_word(printed=False, marked=marked))
         model_words = brand_slot[1:]
-    elif candidates and legible(candidates[0].photos, photos_with_text):
+    elif candidates and not candidates[0].pieces and legible(candidates[0].photos, photos_with_text):
         best = candidates[0]
         brand = Fact(best.name, best.source, confidence=best.confidence)
         model_words = []

@@ -118,8 +118,8 @@ def read_facts(prompt: Prompt, boxes: list[TextBox]) -> ProductFacts:
         model = replace(model, confidence=PROMPT_CONFIRMED)
     withheld: dict[str, Fact] = {}
     if brand is None and candidates:
-        best = candidates[0]  # printed on one photo only: said, not used
-        withheld["brand"] = Fact(best.name, best.source, confidence=best.confidence)
+        best = candidates[0]  # printed on one photo only, or in pieces: said, not used
+        withheld["brand"] = Fact(best.pieces or best.name, best.source, confidence=best.confidence)
     specs = dict(facts.specs)
     # A measure or a claim only the photos give must be legible as a brand must: one photo's "28\"" on
     # a juice is noise, not its screen.
