@@ -210,8 +210,13 @@ def test_a_logo_printed_in_stacked_pieces_is_said_not_taken_for_the_brand() -> N
     facts = read_facts(parse_prompt("jugo de naranja 1 litro", "MLA"), boxes)
     assert facts.brand is None
     assert facts.withheld["brand"].value == "GOD MOR GON"
-    # Two short lines, or lines of different sizes, are words of their own: "Arla" over "MILD".
-    for words in ([("Arla", 0.06), ("MILD", 0.058)], [("Arla", 0.09), ("KVAR", 0.05), ("MILD", 0.05)]):
+    # Two short lines, lines of different sizes, or one word again (packs side by side) are words of
+    # their own: "Arla" over "MILD".
+    for words in (
+        [("Arla", 0.06), ("MILD", 0.058)],
+        [("Arla", 0.09), ("KVAR", 0.05), ("MILD", 0.05)],
+        [("Arla", 0.059), ("Arla", 0.052), ("Arla", 0.054), ("MILD", 0.055)],
+    ):
         own = [b for photo in "ab" for b in (box(t, h, photo) for t, h in words)]
         facts = read_facts(parse_prompt("yogur natural 1 kg", "MLA"), own)
         assert facts.brand is not None and facts.brand.value == "Arla"

@@ -138,7 +138,7 @@ def _stacked(boxes: list[TextBox]) -> dict[str, str]:
     runs: list[list[TextBox]] = [[]]
     for box in boxes:
         run = runs[-1]
-        if _piece(box) and (not run or (box.image_id == run[0].image_id and _one_size([*run, box]))):
+        if _piece(box) and (not run or (box.image_id == run[0].image_id and _one_stack(run, box))):
             run.append(box)
         else:
             runs.append([box] if _piece(box) else [])
@@ -155,9 +155,11 @@ def _piece(box: TextBox) -> bool:
     return text.isalpha() and PIECE_LETTERS[0] <= len(text) <= PIECE_LETTERS[1]
 
 
-def _one_size(run: list[TextBox]) -> bool:
-    heights = [box.height for box in run]
-    return max(heights) <= PIECE_HEIGHTS * min(heights)
+def _one_stack(run: list[TextBox], box: TextBox) -> bool:
+    """Whether the line continues the run as another piece: of the same size, and another word (the
+    same word again is the same logo on packs side by side)."""
+    heights = [piece.height for piece in (*run, box)]
+    return max(heights) <= PIECE_HEIGHTS * min(heights) and fold(box.text) not in {fold(p.text) for p in run}
 
 
 def _merge_misreads(seen: dict[str, _Seen]) -> dict[str, _Seen]:
