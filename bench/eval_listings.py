@@ -10,7 +10,9 @@ how many wrong listings were green, and a reliability table (confidence bucket -
 
 The labelled set's photos are read from the dataset (GROCERY_DATASET: a checkout, or a git directory
 such as the mirror the tool library fetches); without it only the six samples are measured, and the
-report says so. Results go to BENCHMARKS.md.
+report says so. Each listing is written as the pipeline writes it: the main photo and its picture on
+white are the images step's choice (chalicelib.images.main_picture), the writer reads the others too.
+Results go to BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from chalicelib.domain.quality import Candidate, assess, choose_main, hand_free_
 from chalicelib.domain.search import fold
 from chalicelib.drafts import Draft, compose_listing
 from chalicelib.images import main_picture as images_step_main_picture
-from chalicelib.imaging import compose_main_picture, full_decode, measure, reduced_decode
+from chalicelib.imaging import full_decode, measure, reduced_decode
 from chalicelib.marketplace.mercadolibre import MercadoLibreClient, MercadoLibreError
 from chalicelib.providers.listing import Photo
 from chalicelib.providers.local_remover import LocalRemover
@@ -197,24 +199,19 @@ class Evaluation:
     def close(self) -> None:
         self.server.shutdown()
 
-    def run(self, product: Labelled, shots: list[bytes]) -> Outcome:
+    def run(self, product: Labelled, shots: list[bytes], main: MainPicture) -> Outcome:
         started = time.perf_counter()
-        main_picture = compose_main_picture(self.remover.cutout(full_decode(shots[0])).image)
         photos = [
             Photo(
                 f"{product.name}-{n}",
                 full_decode(shot, READ_SIDE),
-                n == 0,
-                full_decode(main_picture, READ_SIDE) if n == 0 else None,
+                n == main.index,
+                full_decode(main.picture, READ_SIDE) if n == main.index else None,
             )
             for n, shot in enumerate(shots)
         ]
-        # The main photo's score, as the images step hands it to the content step.
-        with Image.open(io.BytesIO(shots[0])) as header:
-            size = header.size
-        quality = assess(measure(reduced_decode(shots[0]), *size)).score
         draft = compose_listing(
-            self.writer, self.categories, product.prompt, photos, "MLA", main_quality=quality
+            self.writer, self.categories, product.prompt, photos, "MLA", main_quality=main.quality
         )
         seconds = time.perf_counter() - started
         found = draft.facts.brand.value if draft.facts.brand else None
@@ -245,7 +242,7 @@ class Evaluation:
             draft.facts.product is not None and fold(product.product_type) in fold(draft.facts.product.value),
             facts_right,
             facts_wrong,
-            self._validate(draft, main_picture),
+            self._validate(draft, main.picture),
             seconds,
         )
 
@@ -291,11 +288,15 @@ def main() -> None:
                     missing.append(product.name)
                     continue
                 shots = [shot for shot in found if shot is not None]
-            hands[product.name] = (product.split, _main_picture_hand(evaluation.remover, product, shots))
-            outcomes.append(evaluation.run(product, shots))
+            main = images_step_main(evaluation.remover, shots)
+            MAIN_PICTURES.mkdir(parents=True, exist_ok=True)
+            (MAIN_PICTURES / f"{product.name}.jpg").write_bytes(main.picture)
+            print(f"main picture {product.name}: photo _{SHOTS[main.index]}, {main.code}", flush=True)
+            hands[product.name] = (product.split, main.code)
+            outcomes.append(evaluation.run(product, shots, main))
             print(_row(outcomes[-1]), flush=True)
             if product.brand is not None:
-                outcomes.append(evaluation.run(product.with_brand_typed(), shots))
+                outcomes.append(evaluation.run(product.with_brand_typed(), shots, main))
                 print(_row(outcomes[-1]), flush=True)
         samples = _samples(evaluation, [o for o in outcomes if o.product.sample and not o.product.typed])
     finally:
@@ -304,12 +305,20 @@ def main() -> None:
     write_section("Listing quality (make eval)", body)
 
 
-def _main_picture_hand(remover: LocalRemover, product: Labelled, shots: list[bytes]) -> str:
-    """The images step's main picture of these shots, written to MAIN_PICTURES for a person to look at.
+@dataclass(frozen=True)
+class MainPicture:
+    """What the images step hands the content step: which photo is the main one, its picture on
+    white and its score."""
 
-    Returns its choice's code: NO_HAND when the best-scored photo showed a hand and a tied one did not,
-    MAIN_PHOTO_HAND when the picture keeps a hand, else the code of a photo without one.
-    """
+    index: int
+    picture: bytes
+    quality: float
+    code: str  # the choice's: NO_HAND when the best-scored photo showed a hand and a tied one did not,
+    # MAIN_PHOTO_HAND when the picture keeps a hand, else the code of a photo without one
+
+
+def images_step_main(remover: LocalRemover, shots: list[bytes]) -> MainPicture:
+    """The main picture the images step makes of these shots (its choice, hands avoided)."""
     candidates: list[Candidate] = []
     photos: dict[str, bytes] = {}
     for shot, data in zip(SHOTS, shots, strict=True):
@@ -322,10 +331,8 @@ def _main_picture_hand(remover: LocalRemover, product: Labelled, shots: list[byt
     assert choice is not None
     tries = hand_free_tries(candidates, choice)
     choice, picture, _ = images_step_main_picture(choice, tries, photos, remover)
-    MAIN_PICTURES.mkdir(parents=True, exist_ok=True)
-    (MAIN_PICTURES / f"{product.name}.jpg").write_bytes(picture)
-    print(f"main picture {product.name}: photo _{choice.image_id}, {choice.code}", flush=True)
-    return choice.code
+    chosen = next(c for c in candidates if c.image_id == choice.image_id)
+    return MainPicture(chosen.position, picture, chosen.quality.score, choice.code)
 
 
 def _hands(hands: dict[str, tuple[str, str]]) -> str:
