@@ -40,8 +40,8 @@ ADJECTIVE_ENDINGS = tuple(
     | word_set("ante antes ente entes")
 )
 
-# Generic packaging words (Spanish, Portuguese, English, Swedish): what a product is, its flavour or
-# a claim; large on a package and never its brand. Swedish compounds end in them ("sommarmjölk").
+# Generic packaging words (Spanish, Portuguese, English, Swedish): what a product is, its flavour, a
+# claim or a certification mark (KRAV, Sweden's organic label); large on a package and never its brand. Swedish compounds end in them ("sommarmjölk").
 GENERIC_WORDS = DESCRIPTORS | word_set(
     """
     leche jugo zumo bebida bebidas yogur yoghurt yogurt postre queso crema agua cafe avena soja soya
@@ -59,5 +59,6 @@ GENERIC_WORDS = DESCRIPTORS | word_set(
     pomelo pomelos mandarina mandarinas arandano arandanos anana pina mango durazno ciruela kiwi
     grapefruit mandarin blueberry pineapple smooth golden mild creamy eco bio
     grapefrukt blabar sommar billigt fraiche kvarg
+    krav fairtrade vegan
     """
 )
