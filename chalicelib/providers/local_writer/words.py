@@ -41,7 +41,8 @@ ADJECTIVE_ENDINGS = tuple(
 )
 
 # Generic packaging words (Spanish, Portuguese, English, Swedish): what a product is, its flavour, a
-# claim or a certification mark (KRAV, Sweden's organic label); large on a package and never its brand. Swedish compounds end in them ("sommarmjölk").
+# claim or a certification mark (KRAV, Sweden's organic label); large on a package and never its
+# brand. Swedish compounds end in them ("sommarmjölk").
 GENERIC_WORDS = DESCRIPTORS | word_set(
     """
     leche jugo zumo bebida bebidas yogur yoghurt yogurt postre queso crema agua cafe avena soja soya
