@@ -56,7 +56,11 @@ _LAPLACIAN = ImageFilter.Kernel((3, 3), [0, 1, 0, 1, -4, 1, 0, 1, 0], scale=1, o
 
 
 def _oriented(image: Image.Image) -> Image.Image:
+    """The photo turned as its EXIF orientation says; the image itself when it says nothing to do
+    (exif_transpose would copy it: 480 MB for the largest PNG accepted)."""
     try:
+        if _orientation(image) == 1:
+            return image
         return ImageOps.exif_transpose(image) or image
     except (ValueError, TypeError, OSError, SyntaxError):
         return image  # garbled EXIF: ingest already decided the photo is usable as stored
@@ -94,7 +98,7 @@ def full_decode(data: bytes, max_side: int = WORK_SIDE) -> Image.Image:
             source.draft("RGB", draft_size(source.size, max_side))
         image = _oriented(source)
         if max(image.size) > max_side:
-            image = image.copy()
+            image.load()  # decoded as drafted above (thumbnail would draft again, at its own scale)
             image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
         if image.mode in ("RGBA", "LA", "P", "PA"):
             # Transparent pixels of a PNG are background: flatten them on white.
