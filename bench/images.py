@@ -19,6 +19,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from bench.report import timed, write_section
 from bench.stats import load_average
+from chalicelib.domain.limits import MAX_PIXELS
+from infra.local.environment import CHALICE_CONFIG
 
 SIZE = (4000, 3000)
 
@@ -61,20 +63,43 @@ def naive_full_decode(data: bytes) -> None:
         image.resize((800, 600))
 
 
-def _peak_memory_of_one_photo(data: bytes) -> float:
-    """The whole images step for one photo in a fresh process, as a Lambda would run it: peak RSS in MB."""
+_IMPORTS = (
+    "import os, sys\n"
+    "from chalicelib.imaging import inspect_photo, reduced_decode, measure, thumbnail_jpeg\n"
+    "from chalicelib.imaging import full_decode, compose_main_picture\n"
+    "from chalicelib.providers.local_remover import LocalRemover\n"
+)
+# The images step for one photo: scoring, thumbnail, main picture.
+_STEP = (
+    "reduced = reduced_decode(data); measure(reduced, 4000, 3000); thumbnail_jpeg(reduced)\n"
+    "compose_main_picture(LocalRemover().cutout(full_decode(data)).image)\n"
+)
+_INTAKE = "inspect_photo(data)\n"
+
+
+def _peak_memory(data: bytes, work: str = _STEP) -> float:
+    """`work` on one photo in a fresh process, as a Lambda would run it: peak RSS in MB."""
     script = (
-        "import os, sys\n"
-        "from chalicelib.imaging import reduced_decode, measure, thumbnail_jpeg\n"
-        "from chalicelib.imaging import full_decode, compose_main_picture\n"
-        "from chalicelib.providers.local_remover import LocalRemover\n"
-        "data = sys.stdin.buffer.read()\n"
-        "reduced = reduced_decode(data); measure(reduced, 4000, 3000); thumbnail_jpeg(reduced)\n"
-        "compose_main_picture(LocalRemover().cutout(full_decode(data)).image)\n"
-        "from bench.stack import peak_rss_mb\nprint(peak_rss_mb(os.getpid()))\n"
+        _IMPORTS
+        + "data = sys.stdin.buffer.read()\n"
+        + work
+        + "from bench.stack import peak_rss_mb\nprint(peak_rss_mb(os.getpid()))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, check=True)
     return float(result.stdout.decode().strip().splitlines()[-1])
+
+
+def largest_accepted_png() -> bytes:
+    """The most pixels intake accepts (MAX_PIXELS) in a PNG of flat colours: a few hundred kB on the
+    wire, every pixel decoded (PNG has no reduced-scale decode)."""
+    width = 12_000
+    height = MAX_PIXELS // width
+    photo = Image.new("RGB", (width, height), (200, 180, 160))
+    # A carton on the table: something for the remover to cut out.
+    ImageDraw.Draw(photo).rectangle((width // 3, height // 4, 2 * width // 3, 3 * height // 4), (40, 90, 160))
+    out = io.BytesIO()
+    photo.save(out, format="PNG", compress_level=9)
+    return out.getvalue()
 
 
 def main() -> None:
@@ -111,7 +136,7 @@ def main() -> None:
         judged = timed(functools.partial(inspect_photo, data))
         model = main_picture()
         stage = timed(main_picture, repeat=3)
-        memory = _peak_memory_of_one_photo(data)
+        memory = _peak_memory(data)
         figures[name] = {
             "bare": bare,
             "judged": judged,
@@ -126,6 +151,11 @@ def main() -> None:
             f"{naive * 1000:.0f} ms ({naive / ours:.1f}x slower) | {model}: **{stage:.2f} s** | "
             f"**{memory:.0f} MB** |"
         )
+    largest = largest_accepted_png()
+    functions = json.loads(CHALICE_CONFIG.read_text())["lambda_functions"]
+    lambda_mb = {name: int(f["lambda_memory_size"]) for name, f in functions.items()}
+    intake_peak, step_peak = _peak_memory(largest, _INTAKE), _peak_memory(largest)
+    figures["largest accepted PNG"] = {"bytes": len(largest), "intake": intake_peak, "step": step_peak}
     body = (
         f"Load average at start: {load}.\n\n"
         "Synthetic 12 MP JPEGs (4000x3000, quality 90): a labelled carton on a plain table and on a busy "
@@ -136,7 +166,12 @@ def main() -> None:
         "| photo | bare reduced decode (baseline) | intake judgement (target <= 2x) "
         "| scoring + thumbnail | ratio (target <= 1.5x) | "
         "naive full decode + resize | local main picture (target < 0.8 s) | peak RSS (target < 500 MB) |\n"
-        "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+        "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        f"The largest photo intake accepts, {MAX_PIXELS // 1_000_000} MP in a PNG of flat colours "
+        f"({len(largest) / 1e6:.2f} MB: PNG has no reduced-scale decode, every pixel is decoded), each in a "
+        f"fresh process: intake's judgement peaks at **{intake_peak:.0f} MB** (the ingest function has "
+        f"{lambda_mb['ingest']} MB in Lambda), the images step for it at **{step_peak:.0f} MB** (the images "
+        f"function has {lambda_mb['images']} MB)."
     )
     write_section("Images step", body)
     print(json.dumps(figures, indent=2))
