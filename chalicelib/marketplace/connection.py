@@ -165,7 +165,13 @@ def credentials(user_id: str, refused: str | None = None) -> Credentials:
             return Credentials(token, account.ml_user_id, account.site, account.user_products)
         owner = uuid.uuid4().hex
         if store.accounts.take_lease(user_id, owner, clock.epoch(), LEASE_SECONDS):
-            return _refresh_under_lease(account, owner)
+            # Read again under the lease: another function may have refreshed (and let the lease go)
+            # since the read above, spending the refresh token that read holds.
+            current = get_account(user_id)
+            if current.access_token == account.access_token:
+                return _refresh_under_lease(current, owner)
+            store.accounts.release_lease(user_id)
+            continue  # judge the new token
         if time.monotonic() > deadline:
             raise Busy("MERCADOLIBRE_BUSY", "the MercadoLibre connection is being renewed; try again")
         time.sleep(0.2)  # another function is refreshing: its token lands in the row shortly

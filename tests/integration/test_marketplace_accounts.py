@@ -76,6 +76,25 @@ def test_with_a_panel_the_callback_lands_on_its_settings_page(api, sandbox, monk
     assert denied.headers["Location"].endswith("/settings?ml=error&code=CONNECT_DENIED")
 
 
+def test_a_refresh_that_lands_between_a_read_and_the_lease_is_not_done_again(  # type: ignore[no-untyped-def]
+    api, sandbox, monkeypatch
+) -> None:
+    # One function reads the row (due), another refreshes and lets the lease go, then the first takes
+    # the lease: refreshing with the token it read would spend a dead token and disconnect the seller.
+    seller = api.seller()
+    connect(api, sandbox, seller)
+    MarketplaceAccount(user_id=seller.user_id).update(
+        actions=[MarketplaceAccount.access_expires_at.set(int(clock.epoch()) + 10)]
+    )
+    stale = connection.get_account(seller.user_id)
+    refreshed = connection.credentials(seller.user_id).access_token
+    reads = [stale]
+    real = connection.get_account
+    monkeypatch.setattr(connection, "get_account", lambda user_id: reads.pop() if reads else real(user_id))
+    assert connection.credentials(seller.user_id).access_token == refreshed
+    assert MarketplaceAccount.get(seller.user_id).status == "connected"
+
+
 def test_two_functions_refreshing_at_once_spend_the_refresh_token_once(api, sandbox) -> None:  # type: ignore[no-untyped-def]
     seller = api.seller()
     connect(api, sandbox, seller)
