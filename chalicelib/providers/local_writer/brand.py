@@ -138,10 +138,12 @@ def _stacked(boxes: list[TextBox]) -> dict[str, str]:
     runs: list[list[TextBox]] = [[]]
     for box in boxes:
         run = runs[-1]
-        if _piece(box) and (not run or (box.image_id == run[0].image_id and _one_stack(run, box))):
+        if not _piece(box):
+            runs.append([])
+        elif not run or (box.image_id == run[0].image_id and _one_stack(run, box)):
             run.append(box)
         else:
-            runs.append([box] if _piece(box) else [])
+            runs.append([box])
     return {
         fold(box.text.strip()): " ".join(piece.text.strip() for piece in run)
         for run in runs
@@ -159,7 +161,8 @@ def _one_stack(run: list[TextBox], box: TextBox) -> bool:
     """Whether the line continues the run as another piece: of the same size, and another word (the
     same word again is the same logo on packs side by side)."""
     heights = [piece.height for piece in (*run, box)]
-    return max(heights) <= PIECE_HEIGHTS * min(heights) and fold(box.text) not in {fold(p.text) for p in run}
+    words = {fold(piece.text.strip()) for piece in run}
+    return max(heights) <= PIECE_HEIGHTS * min(heights) and fold(box.text.strip()) not in words
 
 
 def _merge_misreads(seen: dict[str, _Seen]) -> dict[str, _Seen]:
