@@ -26,6 +26,7 @@ import importlib
 import json
 import multiprocessing
 import os
+import queue
 import random
 import signal
 import threading
@@ -139,40 +140,44 @@ def _invoke_in_worker(handler_name: str, event: dict[str, Any], timeout_seconds:
 
 
 class WorkerProcesses:
-    """A pool of worker processes that each load the app; replaced whole when a worker dies."""
+    """Worker processes that each load the app, one pool of one process per worker.
+
+    A worker killed mid-step (as an out-of-memory kill would) costs only the step it was running,
+    as a Lambda invocation's death does: a shared pool would break whole and fail the step running
+    beside it too, which then ran twice."""
 
     def __init__(self, app_spec: str, processes: int) -> None:
         self.app_spec = app_spec
         self.processes = processes
-        self._lock = threading.Lock()
-        self._pool = self._new_pool()
+        self._idle: queue.SimpleQueue[ProcessPoolExecutor] = queue.SimpleQueue()
+        for _ in range(processes):
+            self._idle.put(self._new_worker())
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_worker(self) -> ProcessPoolExecutor:
         # spawn, not fork: the runtime has threads (pollers, boto3), and a forked child inherits
         # whatever locks they held.
         return ProcessPoolExecutor(
-            self.processes,
+            1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
             initargs=(self.app_spec, max(1, (os.cpu_count() or 1) // self.processes)),
         )
 
     def invoke(self, handler_name: str, event: dict[str, Any], timeout_seconds: int) -> None:
-        with self._lock:
-            pool = self._pool
+        worker = self._idle.get()
         try:
-            reason = pool.submit(_invoke_in_worker, handler_name, event, timeout_seconds).result()
+            reason = worker.submit(_invoke_in_worker, handler_name, event, timeout_seconds).result()
         except BrokenProcessPool as error:
-            with self._lock:
-                if self._pool is pool:  # the first to notice replaces it
-                    self._pool = self._new_pool()
+            worker = self._new_worker()
             raise HandlerFailed("the worker process died mid-step") from error
+        finally:
+            self._idle.put(worker)
         if reason is not None:
             raise HandlerFailed(reason)
 
     def shutdown(self) -> None:
-        with self._lock:
-            self._pool.shutdown(wait=True)
+        for _ in range(self.processes):
+            self._idle.get().shutdown(wait=True)
 
 
 class Slots:

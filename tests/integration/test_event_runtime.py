@@ -179,10 +179,11 @@ def test_a_pipeline_test_starts_on_empty_event_queues(
         assert counts["ApproximateNumberOfMessages"] == counts["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
-def test_worker_processes_run_the_steps_and_a_worker_killed_mid_step_costs_one_retry(
+def test_worker_processes_run_the_steps_and_a_worker_killed_mid_step_costs_one_retry_of_its_step(
     aws: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As `make run` runs it: each step in a worker process (both cores), none lost when one dies."""
+    """As `make run` runs it: each step in a worker process (both cores), none lost when one dies,
+    and the step running beside it in the other worker neither stopped nor run twice."""
     spec = "tests.fixtures.worker_app:app"
     bucket = "worker-step-bucket"
     monkeypatch.setenv("WORKER_BUCKET", bucket)
@@ -197,9 +198,9 @@ def test_worker_processes_run_the_steps_and_a_worker_killed_mid_step_costs_one_r
 
     options = {"workers": 2, "max_attempts": 2, "backoff_base": 1, "processes_load": spec}
     with running(EventRuntime(app, prefix, wait_seconds=1, **options)) as runtime:
-        for key in ("in/a.jpg", "in/die.jpg", "in/fail.jpg"):
+        for key in ("in/beside.jpg", "in/die.jpg", "in/fail.jpg"):
             s3.put_object(Bucket=bucket, Key=key, Body=b"x")
-        _wait_for(lambda: ran("in/a.jpg") and ran("in/die.jpg") and _queue_depth(runtime, True) == 1, 60)
+        _wait_for(lambda: ran("in/beside.jpg") and ran("in/die.jpg") and _queue_depth(runtime, True) == 1, 60)
         _wait_for(lambda: _queue_depth(runtime) == 0)
         [letter] = runtime.sqs.receive_message(
             QueueUrl=runtime.subscriptions[0].dead_letter_queue_url, MessageAttributeNames=["All"]
@@ -210,8 +211,11 @@ def test_worker_processes_run_the_steps_and_a_worker_killed_mid_step_costs_one_r
     assert letter["MessageAttributes"]["reason"]["StringValue"] == "ValueError: the photo could not be read"
     # Killed once (its marker), then run to the end once, by a fresh worker: not this process.
     assert s3.list_objects_v2(Bucket=bucket, Prefix="died/in/die.jpg")["KeyCount"] == 1
-    [a_pid], [die_pid] = ran("in/a.jpg"), ran("in/die.jpg")
+    [a_pid], [die_pid] = ran("in/beside.jpg"), ran("in/die.jpg")
     assert str(os.getpid()) not in (a_pid, die_pid)
+    # The step beside it was running when the worker died (it waited for the retry), and started once.
+    started = s3.list_objects_v2(Bucket=bucket, Prefix="started/in/beside.jpg/")["Contents"]
+    assert [item["Key"].rsplit("/", 1)[1] for item in started] == [a_pid]
     # Each of the two workers has its share of the cores for onnxruntime.
-    given = s3.get_object(Bucket=bucket, Key=f"ran/in/a.jpg/{a_pid}")["Body"].read().decode()
+    given = s3.get_object(Bucket=bucket, Key=f"ran/in/beside.jpg/{a_pid}")["Body"].read().decode()
     assert given == str(max(1, (os.cpu_count() or 1) // 2))
