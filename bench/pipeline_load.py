@@ -211,6 +211,7 @@ def one_function(handler: str, expected: int, cold_events: int, top: int = 10) -
     profiler = cProfile.Profile()
     done, cold = 0, 0.0
     warm_each: list[float] = []
+    warm_cpu_each: list[float] = []  # every thread of the process: onnxruntime's included
     deadline = time.monotonic() + 300
     while done < expected and time.monotonic() < deadline:
         messages = runtime.sqs.receive_message(
@@ -223,7 +224,7 @@ def one_function(handler: str, expected: int, cold_events: int, top: int = 10) -
         for message in messages:
             real = "Records" in json.loads(message["Body"])
             profiled = done < cold_events
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             if profiled:
                 profiler.enable()
             runtime.process(sub, message)
@@ -234,6 +235,7 @@ def one_function(handler: str, expected: int, cold_events: int, top: int = 10) -
                     cold += time.perf_counter() - began
                 else:
                     warm_each.append(time.perf_counter() - began)
+                    warm_cpu_each.append(time.process_time() - began_cpu)
                 done += 1
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
@@ -242,8 +244,11 @@ def one_function(handler: str, expected: int, cold_events: int, top: int = 10) -
         "events": done,
         "import_seconds": imported,
         "work_seconds": cold,
-        "warm_seconds": sum(warm_each),
+        # A product's events: the cold product's count. Each warm product is another product.
+        "warm_seconds": sum(warm_each) / max(1, len(warm_each) // max(1, cold_events)),
         "warm_each_seconds": warm_each,
+        "slowest_warm_seconds": max(warm_each, default=0.0),
+        "warm_cpu_each_seconds": warm_cpu_each,
         "peak_rss_mb": peak_rss_mb(os.getpid()),
         "profile": _profile_rows(profiler, top),
     }
@@ -268,21 +273,22 @@ def bare_import_rss() -> float:
 
 
 def functions_alone(
-    stack: BenchStack, product: tuple[str, list[bytes]], warm: int = 1, last: str = "content"
+    stack: BenchStack, products: list[tuple[str, list[bytes]]], last: str = "content"
 ) -> list[dict[str, Any]]:
-    """1 + `warm` of the product, their events run function by function up to `last`, each function
-    in a fresh process (no runtime running): the first product's events profiled (cold), the
-    others' timed (warm)."""
+    """The products' events run function by function up to `last`, each function in a fresh process
+    (no runtime running): the first product's events profiled (cold), the others' timed (warm).
+    Products differ (a brand read on the first photo settles the reading; one never read makes the
+    writer read every photo), so the warm ones are several."""
     stack.stop_events()
     token = register(stack.api, f"bench-alone-{os.getpid()}@example.com")
     session = requests.Session()
     created = []
-    for _ in range(1 + warm):
-        created.append(create_product(stack.api, token, product[0], product[1]))
-        for image, data in zip(created[-1]["images"], product[1], strict=True):
+    for prompt, photos in products:
+        created.append(create_product(stack.api, token, prompt, photos))
+        for image, data in zip(created[-1]["images"], photos, strict=True):
             upload(session, image["upload"], data)
     results = []
-    per_product = {"ingest": len(product[1]), "images": 1, "content": 1}
+    per_product = {"ingest": len(products[0][1]), "images": 1, "content": 1}
     for handler in FUNCTIONS[: FUNCTIONS.index(last) + 1]:
         events = per_product[handler]
         command = [
@@ -292,7 +298,7 @@ def functions_alone(
             "--function",
             handler,
             "--expected",
-            str((1 + warm) * events),
+            str(len(products) * events),
             "--cold",
             str(events),
         ]
@@ -393,7 +399,7 @@ def report(
     ceiling = (os.cpu_count() or 1) / _cores_busy(one) if _cores_busy(one) else 0.0
     memory = _configured_memory()
     by = {f["handler"]: f for f in alone}
-    # Per product: the warm half of each function's events is one product's.
+    # Per product: the mean of the warm products.
     warm = {name: f["warm_seconds"] for name, f in by.items()}
     ingest_per_photo = warm["ingest"] / photos
     peak = max(f["peak_rss_mb"] for f in alone)
@@ -406,19 +412,18 @@ def report(
             "judgement within 2x of the decode",
             _met(floor["judged"] <= TARGETS["ingest"] * floor["bare"]),
         ),
-        (
-            f"images step, {photos} photos, local remover (warm)",
-            f"{warm['images']:.2f} s",
-            f"cold, first product, under cProfile: {by['images']['work_seconds']:.2f} s",
-            "under 0.8 s",
-            _met(warm["images"] < TARGETS["images"]),
-        ),
-        (
-            f"content step, local writer, {photos} photos (warm)",
-            f"{warm['content']:.2f} s",
-            f"cold, first product, under cProfile: {by['content']['work_seconds']:.2f} s",
-            "under 1.5 s (make eval: Listing quality)",
-            _met(warm["content"] < TARGETS["content"]),
+        *(
+            (
+                f"{step} step, {photos} photos, {provider} (warm, each of the {len(PRODUCTS)} products)",
+                f"{warm[step]:.2f} s a product, the slowest {by[step]['slowest_warm_seconds']:.2f} s",
+                f"cold, first product, under cProfile: {by[step]['work_seconds']:.2f} s",
+                target,
+                _met(by[step]["slowest_warm_seconds"] < TARGETS[step]),
+            )
+            for step, provider, target in (
+                ("images", "local remover", "under 0.8 s"),
+                ("content", "local writer", "under 1.5 s (make eval: Listing quality)"),
+            )
         ),
         (
             f"{size.split(' (')[0]} at once, median last upload -> ready",
@@ -519,8 +524,11 @@ def report(
         f"| step | {sequential['name']} | {concurrent['name']} |\n|---|---|---|\n"
         + "\n".join(_step_rows([sequential, concurrent]))
         + "\n\n"
-        "Per function: each function alone in a fresh process (as a Lambda container) on two products' "
-        "events: the first product cold and under cProfile, the second warm and timed plainly. Peak "
+        "Per function: each function alone in a fresh process (as a Lambda container) on "
+        f"{1 + len(PRODUCTS)} products' events: the first product cold and under cProfile, then each "
+        f"of the {len(PRODUCTS)} products warm and timed plainly (their mean is a product's work: a "
+        "brand the packaging confirms on the first photo ends the reading, one it never confirms "
+        "makes the writer read every photo). Peak "
         "RSS is the whole process's VmHWM (ru_maxrss would carry over the benchmark's own memory "
         "through fork and exec: the figures before 2026-12-03 were at least the benchmark's 300 MB) "
         f"(a process that only imports the app and the runtime: "
@@ -561,13 +569,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.alone:
         print(f"load average at start: {load_average()}")
         with BenchStack() as stack:
-            measured = functions_alone(stack, catalogue(1, args.photos)[0], warm=args.warm, last=args.alone)[
-                -1
-            ]
+            measured = functions_alone(stack, catalogue(1 + args.warm, args.photos), last=args.alone)[-1]
         each = measured["warm_each_seconds"]
         print(
             f"{args.alone}: cold {measured['work_seconds']:.2f} s (profiled); warm median "
             f"{median(each):.3f} s of {len(each)} events ({', '.join(f'{t:.3f}' for t in each)}); "
+            f"CPU median {median(measured['warm_cpu_each_seconds']):.3f} s; "
             f"peak RSS {measured['peak_rss_mb']:.0f} MB"
         )
         for row in measured["profile"]:
@@ -581,7 +588,7 @@ def main(argv: list[str] | None = None) -> None:
         sequential = run(stack, products, 1, "sequential")
         concurrent = run(stack, products, args.workers, "concurrent")
         drained = [run(stack, products, n, f"drain-{n}", drain=True) for n in (1, args.workers)]
-        alone = functions_alone(stack, products[0])
+        alone = functions_alone(stack, catalogue(1 + len(PRODUCTS), args.photos))
     bare = bare_import_rss()
     floor = decode_floor(products[0][1])
     body = report(load, args.photos, concurrent, sequential, drained, alone, bare, floor)

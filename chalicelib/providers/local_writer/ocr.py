@@ -115,6 +115,10 @@ def _cached_engine(models: str) -> tuple[Any, str]:
             "Global.use_cls": False,
             "Det.model_path": str(paths["Det"]),
             "Rec.model_path": str(paths["Rec"]),
+            # The detector sees the photo at the size read_text gives it (at most OCR_SIDE); its
+            # default enlarges any side under 736 px, so a product's cut-out cost more than a photo.
+            "Det.limit_type": "max",
+            "Det.limit_side_len": OCR_SIDE,
             # As the background remover's: INFERENCE_THREADS, a local worker process's share of the cores.
             "EngineConfig.onnxruntime.intra_op_num_threads": int(value("INFERENCE_THREADS") or 2),
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
