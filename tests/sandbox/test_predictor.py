@@ -102,12 +102,13 @@ def test_the_held_out_queries_meet_the_issue_targets(predictor: CategoryPredicto
 
 
 def test_the_tuning_queries_stay_where_they_were_tuned(predictor: CategoryPredictor) -> None:
-    # 94.6 % / 97.3 % of 792 when last tuned (91.4 % / 94.7 % when the fifth held-out split joined)
+    # 93.5 % / 96.5 % of 992 when last tuned (90.6 % / 93.8 % when the sixth held-out split joined;
+    # 94.6 % / 97.3 % of the 792 before it)
     figures = measure(predictor, load_split("tuning"))
 
     assert figures.empty == 0
-    assert figures.share(figures.top_1) >= 0.94, figures.misses
-    assert figures.share(figures.top_3) >= 0.97, figures.misses
+    assert figures.share(figures.top_1) >= 0.935, figures.misses
+    assert figures.share(figures.top_3) >= 0.96, figures.misses
 
 
 @pytest.mark.parametrize(("site_id", "query", "main"), ISSUE_QUERIES)
