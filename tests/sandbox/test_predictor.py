@@ -78,10 +78,11 @@ def test_there_are_200_queries_in_both_languages_and_200_are_held_out() -> None:
     assert not {q["query"] for q in tuning} & {q["query"] for q in held_out}
 
 
-# Measured once, at 5511aec, on the sixth held-out split (200 queries for products no earlier query
-# names): 75.0 % top-1, 78.5 % top-3, no empty answer.
-HELD_OUT_TOP_1_FLOOR = 0.75
-HELD_OUT_TOP_3_FLOOR = 0.785
+# Measured once, at 7e11d56, on the seventh held-out split (200 queries for products no earlier query
+# names, written by a helper that never saw the predictor): 65.5 % top-1, 72.5 % top-3, no empty answer.
+# (The sixth, at 5511aec: 75.0 % / 78.5 %.)
+HELD_OUT_TOP_1_FLOOR = 0.655
+HELD_OUT_TOP_3_FLOOR = 0.725
 
 
 def test_the_held_out_queries_stay_where_they_were_measured(predictor: CategoryPredictor) -> None:
@@ -92,7 +93,7 @@ def test_the_held_out_queries_stay_where_they_were_measured(predictor: CategoryP
     assert figures.share(figures.top_3) >= HELD_OUT_TOP_3_FLOOR, figures.misses
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21's targets are not met: 75.0 % top-1, 78.5 % top-3 held out")
+@pytest.mark.xfail(strict=True, reason="issue 21's targets are not met: 65.5 % top-1, 72.5 % top-3 held out")
 def test_the_held_out_queries_meet_the_issue_targets(predictor: CategoryPredictor) -> None:
     figures = measure(predictor, load_split("held-out"))
 
@@ -102,7 +103,7 @@ def test_the_held_out_queries_meet_the_issue_targets(predictor: CategoryPredicto
 
 
 def test_the_tuning_queries_stay_where_they_were_tuned(predictor: CategoryPredictor) -> None:
-    # 93.5 % / 96.5 % of 992 when last tuned (90.6 % / 93.8 % when the sixth held-out split joined;
+    # 93.8 % / 96.7 % of 992 when last tuned (about 90.6 % / 93.8 % when the sixth held-out split joined;
     # 94.6 % / 97.3 % of the 792 before it)
     figures = measure(predictor, load_split("tuning"))
 
