@@ -78,11 +78,11 @@ def test_there_are_200_queries_in_both_languages_and_200_are_held_out() -> None:
     assert not {q["query"] for q in tuning} & {q["query"] for q in held_out}
 
 
-# Measured once, at 7e11d56, on the seventh held-out split (200 queries for products no earlier query
-# names, written by a helper that never saw the predictor): 65.5 % top-1, 72.5 % top-3, no empty answer.
-# (The sixth, at 5511aec: 75.0 % / 78.5 %.)
-HELD_OUT_TOP_1_FLOOR = 0.655
-HELD_OUT_TOP_3_FLOOR = 0.725
+# Measured once, on the eighth held-out split (200 queries for products no earlier query names, written
+# by a helper that never saw the predictor): 66.5 % top-1, 71.5 % top-3, no empty answer. (The seventh,
+# at 7e11d56: 65.5 % / 72.5 %; the sixth, at 5511aec: 75.0 % / 78.5 %.)
+HELD_OUT_TOP_1_FLOOR = 0.665
+HELD_OUT_TOP_3_FLOOR = 0.715
 
 
 def test_the_held_out_queries_stay_where_they_were_measured(predictor: CategoryPredictor) -> None:
@@ -93,7 +93,7 @@ def test_the_held_out_queries_stay_where_they_were_measured(predictor: CategoryP
     assert figures.share(figures.top_3) >= HELD_OUT_TOP_3_FLOOR, figures.misses
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21's targets are not met: 65.5 % top-1, 72.5 % top-3 held out")
+@pytest.mark.xfail(strict=True, reason="issue 21's targets are not met: 66.5 % top-1, 71.5 % top-3 held out")
 def test_the_held_out_queries_meet_the_issue_targets(predictor: CategoryPredictor) -> None:
     figures = measure(predictor, load_split("held-out"))
 
@@ -103,13 +103,13 @@ def test_the_held_out_queries_meet_the_issue_targets(predictor: CategoryPredicto
 
 
 def test_the_tuning_queries_stay_where_they_were_tuned(predictor: CategoryPredictor) -> None:
-    # 93.8 % / 96.7 % of 992 when last tuned (about 90.6 % / 93.8 % when the sixth held-out split joined;
-    # 94.6 % / 97.3 % of the 792 before it)
+    # 91.7 % / 95.2 % of 1192 when last tuned (about 89.0 % / 92.6 % when the seventh held-out split
+    # joined; 93.8 % / 96.7 % of the 992 before it)
     figures = measure(predictor, load_split("tuning"))
 
     assert figures.empty == 0
-    assert figures.share(figures.top_1) >= 0.935, figures.misses
-    assert figures.share(figures.top_3) >= 0.96, figures.misses
+    assert figures.share(figures.top_1) >= 0.915, figures.misses
+    assert figures.share(figures.top_3) >= 0.95, figures.misses
 
 
 @pytest.mark.parametrize(("site_id", "query", "main"), ISSUE_QUERIES)
