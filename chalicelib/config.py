@@ -102,6 +102,8 @@ SETTINGS = {
             needed_by=frozenset({"failures"}),
         ),
         _table("PRODUCTS_TABLE", "products"),
+        _table("IMAGES_TABLE", "photos"),
+        _table("PRODUCT_EVENTS_TABLE", "timeline"),
         _table("LISTING_VERSIONS_TABLE", "listing versions"),
         _table("USERS_TABLE", "sellers"),
         _table("USER_EMAILS_TABLE", "sellers' emails"),

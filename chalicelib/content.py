@@ -48,12 +48,7 @@ def process_content_job(key: str) -> None:
     if pipeline.lacks_settings(product, "content", job.revision):
         return  # before Gemini is paid for a listing that MercadoLibre's client could not finish
     timeline.record(
-        product.user_id,
-        product.product_id,
-        "content",
-        "READING_PRODUCT",
-        "reading your photos and prompt",
-        percent=70,
+        product.product_id, "content", "READING_PRODUCT", "reading your photos and prompt", percent=70
     )
     try:
         version = _write_listing(product, job)
@@ -70,7 +65,7 @@ def process_content_job(key: str) -> None:
     # The writer's calls for this listing (Gemini's tokens at the configured prices; 0 for local).
     count("AiCostUsd", float(version.usage["cost_usd"]), MetricUnit.NoUnit)
     if pipeline.ready_or_publish(product, version):
-        _count_upload_to_ready(product, version)
+        _count_upload_to_ready(product.product_id, version)
 
 
 def _photos(job: ContentJob) -> list[Photo]:
@@ -103,9 +98,7 @@ def _write_listing(product: Product, job: ContentJob) -> ListingVersion | None:
     site = seller.site if seller is not None else "MLA"
 
     def say(step: str) -> None:
-        timeline.record(
-            product.user_id, product.product_id, "content", step, _STEPS[step][0], percent=_STEPS[step][1]
-        )
+        timeline.record(product.product_id, "content", step, _STEPS[step][0], percent=_STEPS[step][1])
 
     draft = compose_listing(
         listing_writer(),
@@ -154,18 +147,16 @@ def _plain(facts: dict[str, object]) -> dict[str, object]:
     return json.loads(json.dumps(facts))  # type: ignore[no-any-return]
 
 
-def _count_upload_to_ready(product: Product, version: ListingVersion) -> None:
+def _count_upload_to_ready(product_id: str, version: ListingVersion) -> None:
     """UploadToReadySeconds: from the last photo received to this listing being ready. Only when a
     photo arrived since the version before: a prompt edit or a restore is not an upload's wait."""
     received = [
-        i.received_at
-        for i in store.images.of(product.user_id, product.product_id)
-        if i.status == "accepted" and i.received_at
+        i.received_at for i in store.images.of(product_id) if i.status == "accepted" and i.received_at
     ]
     if not received:
         return
     last = max(received)
-    before = store.versions.get(product.product_id, version.version - 1) if version.version > 1 else None
+    before = store.versions.get(product_id, version.version - 1) if version.version > 1 else None
     if before is not None and before.created_at >= last:
         return
     count("UploadToReadySeconds", (clock.now() - last).total_seconds(), MetricUnit.Seconds)

@@ -62,7 +62,7 @@ def step_gave_up(key: str, reason: str) -> None:
 def _photo_gave_up(upload: UploadKey) -> None:
     """Intake could not judge the photo: it is set aside with a reason, and the product goes on
     with the others (or fails asking for a photo)."""
-    image = store.images.get(upload.user_id, upload.product_id, upload.image_id)
+    image = store.images.get(upload.product_id, upload.image_id)
     product = store.products.get(upload.user_id, upload.product_id)
     if image is None or product is None:
         return
@@ -72,7 +72,6 @@ def _photo_gave_up(upload: UploadKey) -> None:
         "params": {},
     }
     if store.images.update(
-        image.user_id,
         image.product_id,
         image.image_id,
         only_if={"status": "declared"},
@@ -119,7 +118,7 @@ def _stuck(product: Product, status: ProductStatus) -> bool:
     if status is ProductStatus.UPLOADING:
         # Photos that never arrived are set aside; the ones that did go on, else the seller is asked.
         _set_aside_missing_photos(product)
-        if any(image.status == "accepted" for image in store.images.of(product.user_id, product.product_id)):
+        if any(image.status == "accepted" for image in store.images.of(product.product_id)):
             pipeline.advance(product)
             return True
         return pipeline.fail(
@@ -146,9 +145,8 @@ def _processing_stage(product: Product) -> str:
 
 
 def _set_aside_missing_photos(product: Product) -> None:
-    for image in store.images.of(product.user_id, product.product_id):
+    for image in store.images.of(product.product_id):
         if image.status == "declared" and store.images.update(
-            image.user_id,
             image.product_id,
             image.image_id,
             only_if={"status": "declared"},

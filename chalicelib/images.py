@@ -58,9 +58,7 @@ def process_images_job(key: str, remaining_ms: Callable[[], int] | None = None) 
     if product is None or pipeline.lacks_settings(product, "images", job.revision):
         return
     revision = job.revision
-    timeline.record(
-        product.user_id, product.product_id, "images", "ANALYSING_PHOTOS", "analysing your photos", percent=20
-    )
+    timeline.record(product.product_id, "images", "ANALYSING_PHOTOS", "analysing your photos", percent=20)
     candidates, photos, processing, changed = _score_photos(product, job.images)
     choice = choose_main(candidates, job.main_image_id)
     if choice is None and changed:
@@ -79,12 +77,7 @@ def process_images_job(key: str, remaining_ms: Callable[[], int] | None = None) 
         )
         return
     timeline.record(
-        product.user_id,
-        product.product_id,
-        "images",
-        "REMOVING_BACKGROUND",
-        "removing the background",
-        percent=40,
+        product.product_id, "images", "REMOVING_BACKGROUND", "removing the background", percent=40
     )
     tries = hand_free_tries(candidates, choice)
     # Only the photos the cut-out may use are kept: it is the step's memory peak.
@@ -111,9 +104,10 @@ def process_images_job(key: str, remaining_ms: Callable[[], int] | None = None) 
     main_photo = next(photo for photo in job.images if photo.image_id == choice.image_id)
     if not _record_pictures(product, revision, choice.image_id, asdict(choice), picture_key, about):
         return
-    _record_processing(product, choice.image_id, {**processing[choice.image_id], "main_picture": about})
+    _record_processing(
+        product.product_id, choice.image_id, {**processing[choice.image_id], "main_picture": about}
+    )
     timeline.record(
-        product.user_id,
         product.product_id,
         "images",
         "MAIN_PICTURE_READY",
@@ -201,7 +195,7 @@ def _store_score(
     thumbnail_key = photo_thumbnail_key(product.user_id, product.product_id, candidate.image_id)
     blobs.write(thumbnail_key, thumbnail, "image/jpeg")
     _update_image(
-        product,
+        product.product_id,
         candidate.image_id,
         quality=asdict(candidate.quality),
         thumbnail_key=thumbnail_key,
@@ -209,12 +203,12 @@ def _store_score(
     )
 
 
-def _record_processing(product: Product, image_id: str, processing: dict[str, Any]) -> None:
-    _update_image(product, image_id, processing=processing)
+def _record_processing(product_id: str, image_id: str, processing: dict[str, Any]) -> None:
+    _update_image(product_id, image_id, processing=processing)
 
 
-def _update_image(product: Product, image_id: str, **changes: Any) -> None:
-    if store.images.update(product.user_id, product.product_id, image_id, **changes) is None:
+def _update_image(product_id: str, image_id: str, **changes: Any) -> None:
+    if store.images.update(product_id, image_id, **changes) is None:
         logger.info("photo removed while it was processed", extra={"image_id": image_id})
 
 

@@ -27,7 +27,7 @@ def receive_upload(key: str) -> None:
         _drop(key, "not an upload key")
         return
     product = store.products.get(upload.user_id, upload.product_id)
-    image = store.images.get(upload.user_id, upload.product_id, upload.image_id)
+    image = store.images.get(upload.product_id, upload.image_id)
     if product is None or image is None:
         _drop(key, "no such product or photo (deleted, or never created)")
         return
@@ -94,7 +94,6 @@ def _judge_again(product: Product, image: Image) -> None:
     if changed:
         store.products.update(product, lambda current: {"revision": current.revision + 1})
         timeline.record(
-            image.user_id,
             image.product_id,
             "upload",
             "PHOTO_REPLACED",
@@ -105,7 +104,6 @@ def _judge_again(product: Product, image: Image) -> None:
 
 def _accept(image: Image, facts: PhotoFacts, etag: str, was: dict[str, Any]) -> bool:
     accepted = store.images.update(
-        image.user_id,
         image.product_id,
         image.image_id,
         only_if=was,
@@ -124,7 +122,6 @@ def _accept(image: Image, facts: PhotoFacts, etag: str, was: dict[str, Any]) -> 
         return False  # a concurrent delivery of the same upload got there first
     count("PhotosAccepted")
     timeline.record(
-        image.user_id,
         image.product_id,
         "upload",
         "PHOTO_RECEIVED",
@@ -137,7 +134,6 @@ def _accept(image: Image, facts: PhotoFacts, etag: str, was: dict[str, Any]) -> 
 def _reject(image: Image, rejection: Rejection, was: dict[str, Any]) -> bool:
     reason = {"code": rejection.code, "message": rejection.message, "params": rejection.params}
     rejected = store.images.update(
-        image.user_id,
         image.product_id,
         image.image_id,
         only_if=was,
@@ -152,7 +148,6 @@ def _reject(image: Image, rejection: Rejection, was: dict[str, Any]) -> bool:
     logger.info("photo rejected", extra={"key": image.original_key, "code": rejection.code})
     count("PhotosRejected")
     timeline.record(
-        image.user_id,
         image.product_id,
         "upload",
         rejection.code,

@@ -32,7 +32,7 @@ from chalicelib.domain.product import ProductStatus
 from chalicelib.domain.records import ListingVersion, Product
 from chalicelib.domain.sites import currency_of
 from chalicelib.marketplace import catalog, items
-from chalicelib.products import ProductDetail, get, owned
+from chalicelib.products import ProductDetail, detail, get, owned
 
 
 @dataclass(frozen=True)
@@ -222,9 +222,7 @@ def restore(user_id: str, product_id: str, number: int) -> ListingDetail:
         edited=["attributes", "category", "condition", "description", "title"],
         confidence=old.confidence,
     )
-    timeline.record(
-        user_id, product_id, "edit", "VERSION_RESTORED", f"version {number} restored", {"version": number}
-    )
+    timeline.record(product_id, "edit", "VERSION_RESTORED", f"version {number} restored", {"version": number})
     return ListingDetail(version, _sheet(version.category["id"]))
 
 
@@ -238,9 +236,9 @@ def change_prompt(user_id: str, product_id: str, prompt: str) -> ProductDetail:
 def set_paused(user_id: str, product_id: str, paused: bool) -> ProductDetail:
     product = store.products.change(owned(user_id, product_id), paused=paused)
     if paused:
-        timeline.record(user_id, product_id, "edit", "PAUSED", "automatic updates paused while you edit")
+        timeline.record(product_id, "edit", "PAUSED", "automatic updates paused while you edit")
     else:
-        timeline.record(user_id, product_id, "edit", "RESUMED", "automatic updates resumed")
+        timeline.record(product_id, "edit", "RESUMED", "automatic updates resumed")
         pipeline.advance(product)
     return get(user_id, product_id)
 
@@ -304,12 +302,9 @@ class ItemChange:
 
 
 def opened(user_id: str, product_id: str) -> ProductDetail:
-    """The product as the seller opens it: with its item's status read back from MercadoLibre. One
-    read, and a second only when that status changed (the refresh wrote it and said so on the timeline)."""
-    detail = get(user_id, product_id)
-    if items.refresh(detail.product) is detail.product:
-        return detail
-    return get(user_id, product_id)
+    """The product as the seller opens it: with its item's status read back from MercadoLibre. The
+    product is read once: the refresh hands back the row it wrote, or the one it was given."""
+    return detail(items.refresh(owned(user_id, product_id)))
 
 
 def change_item(user_id: str, product_id: str, change: ItemChange) -> ProductDetail:
@@ -364,7 +359,7 @@ def _regenerate(
 ) -> None:
     """A new revision: the pipeline writes the listing again, keeping only what is still edited."""
     written = store.products.update(product, lambda current: {**changes, "revision": current.revision + 1})
-    timeline.record(product.user_id, product.product_id, "edit", code, message, params)
+    timeline.record(product.product_id, "edit", code, message, params)
     pipeline.advance(written or product)
 
 

@@ -63,7 +63,7 @@ def advance(product: Product) -> None:
     fresh = store.products.get(product.user_id, product.product_id)
     if fresh is None or fresh.paused:
         return  # gone; or the seller is making several changes, and resuming runs the pipeline once
-    images = store.images.of(fresh.user_id, fresh.product_id)
+    images = store.images.of(fresh.product_id)
     if any(image.status == "declared" for image in images):
         return  # photos still on their way: the last one to arrive moves the product on
     accepted = [image for image in images if image.status == "accepted"]
@@ -115,7 +115,6 @@ def _start_images_job(product: Product, accepted: list[Image]) -> None:
     if write_job(images_job(claimed, accepted)):
         logger.info("images job written", extra={"product_id": product.product_id, "revision": revision})
         timeline.record(
-            product.user_id,
             product.product_id,
             "images",
             "PHOTOS_RECEIVED",
@@ -143,7 +142,7 @@ def _ask_for_photos(product: Product, rejected: int) -> None:
         return {"status": ProductStatus.FAILED, "attention": attention}
 
     if store.products.update(product, ask) is not None:
-        timeline.record(product.user_id, product.product_id, "upload", code, message, params)
+        timeline.record(product.product_id, "upload", code, message, params)
 
 
 # -- failing -------------------------------------------------------------------------------------------
@@ -167,7 +166,7 @@ def fail(
 
     if store.products.update(product, decide) is None:
         return False
-    timeline.record(product.user_id, product.product_id, stage, code, message, params)
+    timeline.record(product.product_id, stage, code, message, params)
     return True
 
 
@@ -234,7 +233,6 @@ def ready_or_publish(product: Product, version: ListingVersion) -> bool:
     if written is None:
         return False
     timeline.record(
-        product.user_id,
         product.product_id,
         "content",
         "LISTING_READY",
@@ -324,7 +322,6 @@ def start_publishing(
     if product.item:
         changed = changes or ["listing"]
         timeline.record(
-            product.user_id,
             product.product_id,
             "publish",
             "UPDATING_ITEM",
@@ -335,7 +332,6 @@ def start_publishing(
         return approved
     who = "automatically (above your threshold)" if by == "auto-publish" else "by you"
     timeline.record(
-        product.user_id,
         product.product_id,
         "publish",
         "APPROVED",

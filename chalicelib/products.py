@@ -51,12 +51,14 @@ def owned(user_id: str, product_id: str) -> Product:
 
 
 def get(user_id: str, product_id: str) -> ProductDetail:
-    """The product with its photos and its timeline (one read: they share the product's key)."""
-    found = store.products.with_photos_and_timeline(user_id, product_id)
-    if found is None:
-        raise NotFound("PRODUCT_NOT_FOUND", "no such product", {"product_id": product_id})
-    product, images, events = found
-    return ProductDetail(product, images, events=events)
+    return detail(owned(user_id, product_id))
+
+
+def detail(product: Product) -> ProductDetail:
+    """The product (already read through its owner) with its photos and its timeline."""
+    return ProductDetail(
+        product, store.images.of(product.product_id), events=timeline.events_of(product.product_id)
+    )
 
 
 def list_products(user_id: str, **filters: Any) -> tuple[list[Product], str | None]:
@@ -81,7 +83,6 @@ def create(user_id: str, prompt: str, declared: list[DeclaredPhoto]) -> ProductD
     images, forms = _declare_images(product, declared, first_position=0)
     product = store.products.add(product)
     timeline.record(
-        product.user_id,
         product.product_id,
         "upload",
         "WAITING_FOR_PHOTOS",
@@ -94,20 +95,19 @@ def create(user_id: str, prompt: str, declared: list[DeclaredPhoto]) -> ProductD
 
 def add_images(user_id: str, product_id: str, declared: list[DeclaredPhoto]) -> ProductDetail:
     product = owned(user_id, product_id)
-    kept = [image for image in store.images.of(user_id, product_id) if image.status != "rejected"]
+    kept = [image for image in store.images.of(product_id) if image.status != "rejected"]
     _check_limits(kept, declared)
     first = max((image.position for image in kept), default=-1) + 1
     product = _new_revision(product, uploading=True)
     images, forms = _declare_images(product, declared, first_position=first)
     timeline.record(
-        user_id,
         product_id,
         "upload",
         "WAITING_FOR_PHOTOS",
         f"waiting for {len(images)} new photo(s)",
         {"count": len(images)},
     )
-    return ProductDetail(product, store.images.of(user_id, product_id), forms)
+    return ProductDetail(product, store.images.of(product_id), forms)
 
 
 def delete_image(user_id: str, product_id: str, image_id: str) -> ProductDetail:
@@ -123,7 +123,7 @@ def delete_image(user_id: str, product_id: str, image_id: str) -> ProductDetail:
 
 def reorder_images(user_id: str, product_id: str, image_ids: list[str]) -> ProductDetail:
     product = owned(user_id, product_id)
-    images = {i.image_id: i for i in store.images.of(user_id, product_id) if i.status != "rejected"}
+    images = {i.image_id: i for i in store.images.of(product_id) if i.status != "rejected"}
     if sorted(image_ids) != sorted(images):
         raise Invalid(
             "VALIDATION_ERROR",
@@ -132,7 +132,7 @@ def reorder_images(user_id: str, product_id: str, image_ids: list[str]) -> Produ
         )
     product = _new_revision(product)
     for position, image_id in enumerate(image_ids):
-        store.images.update(user_id, product_id, image_id, position=position)
+        store.images.update(product_id, image_id, position=position)
     return _after_edit(product, "PHOTOS_REORDERED", "photos reordered")
 
 
@@ -165,20 +165,14 @@ def delete(user_id: str, product_id: str, item: str | None = None) -> None:
     if listed and item == "close":
         items.close(product)
     blobs.delete_prefixes(product_prefixes(user_id, product_id))
-    store.products.forget_photos_and_timeline(user_id, product_id)
+    store.images.delete_all(product_id)
+    store.events.forget(product_id)
     store.products.delete(product)
 
 
 def _after_edit(product: Product, code: str, message: str, file_name: str | None = None) -> ProductDetail:
     """Say what changed on the timeline, let the pipeline take the new revision, answer the product."""
-    timeline.record(
-        product.user_id,
-        product.product_id,
-        "edit",
-        code,
-        message,
-        {"file_name": file_name} if file_name else {},
-    )
+    timeline.record(product.product_id, "edit", code, message, {"file_name": file_name} if file_name else {})
     pipeline.advance(product)
     return get(product.user_id, product.product_id)
 
@@ -231,7 +225,7 @@ def _declare_images(
 
 
 def _image_of(product: Product, image_id: str) -> Image:
-    image = store.images.get(product.user_id, product.product_id, image_id)
+    image = store.images.get(product.product_id, image_id)
     if image is None:
         raise NotFound("IMAGE_NOT_FOUND", "no such photo in this product", {"image_id": image_id})
     return image

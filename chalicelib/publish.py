@@ -127,17 +127,10 @@ def _create(
     picture = client.upload_picture(token, blobs.read(version.main_picture_key))
     body["pictures"] = [{"id": picture["id"]}]
     timeline.record(
-        product.user_id,
-        product.product_id,
-        "publish",
-        "VALIDATING",
-        "MercadoLibre is checking the listing",
-        percent=30,
+        product.product_id, "publish", "VALIDATING", "MercadoLibre is checking the listing", percent=30
     )
     client.validate_item(token, body)  # field-level reasons before anything is created
-    timeline.record(
-        product.user_id, product.product_id, "publish", "CREATING_ITEM", "creating the listing", percent=60
-    )
+    timeline.record(product.product_id, "publish", "CREATING_ITEM", "creating the listing", percent=60)
     try:
         item = client.create_item(token, body)
     except MercadoLibreError as error:
@@ -145,7 +138,6 @@ def _create(
             raise  # MercadoLibre said no before creating anything
         # No answer, or a 5xx: the item may exist. Look before anything else.
         timeline.record(
-            product.user_id,
             product.product_id,
             "publish",
             "OUTCOME_UNKNOWN",
@@ -304,7 +296,6 @@ def _say(product: Product, listed: Listed) -> None:
     item = listed.item
     if listed.first:
         timeline.record(
-            product.user_id,
             product.product_id,
             "publish",
             "PUBLISHED",
@@ -315,7 +306,6 @@ def _say(product: Product, listed: Listed) -> None:
         return
     kept = " (MercadoLibre keeps the title once the item has sales)" if "title" in listed.kept else ""
     timeline.record(
-        product.user_id,
         product.product_id,
         "publish",
         "ITEM_UPDATED",

@@ -34,7 +34,7 @@ def retry(user_id: str, product_id: str) -> ProductDetail:
             f"only a failed product can be retried; this one is {product.status.value}",
             {"status": product.status.value},
         )
-    if not any(image.status == "accepted" for image in store.images.of(user_id, product_id)):
+    if not any(image.status == "accepted" for image in store.images.of(product_id)):
         raise Conflict("NEEDS_PHOTOS", "no photo can be used: add one, and the product goes on by itself")
     stage = failed_stage(product)
     if stage == "publish":
@@ -86,16 +86,9 @@ def _job(product: Product, stage: str) -> Job:
     main picture); images' from the photos, as the pipeline writes it."""
     if stage == "content":
         return pipeline.read_job(job_key("content", product.product_id, product.revision))
-    accepted = [i for i in store.images.of(product.user_id, product.product_id) if i.status == "accepted"]
+    accepted = [i for i in store.images.of(product.product_id) if i.status == "accepted"]
     return pipeline.images_job(product, accepted)
 
 
 def _say(product: Product, stage: str) -> None:
-    timeline.record(
-        product.user_id,
-        product.product_id,
-        stage,
-        "RETRYING",
-        f"trying the {stage} step again",
-        {"stage": stage},
-    )
+    timeline.record(product.product_id, stage, "RETRYING", f"trying the {stage} step again", {"stage": stage})

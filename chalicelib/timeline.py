@@ -10,7 +10,6 @@ from chalicelib.domain.records import Event
 
 
 def record(
-    user_id: str,
     product_id: str,
     stage: str,
     code: str,
@@ -19,8 +18,8 @@ def record(
     percent: int | None = None,
 ) -> None:
     at = f"{clock.now().isoformat(timespec='microseconds')}#{secrets.token_hex(3)}"
-    store.events.add(user_id, product_id, Event(at, stage, code, message, params or {}, percent))
+    store.events.add(product_id, Event(at, stage, code, message, params or {}, percent))
 
 
-def events_of(user_id: str, product_id: str, after: str | None = None) -> list[Event]:
-    return store.events.of(user_id, product_id, after)
+def events_of(product_id: str, after: str | None = None) -> list[Event]:
+    return store.events.of(product_id, after)

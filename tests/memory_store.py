@@ -48,50 +48,34 @@ class Products:
         self.rows[key] = written
         return written
 
-    def with_photos_and_timeline(
-        self, user_id: str, product_id: str
-    ) -> tuple[Product, list[Image], list[Event]] | None:
-        product = self.get(user_id, product_id)
-        if product is None:
-            return None
-        return product, store.images.of(user_id, product_id), store.events.of(user_id, product_id)
-
     update = StoredProducts.update
     for_job = StoredProducts.for_job
 
 
 class Images:
     def __init__(self) -> None:
-        self.rows: dict[tuple[str, str, str], Image] = {}
+        self.rows: dict[tuple[str, str], Image] = {}
 
-    def of(self, user_id: str, product_id: str) -> list[Image]:
-        mine = (i for (u, p, _), i in self.rows.items() if (u, p) == (user_id, product_id))
-        return sorted(mine, key=lambda i: i.position)
+    def of(self, product_id: str) -> list[Image]:
+        return sorted((i for (p, _), i in self.rows.items() if p == product_id), key=lambda i: i.position)
 
-    def get(self, user_id: str, product_id: str, image_id: str) -> Image | None:
-        return self.rows.get((user_id, product_id, image_id))
+    def get(self, product_id: str, image_id: str) -> Image | None:
+        return self.rows.get((product_id, image_id))
 
     def add(self, images: list[Image]) -> None:
-        self.rows.update({(i.user_id, i.product_id, i.image_id): i for i in images})
+        self.rows.update({(i.product_id, i.image_id): i for i in images})
 
     def update(
-        self,
-        user_id: str,
-        product_id: str,
-        image_id: str,
-        *,
-        only_if: dict[str, Any] | None = None,
-        **changes: Any,
+        self, product_id: str, image_id: str, *, only_if: dict[str, Any] | None = None, **changes: Any
     ) -> Image | None:
-        key = (user_id, product_id, image_id)
-        image = self.rows.get(key)
+        image = self.rows.get((product_id, image_id))
         if image is None or any(getattr(image, k) != v for k, v in (only_if or {}).items()):
             return None
-        self.rows[key] = dataclasses.replace(image, **changes)
-        return self.rows[key]
+        self.rows[(product_id, image_id)] = dataclasses.replace(image, **changes)
+        return self.rows[(product_id, image_id)]
 
     def delete(self, image: Image) -> None:
-        self.rows.pop((image.user_id, image.product_id, image.image_id), None)
+        self.rows.pop((image.product_id, image.image_id), None)
 
 
 class ListingVersions:
@@ -110,16 +94,16 @@ class ListingVersions:
 
 class Events:
     def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], list[Event]] = {}
+        self.rows: dict[str, list[Event]] = {}
 
-    def add(self, user_id: str, product_id: str, event: Event) -> None:
-        self.rows.setdefault((user_id, product_id), []).append(event)
+    def add(self, product_id: str, event: Event) -> None:
+        self.rows.setdefault(product_id, []).append(event)
 
-    def of(self, user_id: str, product_id: str, after: str | None = None) -> list[Event]:
-        return [e for e in self.rows.get((user_id, product_id), []) if after is None or e.at > after]
+    def of(self, product_id: str, after: str | None = None) -> list[Event]:
+        return [event for event in self.rows.get(product_id, []) if after is None or event.at > after]
 
-    def codes(self, product_id: str, user_id: str = "u1") -> list[str]:
-        return [event.code for event in self.rows.get((user_id, product_id), [])]
+    def codes(self, product_id: str) -> list[str]:
+        return [event.code for event in self.rows.get(product_id, [])]
 
 
 class Blobs:

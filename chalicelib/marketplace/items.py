@@ -62,7 +62,6 @@ def refresh(product: Product, seen: dict[str, Any] | None = None) -> Product:
         status, sub_status = fresh.get("status"), fresh.get("sub_status") or []
         reasons = f" ({', '.join(sub_status)})" if sub_status else ""
         timeline.record(
-            product.user_id,
             product.product_id,
             "mercadolibre",
             "ITEM_STATUS_CHANGED",

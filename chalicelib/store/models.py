@@ -170,40 +170,12 @@ class ProductsInProgress(GlobalSecondaryIndex["ProductRow"]):  # type: ignore[no
     updated_at = UTCDateTimeAttribute(range_key=True)
 
 
-class ProductsNewestFirst(GlobalSecondaryIndex["ProductRow"]):  # type: ignore[no-untyped-call]
-    """A seller's products, newest first (product ids sort by creation time). Sparse: the photos and
-    the timeline beside them in the table carry no `product_id` attribute."""
-
-    class Meta:
-        index_name = "newest-first"
-        projection = AllProjection()
-
-    user_id = UnicodeAttribute(hash_key=True)
-    product_id = UnicodeAttribute(range_key=True)
-
-
-# One table holds a seller's products and, under each product's key, its photos and its timeline, so
-# that opening a product is one Query (a product id is fixed-length, so no id is a prefix of another):
-#   sort_key = "{product_id}"                 the product
-#   sort_key = "{product_id}#event#{at}"      its timeline, in time order
-#   sort_key = "{product_id}#photo#{image_id}" its photos
-
-
-def photo_key(product_id: str, image_id: str) -> str:
-    return f"{product_id}#photo#{image_id}"
-
-
-def event_key(product_id: str, at: str) -> str:
-    return f"{product_id}#event#{at}"
-
-
 class ProductRow(Row):
     class Meta:
         table_name = required("PRODUCTS_TABLE")
 
     user_id = UnicodeAttribute(hash_key=True)
-    sort_key = UnicodeAttribute(range_key=True)  # the product id
-    product_id = UnicodeAttribute()
+    product_id = UnicodeAttribute(range_key=True)
     status = UnicodeAttribute()
     status_sort = UnicodeAttribute()  # "{status}#{product_id}", for ProductsByStatus
     working = UnicodeAttribute(null=True)  # the status while it is a working one, for ProductsInProgress
@@ -237,19 +209,15 @@ class ProductRow(Row):
 
     by_status = ProductsByStatus()
     in_progress = ProductsInProgress()
-    newest_first = ProductsNewestFirst()
 
 
 class ImageRow(Row):
-    """A photo of a product, in the products table under the product's key (`photo_key`)."""
-
     class Meta:
-        table_name = required("PRODUCTS_TABLE")
+        table_name = required("IMAGES_TABLE")
 
-    user_id = UnicodeAttribute(hash_key=True)
-    sort_key = UnicodeAttribute(range_key=True)
-    product_id = UnicodeAttribute(attr_name="photo_of")  # not `product_id`: keeps it out of newest-first
-    image_id = UnicodeAttribute()
+    product_id = UnicodeAttribute(hash_key=True)
+    image_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
     original_key = UnicodeAttribute()
     status = UnicodeAttribute()  # declared | accepted | rejected
     position = NumberAttribute()
@@ -300,23 +268,21 @@ class ListingVersionRow(Row):
 
 
 class EventRow(Row):
-    """The progress timeline the panel polls: one row per step a seller can understand, in the products
-    table under the product's key (`event_key`)."""
+    """The progress timeline the panel polls: one row per step a seller can understand."""
 
     class Meta:
-        table_name = required("PRODUCTS_TABLE")
+        table_name = required("PRODUCT_EVENTS_TABLE")
 
-    user_id = UnicodeAttribute(hash_key=True)
-    sort_key = UnicodeAttribute(range_key=True)
-    at = UnicodeAttribute()  # ISO-8601 time + a random suffix: sortable, unique
+    product_id = UnicodeAttribute(hash_key=True)
+    at = UnicodeAttribute(range_key=True)  # ISO-8601 time + a random suffix: sortable, unique
     stage = UnicodeAttribute()
     code = UnicodeAttribute()
     message = UnicodeAttribute()
     params = JSONAttribute(null=True)
     percent = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # epoch seconds; the table TTL deletes the row
 
 
-# One model per table: what the provisioner creates and Terraform declares.
 ALL_MODELS: tuple[type[Model], ...] = (
     UserRow,
     UserEmailRow,
@@ -325,6 +291,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     MarketplaceAccountRow,
     PendingConnectionRow,
     MarketplaceCacheRow,
-    ProductRow,  # with ImageRow and EventRow, which live in its table
+    ProductRow,
+    ImageRow,
     ListingVersionRow,
+    EventRow,
 )

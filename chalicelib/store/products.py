@@ -25,21 +25,9 @@ from chalicelib.domain.product import WORKING_STATES, ProductStatus
 from chalicelib.domain.records import Event, Image, ListingVersion, Product
 from chalicelib.domain.search import fold, search_text
 from chalicelib.observability import logger
-from chalicelib.store.models import EventRow, ImageRow, ListingVersionRow, ProductRow, event_key, photo_key
+from chalicelib.store.models import EventRow, ImageRow, ListingVersionRow, ProductRow
 
 Changes = dict[str, Any]
-
-
-def _entries(user_id: str, condition: Any) -> Iterator[dict[str, Any]]:
-    """The products table's raw items under a seller's key that meet `condition`, page after page."""
-    table = ProductRow._get_connection()
-    start = None
-    while True:
-        page = table.query(user_id, condition, consistent_read=True, exclusive_start_key=start)
-        yield from page.get("Items", [])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return
 
 
 def lost_race(error: PutError | UpdateError | DeleteError) -> bool:
@@ -97,35 +85,16 @@ class Products:
         except DoesNotExist:
             return None
 
-    def with_photos_and_timeline(
-        self, user_id: str, product_id: str
-    ) -> tuple[Product, list[Image], list[Event]] | None:
-        """The product, its photos in the seller's order and its timeline (the first EVENTS_PAGE
-        events), in one Query: they share the product's key."""
-        product, images, events = None, [], []
-        for item in _entries(user_id, ProductRow.sort_key.startswith(product_id)):
-            key = item["sort_key"]["S"]
-            if key == product_id:
-                product = _product(ProductRow.from_raw_data(item))
-            elif key.startswith(photo_key(product_id, "")):
-                images.append(_image(ImageRow.from_raw_data(item)))
-            elif key.startswith(event_key(product_id, "")):
-                events.append(_event(EventRow.from_raw_data(item)))
-        if product is None:
-            return None
-        return product, sorted(images, key=lambda image: image.position), events[:EVENTS_PAGE]
-
     def add(self, product: Product) -> Product:
         row = ProductRow(
             user_id=product.user_id,
-            sort_key=product.product_id,
             product_id=product.product_id,
             status_sort=f"{product.status.value}#{product.product_id}",
             working=product.status.value if product.status in WORKING_STATES else None,
             search_text=search_text(product.prompt, product.title),
             **{name: _stored(name, getattr(product, name)) for name in _PRODUCT_FIELDS},
         )
-        row.save(condition=ProductRow.sort_key.does_not_exist())
+        row.save(condition=ProductRow.product_id.does_not_exist())
         return _product(row)
 
     def change(self, product: Product, **changes: Any) -> Product:
@@ -179,12 +148,6 @@ class Products:
         """Products in the working `status` that have not changed since `before` (every seller's)."""
         for row in ProductRow.in_progress.query(status.value, ProductRow.updated_at < before):
             yield _product(row)
-
-    def forget_photos_and_timeline(self, user_id: str, product_id: str) -> None:
-        """Everything under the product's key but the product itself (deleted with its own condition)."""
-        with ProductRow.batch_write() as batch:
-            for item in _entries(user_id, ProductRow.sort_key.startswith(f"{product_id}#")):
-                batch.delete(ProductRow(user_id, item["sort_key"]["S"]))
 
     def delete(self, product: Product) -> None:
         row = ProductRow(product.user_id, product.product_id)
@@ -254,15 +217,15 @@ class Products:
                 ProductRow.status_sort.startswith(f"{status.value}#"),
                 scan_index_forward=False,
                 filter_condition=condition,
-                last_evaluated_key=_index_key(user_id, start, "status_sort") if start else None,
+                last_evaluated_key=_index_key(user_id, start) if start else None,
                 page_size=page_size,
             )
         else:
-            results = ProductRow.newest_first.query(
+            results = ProductRow.query(
                 user_id,
                 scan_index_forward=False,
                 filter_condition=condition,
-                last_evaluated_key=_index_key(user_id, start, "product_id") if start else None,
+                last_evaluated_key=_table_key(user_id, start) if start else None,
                 page_size=page_size,
             )
         rows: list[ProductRow] = []
@@ -300,14 +263,13 @@ def _decode_cursor(cursor: str | None) -> dict[str, str] | None:
     raise Invalid("VALIDATION_ERROR", "next: not a cursor this API gave out", {"field": "next"})
 
 
-def _index_key(user_id: str, start: dict[str, str], index_range: str) -> dict[str, Any]:
+def _table_key(user_id: str, start: dict[str, str]) -> dict[str, Any]:
     # The caller's own user id, never one from the cursor: a cursor cannot reach another seller.
-    values = {"product_id": start["p"], "status_sort": start["s"]}
-    return {
-        "user_id": {"S": user_id},
-        "sort_key": {"S": start["p"]},
-        index_range: {"S": values[index_range]},
-    }
+    return {"user_id": {"S": user_id}, "product_id": {"S": start["p"]}}
+
+
+def _index_key(user_id: str, start: dict[str, str]) -> dict[str, Any]:
+    return {**_table_key(user_id, start), "status_sort": {"S": start["s"]}}
 
 
 # -- photos --------------------------------------------------------------------------------------------
@@ -324,39 +286,30 @@ def _image(row: ImageRow) -> Image:
 
 
 class Images:
-    def of(self, user_id: str, product_id: str) -> list[Image]:
+    def of(self, product_id: str) -> list[Image]:
         """The product's photos in the seller's order."""
-        rows = ImageRow.query(
-            user_id, ImageRow.sort_key.startswith(photo_key(product_id, "")), consistent_read=True
-        )
+        rows = ImageRow.query(product_id, consistent_read=True)
         return sorted((_image(row) for row in rows), key=lambda image: image.position)
 
-    def get(self, user_id: str, product_id: str, image_id: str) -> Image | None:
+    def get(self, product_id: str, image_id: str) -> Image | None:
         try:
-            return _image(ImageRow.get(user_id, photo_key(product_id, image_id), consistent_read=True))
+            return _image(ImageRow.get(product_id, image_id, consistent_read=True))
         except DoesNotExist:
             return None
 
     def add(self, images: list[Image]) -> None:
         with ImageRow.batch_write() as batch:
             for image in images:
-                values = {f.name: getattr(image, f.name) for f in record_fields(Image)}
-                batch.save(ImageRow(sort_key=photo_key(image.product_id, image.image_id), **values))
+                batch.save(ImageRow(**{f.name: getattr(image, f.name) for f in record_fields(Image)}))
 
     def update(
-        self,
-        user_id: str,
-        product_id: str,
-        image_id: str,
-        *,
-        only_if: dict[str, Any] | None = None,
-        **changes: Any,
+        self, product_id: str, image_id: str, *, only_if: dict[str, Any] | None = None, **changes: Any
     ) -> Image | None:
         """Write `changes` while the photo exists (and its fields still hold the values in `only_if`);
         None when it does not: a photo the seller removed meanwhile is never brought back, and of two
         deliveries judging one upload only the first writes."""
-        row = ImageRow(user_id, photo_key(product_id, image_id))
-        condition = ImageRow.sort_key.exists()
+        row = ImageRow(product_id, image_id)
+        condition = ImageRow.image_id.exists()
         for name, value in (only_if or {}).items():
             attribute = getattr(ImageRow, name)
             condition &= attribute.does_not_exist() if value is None else attribute == value
@@ -373,7 +326,12 @@ class Images:
         return _image(row)
 
     def delete(self, image: Image) -> None:
-        ImageRow(image.user_id, photo_key(image.product_id, image.image_id)).delete()
+        ImageRow(image.product_id, image.image_id).delete()
+
+    def delete_all(self, product_id: str) -> None:
+        with ImageRow.batch_write() as batch:
+            for row in ImageRow.query(product_id):
+                batch.delete(row)
 
 
 # -- listing versions ----------------------------------------------------------------------------------
@@ -429,25 +387,10 @@ class ListingVersions:
 # -- the timeline --------------------------------------------------------------------------------------
 
 
-EVENTS_PAGE = 100  # events in one answer; the panel asks for the next ones `after` the last
-
-
-def _event(row: EventRow) -> Event:
-    return Event(
-        at=row.at,
-        stage=row.stage,
-        code=row.code,
-        message=row.message,
-        params=row.params or {},
-        percent=None if row.percent is None else int(row.percent),
-    )
-
-
 class Events:
-    def add(self, user_id: str, product_id: str, event: Event) -> None:
+    def add(self, product_id: str, event: Event) -> None:
         EventRow(
-            user_id=user_id,
-            sort_key=event_key(product_id, event.at),
+            product_id=product_id,
             at=event.at,
             stage=event.stage,
             code=event.code,
@@ -456,9 +399,21 @@ class Events:
             percent=event.percent,
         ).save()
 
-    def of(self, user_id: str, product_id: str, after: str | None = None) -> list[Event]:
-        first, last = event_key(product_id, ""), event_key(product_id, "\uffff")
-        if after:
-            first = event_key(product_id, after) + "\0"  # the first key after it
-        condition = EventRow.sort_key.between(first, last)
-        return [_event(row) for row in EventRow.query(user_id, condition, limit=EVENTS_PAGE)]
+    def of(self, product_id: str, after: str | None = None, limit: int = 100) -> list[Event]:
+        condition = EventRow.at > after if after else None
+        return [
+            Event(
+                at=row.at,
+                stage=row.stage,
+                code=row.code,
+                message=row.message,
+                params=row.params or {},
+                percent=None if row.percent is None else int(row.percent),
+            )
+            for row in EventRow.query(product_id, condition, limit=limit)
+        ]
+
+    def forget(self, product_id: str) -> None:
+        with EventRow.batch_write() as batch:
+            for row in EventRow.query(product_id):
+                batch.delete(row)

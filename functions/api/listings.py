@@ -123,7 +123,7 @@ def resume_updates(user_id: str, product_id: str) -> ProductOut:
 )
 def product_events(user_id: str, product_id: str, query: EventsQuery, request: Request) -> Response:
     product = products.owned(user_id, product_id)
-    events = timeline.events_of(user_id, product_id, query.after)
+    events = timeline.events_of(product_id, query.after)
     tag = hashlib.sha256(f"{product.status}|{events[-1].at if events else ''}".encode()).hexdigest()[:32]
     etag = f'"{tag}"'
     if request.headers and request.headers.get("if-none-match") == etag:

@@ -53,7 +53,7 @@ from infra.local.environment import (
     emulator_environment,
     stage_environment,
 )
-from infra.local.snapshot import Snapshot, in_todays_layout
+from infra.local.snapshot import Snapshot
 from infra.local.stack import running_stack
 
 FORMAT = "intellipost-backup"
@@ -249,8 +249,7 @@ def unpack(archive: Path, folder: Path) -> dict[str, Any]:
 def _load_into_empty(folder: Path, manifest: dict[str, Any], endpoint: str) -> None:
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
     s3 = boto3.client("s3", endpoint_url=endpoint)
-    # An archive of an older layout names tables that today's are made of.
-    for table in in_todays_layout({table: [] for table in manifest["tables"]}):
+    for table in manifest["tables"]:
         try:
             holds = dynamodb.scan(TableName=table, Limit=1, Select="COUNT")["Count"]
         except dynamodb.exceptions.ResourceNotFoundException:

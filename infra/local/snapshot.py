@@ -36,37 +36,6 @@ def _scan(dynamodb: Any, table: str) -> Iterator[dict[str, Any]]:
         yield from page["Items"]
 
 
-def in_todays_layout(tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """Tables saved before photos and timelines moved under their product's key (2026-12-05), in
-    today's layout: `<prefix>-images` and `<prefix>-product-events` join `<prefix>-products`."""
-    tables = dict(tables)
-    for name in [name for name in tables if name.endswith("-products")]:
-        prefix = name.removesuffix("-products")
-        if f"{prefix}-images" not in tables and f"{prefix}-product-events" not in tables:
-            continue
-        from chalicelib.store.models import event_key, photo_key  # reads the stage's table names
-
-        photos, events = tables.pop(f"{prefix}-images", []), tables.pop(f"{prefix}-product-events", [])
-        products = tables[name]
-        owners = {}
-        for item in products:
-            item["sort_key"] = item["product_id"]
-            owners[item["product_id"]["S"]] = item["user_id"]
-        for photo in photos:
-            product_id = photo.pop("product_id")["S"]
-            photo["photo_of"] = {"S": product_id}
-            photo["sort_key"] = {"S": photo_key(product_id, photo["image_id"]["S"])}
-            products.append(photo)
-        for event in events:
-            product_id = event.pop("product_id")["S"]
-            if product_id in owners:  # else the product was deleted: its timeline goes with it
-                event.pop("expires_at", None)
-                event["user_id"] = owners[product_id]
-                event["sort_key"] = {"S": event_key(product_id, event["at"]["S"])}
-                products.append(event)
-    return tables
-
-
 class Snapshot:
     def __init__(self, folder: Path, endpoint_url: str | None = None) -> None:
         """`endpoint_url`: an emulator other than AWS_ENDPOINT_URL's (`make restore` into a fresh one)."""
@@ -86,9 +55,6 @@ class Snapshot:
         for table in tables:
             lines = "".join(json.dumps(item) + "\n" for item in _scan(self.dynamodb, table))
             _write_atomically(self.folder / "tables" / f"{table}.jsonl", lines.encode())
-        for path in (self.folder / "tables").glob("*.jsonl"):
-            if path.stem not in tables:  # a table of an older layout, restored into today's
-                path.unlink()
         for bucket in buckets:
             self._save_bucket(bucket)
         return sum(self._save_queue(name) for name in queues)
@@ -130,14 +96,11 @@ class Snapshot:
 
     def restore(self) -> dict[str, int]:
         counts = {"items": 0, "objects": 0, "messages": 0}
-        tables = {
-            path.stem: [json.loads(line) for line in path.read_text().splitlines() if line]
-            for path in sorted((self.folder / "tables").glob("*.jsonl"))
-        }
-        for table, items in in_todays_layout(tables).items():
+        for path in sorted((self.folder / "tables").glob("*.jsonl")):
+            items = [json.loads(line) for line in path.read_text().splitlines() if line]
             for start in range(0, len(items), 25):
                 puts = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
-                self._batch_write(table, puts)
+                self._batch_write(path.stem, puts)
             counts["items"] += len(items)
         for index_path in sorted((self.folder / "objects").glob("*.index.json")):
             bucket = index_path.name.removesuffix(".index.json")

@@ -13,10 +13,14 @@
 locals {
   product_table_arns = [
     aws_dynamodb_table.products.arn,
+    aws_dynamodb_table.images.arn,
+    aws_dynamodb_table.product_events.arn,
     aws_dynamodb_table.listing_versions.arn,
   ]
   table_arns = [
     aws_dynamodb_table.products.arn,
+    aws_dynamodb_table.images.arn,
+    aws_dynamodb_table.product_events.arn,
     aws_dynamodb_table.listing_versions.arn,
     aws_dynamodb_table.users.arn,
     aws_dynamodb_table.user_emails.arn,

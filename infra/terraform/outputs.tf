@@ -13,6 +13,8 @@ output "table_names" {
   description = "Table names by model, equal to the stage's *_TABLE variables."
   value = {
     products         = aws_dynamodb_table.products.name
+    images           = aws_dynamodb_table.images.name
+    product_events   = aws_dynamodb_table.product_events.name
     listing_versions = aws_dynamodb_table.listing_versions.name
     users            = aws_dynamodb_table.users.name
     user_emails      = aws_dynamodb_table.user_emails.name
@@ -27,7 +29,9 @@ output "table_names" {
 
 output "table_arns" {
   value = {
-    products = aws_dynamodb_table.products.arn
+    products       = aws_dynamodb_table.products.arn
+    images         = aws_dynamodb_table.images.arn
+    product_events = aws_dynamodb_table.product_events.arn
   }
 }
 

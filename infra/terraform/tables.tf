@@ -2,22 +2,15 @@
 # and indexes must match it: tests/unit/test_terraform.py checks). Only key attributes are declared;
 # DynamoDB is schemaless for the rest.
 
-# A seller's products and, under each product's key, its photos and its timeline: opening a product
-# is one Query (sort keys "{product_id}", "{product_id}#photo#{image_id}", "{product_id}#event#{at}").
 resource "aws_dynamodb_table" "products" {
   name                        = "${local.name_prefix}-products"
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "user_id"
-  range_key                   = "sort_key"
+  range_key                   = "product_id"
   deletion_protection_enabled = var.stage == "prod"
 
   attribute {
     name = "user_id"
-    type = "S"
-  }
-
-  attribute {
-    name = "sort_key"
     type = "S"
   }
 
@@ -57,13 +50,64 @@ resource "aws_dynamodb_table" "products" {
     projection_type = "ALL"
   }
 
-  # ProductsNewestFirst: a seller's products, without their photos and timelines (only a product
-  # carries `product_id`).
-  global_secondary_index {
-    name            = "newest-first"
-    hash_key        = "user_id"
-    range_key       = "product_id"
-    projection_type = "ALL"
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}
+
+resource "aws_dynamodb_table" "images" {
+  name                        = "${local.name_prefix}-images"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "product_id"
+  range_key                   = "image_id"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "product_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "image_id"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+}
+
+resource "aws_dynamodb_table" "product_events" {
+  name                        = "${local.name_prefix}-product-events"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "product_id"
+  range_key                   = "at"
+  deletion_protection_enabled = var.stage == "prod"
+
+  attribute {
+    name = "product_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "at"
+    type = "S"
+  }
+
+  # Rows carrying an `expires_at` epoch-seconds number are deleted by DynamoDB after that time.
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
   }
 
   point_in_time_recovery {

@@ -368,14 +368,14 @@ class Audit:
 
 def audit(seller: Any, product_id: str, sandbox: Any | None = None) -> Audit:
     """What every scenario must end on: one result per step, no orphan object, nothing lost."""
-    from chalicelib import store
+    from chalicelib.store.models import ImageRow as Image
     from chalicelib.store.models import ListingVersionRow as ListingVersion
     from chalicelib.store.models import ProductRow as Product
 
     problems: list[str] = []
     duplicated = lost = 0
     stored = Product.get(seller.user_id, product_id, consistent_read=True)
-    images = store.images.of(seller.user_id, product_id)
+    images = list(Image.query(product_id, consistent_read=True))
     versions = list(ListingVersion.query(product_id, consistent_read=True))
     # One generated version per revision.
     generated: dict[int, int] = {}

@@ -25,12 +25,7 @@ pytestmark = pytest.mark.e2e
 def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
     stack = Stack(tmp_path)
     key = "uploads/u1/01PRODUCTGONE/img1.jpg"
-    row = {
-        "user_id": {"S": "u1"},
-        "sort_key": {"S": "01KEEPME"},
-        "product_id": {"S": "01KEEPME"},
-        "status": {"S": "ready"},
-    }
+    row = {"user_id": {"S": "u1"}, "product_id": {"S": "01KEEPME"}, "status": {"S": "ready"}}
 
     with stack.running() as process:
         assert requests.get(f"{stack.api}/health", timeout=5).json() == {"status": "ok", "stage": "local"}
@@ -65,7 +60,7 @@ def test_the_stack_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
     with stack.running() as process:
         assert "Restored the last session" in stack.console()
         item = stack.client("dynamodb").get_item(
-            TableName=LOCAL["PRODUCTS_TABLE"], Key={k: row[k] for k in ("user_id", "sort_key")}
+            TableName=LOCAL["PRODUCTS_TABLE"], Key={k: row[k] for k in ("user_id", "product_id")}
         )
         assert item["Item"] == row
         kept = stack.client("s3").get_object(Bucket=LOCAL["MEDIA_BUCKET"], Key="processed/u1/keep.jpg")
@@ -213,7 +208,7 @@ def _backup_reads_the_live_stack_and_restore_waits_for_it(stack: Stack, row: dic
     assert "`make run` is running" in refused.stderr and "stop it (Ctrl-C)" in refused.stderr
     assert not list(stack.state_dir.glob("snapshot.before-restore-*"))  # the saved state untouched
     item = stack.client("dynamodb").get_item(
-        TableName=LOCAL["PRODUCTS_TABLE"], Key={k: row[k] for k in ("user_id", "sort_key")}
+        TableName=LOCAL["PRODUCTS_TABLE"], Key={k: row[k] for k in ("user_id", "product_id")}
     )
     assert item["Item"] == row
 

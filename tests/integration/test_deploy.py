@@ -282,7 +282,7 @@ def test_the_deploy_backs_up_every_table_of_the_stage_first(
 
     dynamodb = boto3.client("dynamodb")
     tables = stage_tables("local")
-    assert len(tables) == 9 and "intellipost-local-products" in tables
+    assert len(tables) == 11 and "intellipost-local-products" in tables
     for table in tables:
         names = [b["BackupName"] for b in dynamodb.list_backups(TableName=table)["BackupSummaries"]]
         assert names.count(f"{table}-{label}") == 1, (table, names)

@@ -11,8 +11,8 @@ import boto3
 import pytest
 from PIL import Image, ImageFilter
 
-from chalicelib import store
 from chalicelib.images import process_images_job
+from chalicelib.store.models import ImageRow as ImageRow
 from chalicelib.store.models import ProductRow as Product
 from tests.photos import grocery_photo
 from tests.selling import declared, ingested, keys, upload
@@ -166,7 +166,7 @@ def test_a_photo_deleted_before_processing_is_skipped(api, provisioned) -> None:
     process_images_job(job)
     stored = Product.get(seller.user_id, product["product_id"])
     assert stored.chosen_main_image_id == product["images"][1]["image_id"]
-    assert store.images.get(seller.user_id, product["product_id"], gone["image_id"]).quality is None
+    assert ImageRow.get(product["product_id"], gone["image_id"]).quality is None
 
 
 def _png(mode: str) -> bytes:
@@ -198,7 +198,7 @@ def test_greyscale_palette_and_rotated_photos_are_handled(api, provisioned, phot
     stored = Product.get(seller.user_id, product["product_id"])
     assert stored.main_picture_key and stored.status == "processing"
     assert_on_white(picture(stored.main_picture_key))
-    row = store.images.get(seller.user_id, product["product_id"], product["images"][0]["image_id"])
+    row = ImageRow.get(product["product_id"], product["images"][0]["image_id"])
     assert row.processing["scoring_milliseconds"] > 0
     assert row.processing["main_picture"]["provider"] == "local" and row.processing["main_picture"]["model"]
 

@@ -59,9 +59,7 @@ def test_real_photos_go_from_upload_form_to_one_images_job(api, events_running) 
     assert all(image["width"] == 1044 and image["height"] == 1044 for image in done["images"])
     assert all(image["url"] and image["upload"] is None for image in done["images"])
     # The hash taken while the bytes streamed in is the hash of what the seller sent.
-    judged = [
-        store.images.get(seller.user_id, product["product_id"], image["image_id"]) for image in done["images"]
-    ]
+    judged = [store.images.get(product["product_id"], image["image_id"]) for image in done["images"]]
     assert [image.sha256 if image else None for image in judged] == [
         hashlib.sha256(photo).hexdigest() for photo in photos
     ]

@@ -21,10 +21,9 @@ def test_tables_have_the_models_keys_and_indexes(provisioned: str) -> None:
         assert keys.get("RANGE") == model._range_keyname
     products = dynamodb.describe_table(TableName=Product.Meta.table_name)["Table"]
     indexes = {index["IndexName"]: index for index in products["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"by-status", "in-progress", "newest-first"}
+    assert set(indexes) == {"by-status", "in-progress"}
     assert {k["AttributeName"] for k in indexes["by-status"]["KeySchema"]} == {"user_id", "status_sort"}
     assert {k["AttributeName"] for k in indexes["in-progress"]["KeySchema"]} == {"working", "updated_at"}
-    assert {k["AttributeName"] for k in indexes["newest-first"]["KeySchema"]} == {"user_id", "product_id"}
 
 
 def test_each_s3_handler_gets_a_filtered_notification_and_a_dead_letter_queue(provisioned: str) -> None:

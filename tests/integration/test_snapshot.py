@@ -3,18 +3,12 @@ tables, objects, and every event message, the ones a runtime held in flight when
 
 from __future__ import annotations
 
-import json
-import os
 import uuid
 from pathlib import Path
-from typing import Any
 
 import boto3
 
-from chalicelib import store
 from infra.local.snapshot import Snapshot
-from tests.photos import grocery_photo
-from tests.selling import declared
 
 
 def test_tables_objects_and_every_event_survive_a_round_trip(aws: str, tmp_path: Path) -> None:
@@ -73,56 +67,3 @@ def test_tables_objects_and_every_event_survive_a_round_trip(aws: str, tmp_path:
     by_body = {m["Body"]: m for m in restored_messages}
     assert set(by_body) == {'{"Records": []}', '{"held": "in flight"}'}  # both visible again
     assert by_body['{"Records": []}']["MessageAttributes"]["reason"]["StringValue"] == "why"
-
-
-def test_a_snapshot_from_before_photos_and_timelines_joined_the_products_table_comes_back_whole(
-    api: Any, tmp_path: Path
-) -> None:
-    """Saved by an older `make run`, photos and timelines had tables of their own: restored, the
-    product opens as it did (this one's rows are taken apart into that layout, then restored)."""
-    seller = api.seller()
-    created = seller.call(
-        "POST", "/products", {"prompt": "leche", "images": declared([grocery_photo()])}
-    ).json
-    product_id = created["product_id"]
-    seller.call("PUT", f"/products/{product_id}/prompt", {"prompt": "leche entera"})
-    before = store.products.with_photos_and_timeline(seller.user_id, product_id)
-    assert before is not None and len(before[1]) == 1 and len(before[2]) >= 2
-
-    products = os.environ["PRODUCTS_TABLE"]
-    prefix = products.removesuffix("-products")
-    legacy: dict[str, list[dict[str, Any]]] = {
-        products: [],
-        f"{prefix}-images": [],
-        f"{prefix}-product-events": [],
-    }
-    dynamodb = boto3.client("dynamodb")
-    rows = dynamodb.query(
-        TableName=products,
-        KeyConditionExpression="user_id = :owner",
-        ExpressionAttributeValues={":owner": {"S": seller.user_id}},
-        ConsistentRead=True,
-    )["Items"]
-    for row in rows:
-        key = row.pop("sort_key")
-        dynamodb.delete_item(TableName=products, Key={"user_id": row["user_id"], "sort_key": key})
-        if "#photo#" in key["S"]:
-            row["product_id"] = row.pop("photo_of")
-            legacy[f"{prefix}-images"].append(row)
-        elif "#event#" in key["S"]:
-            del row["user_id"]
-            legacy[f"{prefix}-product-events"].append({**row, "product_id": {"S": product_id}})
-        else:
-            legacy[products].append(row)
-    (tmp_path / "tables").mkdir()
-    for table, items in legacy.items():
-        (tmp_path / "tables" / f"{table}.jsonl").write_text(
-            "".join(json.dumps(item) + "\n" for item in items)
-        )
-    assert store.products.with_photos_and_timeline(seller.user_id, product_id) is None
-
-    assert Snapshot(tmp_path).restore()["items"] == len(rows)
-    assert store.products.with_photos_and_timeline(seller.user_id, product_id) == before
-    # The next save keeps today's tables only: the old layout is not restored a second time.
-    Snapshot(tmp_path).save([products], [])
-    assert [path.stem for path in (tmp_path / "tables").glob("*.jsonl")] == [products]

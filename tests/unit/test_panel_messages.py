@@ -31,7 +31,7 @@ CALLS = {
     ),
     "Rejection": ("errors", 0),
     "LimitProblem": ("errors", 1),
-    "record": ("events", 3),  # timeline.record(user_id, product_id, stage, CODE, ...)
+    "record": ("events", 2),  # timeline.record(product_id, stage, CODE, ...)
     "fail": ("events", 2),  # pipeline.fail(product, stage, CODE, ...)
     "_regenerate": ("events", 1),
     "Finding": ("reasons", 0),

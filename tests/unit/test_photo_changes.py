@@ -45,7 +45,7 @@ def test_reordering_while_a_step_writes_decides_on_the_current_revision(memory: 
     the_pipeline_moves_on(memory, revision=4)  # another change of the seller's landed first
     detail = products.reorder_images("u1", "p1", ["b", "a"])
     assert detail.product.revision == 5
-    assert [i.image_id for i in memory.images.of("u1", "p1")] == ["b", "a"]
+    assert [i.image_id for i in memory.images.of("p1")] == ["b", "a"]
 
 
 def test_deleting_a_photo_decides_on_the_main_photo_chosen_meanwhile(memory: Any, monkeypatch: Any) -> None:
@@ -57,7 +57,7 @@ def test_deleting_a_photo_decides_on_the_main_photo_chosen_meanwhile(memory: Any
     detail = products.delete_image("u1", "p1", "a")
     assert detail.product.main_image_id == "b"  # not cleared: "a" was no longer the main photo
     assert detail.product.revision == 2
-    assert [i.image_id for i in memory.images.of("u1", "p1")] == ["b", "c"]
+    assert [i.image_id for i in memory.images.of("p1")] == ["b", "c"]
 
 
 def test_publishing_still_holds_photo_changes(memory: Any) -> None:

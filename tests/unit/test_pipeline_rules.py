@@ -95,7 +95,7 @@ def test_photos_replaced_while_analysed_leave_the_decision_to_the_newer_revision
 
     shown = product(memory, status=ProductStatus.PROCESSING, images_job_revision=1)
     memory.images.add([photo("a", "accepted")])
-    job = pipeline.images_job(shown, memory.images.of("u1", "p1"))
+    job = pipeline.images_job(shown, memory.images.of("p1"))
     assert job.images == [JobPhoto("a", "uploads/u1/p1/a.jpg", 0, "jpeg", 1600, 1200, None, None)]
     monkeypatch.setattr(pipeline, "read_job", lambda key: job)
 

@@ -161,6 +161,12 @@ def test_no_table_without_a_model(terraform: dict[str, dict[str, Any]], local_en
     assert declared == expected
 
 
+def test_product_events_expire_by_ttl(terraform: dict[str, dict[str, Any]]) -> None:
+    table = terraform["resource"]["aws_dynamodb_table"]["product_events"]
+    ttl = one_block(table, "ttl")
+    assert ttl == {"attribute_name": "expires_at", "enabled": True}
+
+
 # --- media bucket -------------------------------------------------------------------------------
 
 
@@ -536,7 +542,7 @@ def test_every_table_has_point_in_time_recovery(terraform: dict[str, dict[str, A
     from chalicelib.store.models import ALL_MODELS
 
     tables = terraform["resource"]["aws_dynamodb_table"]
-    assert len(tables) == len(ALL_MODELS) == 9
+    assert len(tables) == len(ALL_MODELS) == 11
     without = [
         name
         for name, table in tables.items()
